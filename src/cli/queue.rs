@@ -1,0 +1,61 @@
+//! `coord queue FILE`: queue tasks from a file or standard input.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use coord::exit::ExitCode;
+use coord::queue::{self, Outcome};
+use coord::{Error, task};
+
+/// Arguments of `coord queue`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A JSON array of tasks, one task object, or JSON Lines; `-` for standard input.
+    file: PathBuf,
+    /// Print one JSON object per task instead of a line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Validates every task, queues them all or none, and prints one line per task.
+pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    let mut input = String::new();
+    if args.file.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_string(&mut input)
+            .map_err(|e| Error::io("read", "standard input", e))?;
+    } else {
+        let bytes = std::fs::read(&args.file).map_err(|e| Error::io("read", &args.file, e))?;
+        input = String::from_utf8(bytes).map_err(|_| Error::InvalidTasks {
+            problems: vec![coord::error::Problem {
+                position: args.file.display().to_string(),
+                id: None,
+                message: "not UTF-8 text".into(),
+            }],
+        })?;
+    }
+    let tasks = task::parse_tasks(&input).map_err(|problems| Error::InvalidTasks { problems })?;
+    let results = queue::enqueue(&ws, tasks)?;
+    if args.json {
+        let items: Vec<_> = results
+            .iter()
+            .map(|r| {
+                let (outcome, state) = match &r.outcome {
+                    Outcome::Queued => ("queued", "pending".to_string()),
+                    Outcome::Unchanged(state) => ("unchanged", state.to_string()),
+                };
+                serde_json::json!({"id": r.id, "outcome": outcome, "state": state, "path": r.path})
+            })
+            .collect();
+        super::print_json(&items)?;
+    } else {
+        for r in &results {
+            match &r.outcome {
+                Outcome::Queued => println!("queued     {}", r.id),
+                Outcome::Unchanged(state) => println!("unchanged  {} (already {state})", r.id),
+            }
+        }
+    }
+    Ok(ExitCode::Success)
+}

@@ -1,0 +1,70 @@
+//! `coord worker --id ID`: claim, run and record tasks until the queue is empty (or forever with
+//! --watch).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use coord::exit::ExitCode;
+use coord::{logging, worker};
+
+/// Arguments of `coord worker`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The worker id (1-64 of letters, digits, '.', '_', '-'); one live process per id.
+    #[arg(long, env = "COORD_WORKER_ID")]
+    id: String,
+    /// Keep running when the queue is empty, woken by file-system events.
+    #[arg(long)]
+    watch: bool,
+    /// Run this shell command for every task instead of the task's own `command`.
+    #[arg(long, value_name = "CMD")]
+    exec: Option<String>,
+    /// Seconds between safety rescans of pending/ while idle (events do the real work).
+    #[arg(long, value_name = "SECS", default_value_t = 15)]
+    rescan: u64,
+    /// Log only to logs/<ID>.log, not to stderr.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Print the closing summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the worker loop and prints what it did.
+pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    coord::lease::check_worker_id(&args.id)?;
+    logging::init_worker(&ws, &args.id, args.quiet)?;
+    let opts = worker::Options {
+        id: args.id,
+        watch: args.watch,
+        exec: args.exec,
+        rescan: Duration::from_secs(args.rescan.max(1)),
+    };
+    let summary = worker::run(&ws, &opts)?;
+    if args.json {
+        super::print_json(&summary)?;
+    } else {
+        let mut line = format!(
+            "{}: {} completed, {} retried, {} failed, {} invalid, {} recovered",
+            summary.worker_id,
+            summary.completed,
+            summary.retried,
+            summary.failed,
+            summary.invalid,
+            summary.recovered
+        );
+        if summary.skipped_no_command > 0 {
+            line.push_str(&format!(
+                ", {} left in pending/ (no command; use --exec or `coord next`)",
+                summary.skipped_no_command
+            ));
+        }
+        println!("{line}");
+    }
+    Ok(if summary.interrupted {
+        ExitCode::Interrupted
+    } else {
+        ExitCode::Success
+    })
+}

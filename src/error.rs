@@ -1,0 +1,167 @@
+//! Typed errors of the library, each carrying what it is about and what to do next.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::exit::ExitCode;
+
+/// One problem found in a tasks file, with where it was and which task it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Where the task stands in the input ("task 3", "line 7").
+    pub position: String,
+    /// The task's id, when it has a readable one.
+    pub id: Option<String>,
+    /// What is wrong, in words a person can act on.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.id {
+            Some(id) => write!(f, "{} ({id}): {}", self.position, self.message),
+            None => write!(f, "{}: {}", self.position, self.message),
+        }
+    }
+}
+
+/// Every error the library reports; `Display` says what happened and to what.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file-system call failed on a path.
+    #[error("cannot {op} {}: {source}", path.display())]
+    Io {
+        /// The operation, as a verb ("read", "create", "rename").
+        op: &'static str,
+        /// The path it was applied to.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// No workspace was found from the flags, the environment or the current directory.
+    #[error("no coord workspace found {searched}")]
+    NoWorkspace {
+        /// Where the search went, for the message.
+        searched: String,
+    },
+    /// A path named as the workspace is not one.
+    #[error("{} is not a coord workspace (it has no pending/ folder)", path.display())]
+    NotAWorkspace {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The input could not be read as tasks; nothing was queued.
+    #[error("{} invalid: nothing was queued", plural(problems.len(), "task is", "tasks are"))]
+    InvalidTasks {
+        /// Each problem found, in input order.
+        problems: Vec<Problem>,
+    },
+    /// A task id is already used by a task with different content.
+    #[error("{} already queued with different content: nothing was queued", plural(conflicts.len(), "task id is", "task ids are"))]
+    Conflict {
+        /// One line per conflicting id, naming where the existing task is.
+        conflicts: Vec<String>,
+    },
+    /// Another live process already runs as this worker id.
+    #[error("worker {worker} is already running (pid {pid} on {host})")]
+    WorkerRunning {
+        /// The worker id.
+        worker: String,
+        /// The pid of the running worker, as its record says.
+        pid: u32,
+        /// The host of the running worker, as its record says.
+        host: String,
+    },
+    /// A worker id is not usable as a folder name.
+    #[error("invalid worker id {id:?}: {reason}")]
+    InvalidWorkerId {
+        /// The id given.
+        id: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A JSON document could not be read or written.
+    #[error("{what} {}: {source}", path.display())]
+    Json {
+        /// What was being done ("cannot parse").
+        what: &'static str,
+        /// The file concerned.
+        path: PathBuf,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// File-system event watching could not start.
+    #[error("cannot watch {} for new tasks: {source}", path.display())]
+    Watch {
+        /// The watched folder.
+        path: PathBuf,
+        /// The watcher's error.
+        #[source]
+        source: notify::Error,
+    },
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+impl Error {
+    /// Wraps an io error with the operation and path it concerns.
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// What the user can do about this error, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::NoWorkspace { .. } => Some(
+                "run `coord init` in your project directory, or point to one with --root PATH or COORD_ROOT"
+                    .into(),
+            ),
+            Error::NotAWorkspace { .. } => {
+                Some("--root and COORD_ROOT name the .coord folder itself; create one with `coord init`".into())
+            }
+            Error::InvalidTasks { .. } => Some("fix the tasks listed above and queue the file again".into()),
+            Error::Conflict { .. } => Some(
+                "give the changed tasks new ids, or queue them unchanged (re-queuing identical tasks does nothing)"
+                    .into(),
+            ),
+            Error::WorkerRunning { worker, .. } => Some(format!(
+                "stop that worker first, or start this one with another id (--id {worker}-2)"
+            )),
+            Error::InvalidWorkerId { .. } => {
+                Some("use 1-64 characters of letters, digits, '.', '_' and '-', starting with a letter or digit".into())
+            }
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
+                Some("check the owner and mode of the workspace (ls -ld .coord)".into())
+            }
+            Error::Watch { .. } => Some(
+                "raise fs.inotify.max_user_watches / max_user_instances, or free some watches".into(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// The process exit code this error maps to (see [`ExitCode`]).
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::NoWorkspace { .. } | Error::NotAWorkspace { .. } => ExitCode::NoWorkspace,
+            Error::InvalidTasks { .. } | Error::InvalidWorkerId { .. } => ExitCode::InvalidInput,
+            Error::Conflict { .. } | Error::WorkerRunning { .. } => ExitCode::Conflict,
+            _ => ExitCode::Failure,
+        }
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,27 @@
+//! The process exit codes, in one place; the README lists the same table.
+
+/// Exit codes of the `coord` binary. Scripts may rely on these values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExitCode {
+    /// The command did what it was asked.
+    Success = 0,
+    /// An operation failed (file system, permissions, a task that failed under `coord demo`).
+    Failure = 1,
+    /// The command line was wrong (unknown flag, missing argument).
+    Usage = 2,
+    /// No workspace was found; run `coord init`.
+    NoWorkspace = 3,
+    /// The input was invalid (tasks file, worker id); nothing was changed.
+    InvalidInput = 4,
+    /// The request conflicts with the workspace's state (id reused with other content, worker id in use).
+    Conflict = 5,
+    /// The command was interrupted by a signal before it finished.
+    Interrupted = 130,
+}
+
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(code: ExitCode) -> Self {
+        std::process::ExitCode::from(code as u8)
+    }
+}

@@ -1,0 +1,302 @@
+//! Ending a claim: complete, fail (retry or dead-letter), release, recover, or set aside.
+//!
+//! Every function here runs under the worker's claims lock and first checks that the task is
+//! still where the caller left it, so a task taken away (recovered) can no longer be finished
+//! by its old holder. The commit point of each change is one no-replace rename out of
+//! `assigned/<worker>/`.
+
+use std::path::{Path, PathBuf};
+
+use crate::claim::{Claimed, ClaimedTask};
+use crate::durable::{self, MoveError};
+use crate::error::{Error, Result};
+use crate::host;
+use crate::lease;
+use crate::report::{self, Report};
+use crate::task::{self, HistoryEntry, TaskFile};
+use crate::workspace::Workspace;
+
+/// Where a finished claim left the task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Moved to completed/.
+    Completed,
+    /// Back in pending/ for another attempt.
+    Requeued,
+    /// Moved to failed/: out of attempts.
+    DeadLettered,
+    /// Back in pending/ without using an attempt.
+    Released,
+    /// The task was no longer held by this worker: someone recovered it. Nothing was changed.
+    Fenced,
+    /// Another copy of the task had already completed; this copy was dropped.
+    AlreadyCompleted,
+}
+
+/// Records a completed attempt: prepares the report, moves the task to completed/, publishes
+/// the report.
+pub fn complete(ws: &Workspace, claimed: &ClaimedTask, report: &Report) -> Result<Disposition> {
+    let worker = report.worker_id.as_str();
+    let _lock = lease::lock_claims(ws, worker)?;
+    if !claimed.path.is_file() {
+        return Ok(Disposition::Fenced);
+    }
+    let prepared = report::prepare(ws, report)?;
+    let dst = ws
+        .completed()
+        .join(format!("{}.json", claimed.task.spec.id));
+    match durable::move_noreplace(&claimed.path, &dst) {
+        Ok(()) => {}
+        Err(MoveError::SourceGone) => {
+            prepared.discard()?;
+            return Ok(Disposition::Fenced);
+        }
+        Err(MoveError::DestinationExists) => {
+            prepared.discard()?;
+            durable::remove_if_exists(&claimed.path)?;
+            return Ok(Disposition::AlreadyCompleted);
+        }
+        Err(MoveError::Other(e)) => {
+            prepared.discard()?;
+            return Err(Error::io("move", &claimed.path, e));
+        }
+    }
+    let durability = ws.durability();
+    durable::sync_dir(&ws.completed(), durability)?;
+    prepared.publish(ws)?;
+    Ok(Disposition::Completed)
+}
+
+/// Records a failed attempt: back to pending/ while attempts remain, else to failed/ with the
+/// report.
+pub fn fail(ws: &Workspace, claimed: &ClaimedTask, report: &Report) -> Result<Disposition> {
+    let worker = report.worker_id.as_str();
+    let reason = report.reason.clone().unwrap_or_else(|| "failed".into());
+    let _lock = lease::lock_claims(ws, worker)?;
+    end_claim(
+        ws,
+        worker,
+        &claimed.path,
+        "failed",
+        &reason,
+        true,
+        Some(report),
+    )
+}
+
+/// Hands a task back to pending/ untouched, without using an attempt.
+pub fn release(ws: &Workspace, worker: &str, held: &Path, reason: &str) -> Result<Disposition> {
+    let _lock = lease::lock_claims(ws, worker)?;
+    end_claim(ws, worker, held, "released", reason, false, None)
+}
+
+/// Returns every task held by a worker that is gone to pending/, each using an attempt (or to
+/// failed/ when it had none left). Returns the ids it moved.
+pub fn recover_worker(
+    ws: &Workspace,
+    worker: &str,
+    reason: &str,
+) -> Result<Vec<(String, Disposition)>> {
+    let _lock = lease::lock_claims(ws, worker)?;
+    let dir = ws.assigned(worker);
+    let mut moved = Vec::new();
+    for name in crate::store::list_files(&dir)? {
+        let held = dir.join(&name);
+        let id = name.strip_suffix(".json").unwrap_or(&name).to_string();
+        let disposition = match crate::store::read_task(&held) {
+            Ok(_) => end_claim(ws, worker, &held, "lost", reason, true, None)?,
+            Err(e) => {
+                quarantine(ws, worker, &name, &held, &e.to_string())?;
+                Disposition::DeadLettered
+            }
+        };
+        moved.push((id, disposition));
+    }
+    Ok(moved)
+}
+
+/// Appends a history entry to a held task and moves it on: to pending/ (retry or release), or
+/// to failed/ when a counted claim used the last attempt. The caller holds the claims lock.
+fn end_claim(
+    ws: &Workspace,
+    worker: &str,
+    held: &Path,
+    outcome: &str,
+    reason: &str,
+    counted: bool,
+    report: Option<&Report>,
+) -> Result<Disposition> {
+    let mut task = match crate::store::read_task(held) {
+        Ok(t) => t,
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Disposition::Fenced);
+        }
+        Err(e) => return Err(e),
+    };
+    let attempt = task.attempt();
+    task.coord.history.push(HistoryEntry {
+        attempt,
+        worker: worker.to_string(),
+        outcome: outcome.to_string(),
+        reason: reason.to_string(),
+        at: host::rfc3339(host::now()),
+        counted,
+    });
+    let out_of_attempts = counted && attempt >= task.spec.max_attempts();
+    let durability = ws.durability();
+    let tmp = durable::write_tmp(&ws.tmp(), "task", &task.to_bytes(), durability)?;
+    durable::replace(&tmp, held)?;
+    let (dst, disposition) = if out_of_attempts {
+        let dst = ws.failed().join(format!("{}.json", task.spec.id));
+        (dst, Disposition::DeadLettered)
+    } else {
+        let dst = ws
+            .pending()
+            .join(task::pending_name(&task.coord.order, &task.spec.id));
+        let d = if counted {
+            Disposition::Requeued
+        } else {
+            Disposition::Released
+        };
+        (dst, d)
+    };
+    let prepared = match (out_of_attempts, report) {
+        (true, Some(r)) => Some(report::prepare(ws, r)?),
+        (true, None) => Some(report::prepare(
+            ws,
+            &lost_report(ws, &task, worker, attempt, reason),
+        )?),
+        _ => None,
+    };
+    match durable::move_noreplace(held, &dst) {
+        Ok(()) => {}
+        Err(e) => {
+            if let Some(p) = prepared {
+                p.discard()?;
+            }
+            return match e {
+                MoveError::SourceGone => Ok(Disposition::Fenced),
+                MoveError::DestinationExists => Err(Error::io(
+                    "move",
+                    held,
+                    std::io::Error::other(format!(
+                        "{} already exists: run `coord status`",
+                        dst.display()
+                    )),
+                )),
+                MoveError::Other(e) => Err(Error::io("move", held, e)),
+            };
+        }
+    }
+    durable::sync_dir(
+        dst.parent().expect("state folders have a parent"),
+        durability,
+    )?;
+    if let Some(p) = prepared {
+        p.publish(ws)?;
+    }
+    Ok(disposition)
+}
+
+fn lost_report(
+    ws: &Workspace,
+    task: &TaskFile,
+    worker: &str,
+    attempt: u32,
+    reason: &str,
+) -> Report {
+    let now = host::rfc3339(host::now());
+    Report {
+        task_id: task.spec.id.clone(),
+        worker_id: worker.to_string(),
+        status: "failed".into(),
+        attempt,
+        started_at: now.clone(),
+        completed_at: now,
+        duration_ms: 0,
+        exit_code: None,
+        reason: Some(reason.to_string()),
+        deliverables: Vec::new(),
+        missing: task.spec.output_files.clone(),
+        log: Some(
+            task_log_path(ws, &task.spec.id, attempt)
+                .display()
+                .to_string(),
+        ),
+        result: None,
+    }
+}
+
+/// The log file of one attempt of a task.
+pub fn task_log_path(ws: &Workspace, id: &str, attempt: u32) -> PathBuf {
+    ws.task_logs().join(format!("{id}.{attempt}.log"))
+}
+
+/// Moves a file that is not a valid task from `held` to failed/ with a report saying why.
+pub fn quarantine(
+    ws: &Workspace,
+    worker: &str,
+    name: &str,
+    held: &Path,
+    reason: &str,
+) -> Result<Claimed> {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stem = safe
+        .strip_suffix(".json")
+        .unwrap_or(&safe)
+        .trim_start_matches('.');
+    let stem = if stem.is_empty() { "unnamed" } else { stem };
+    let mut n = 0;
+    let dst = loop {
+        let candidate = if n == 0 {
+            format!("{stem}.invalid")
+        } else {
+            format!("{stem}.invalid-{n}")
+        };
+        let dst = ws.failed().join(&candidate);
+        match durable::move_noreplace(held, &dst) {
+            Ok(()) => break candidate,
+            Err(MoveError::DestinationExists) => n += 1,
+            Err(MoveError::SourceGone) => {
+                return Ok(Claimed::Invalid {
+                    name: name.to_string(),
+                    reason: reason.to_string(),
+                });
+            }
+            Err(MoveError::Other(e)) => return Err(Error::io("move", held, e)),
+        }
+    };
+    durable::sync_dir(&ws.failed(), ws.durability())?;
+    let now = host::rfc3339(host::now());
+    let report = Report {
+        task_id: dst.clone(),
+        worker_id: worker.to_string(),
+        status: "invalid".into(),
+        attempt: 0,
+        started_at: now.clone(),
+        completed_at: now,
+        duration_ms: 0,
+        exit_code: None,
+        reason: Some(format!(
+            "{name} is not a valid task: {reason}; it is kept as failed/{dst}"
+        )),
+        deliverables: Vec::new(),
+        missing: Vec::new(),
+        log: None,
+        result: None,
+    };
+    report::prepare(ws, &report)?.publish(ws)?;
+    Ok(Claimed::Invalid {
+        name: name.to_string(),
+        reason: reason.to_string(),
+    })
+}

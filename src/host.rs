@@ -1,0 +1,48 @@
+//! Facts about this process and host: host name, pid, random numbers, the clock.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::OnceLock;
+
+/// This host's name, as the kernel reports it, or "localhost" when it cannot be read.
+pub fn hostname() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        let mut buf = [0u8; 256];
+        // SAFETY: the buffer is valid for its whole length and gethostname writes at most that.
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        let name = String::from_utf8_lossy(&buf[..end]).into_owned();
+        if rc != 0 || name.is_empty() {
+            "localhost".to_string()
+        } else {
+            name
+        }
+    })
+}
+
+/// This process's id.
+pub fn pid() -> u32 {
+    std::process::id()
+}
+
+/// A fresh random 64-bit number from the standard library's per-process random keys.
+pub fn random_u64() -> u64 {
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
+}
+
+/// The current time in UTC; coord never compares it with another host's clock.
+pub fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+/// A timestamp as RFC 3339 in UTC with millisecond precision ("2026-11-25T17:34:53.123Z").
+pub fn rfc3339(ts: jiff::Timestamp) -> String {
+    format!("{ts:.3}")
+}

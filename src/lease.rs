@@ -1,0 +1,262 @@
+//! Worker identity and liveness: a record per worker, a lock held for the worker's life, and a
+//! short lock that serialises every change to the worker's claims.
+//!
+//! A live worker holds an exclusive lock on `workers/<id>.live`. The kernel drops it when the
+//! process dies (SIGKILL included), so a prober on the same host that gets the lock knows the
+//! holder is dead. Locks are never trusted across hosts.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::durable;
+use crate::error::{Error, Result};
+use crate::host;
+use crate::workspace::Workspace;
+
+/// A worker's record, `workers/<id>.json`, rewritten whole on every change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerRecord {
+    /// The worker id.
+    pub worker_id: String,
+    /// Process id of the worker.
+    pub pid: u32,
+    /// Host name of the worker.
+    pub host: String,
+    /// Identity of the host's current boot, so a pid is never matched across reboots or hosts.
+    pub boot_id: String,
+    /// When the worker started (its own clock).
+    pub started_at: String,
+    /// When the worker last wrote its record (its own clock).
+    pub last_seen: String,
+    /// What the worker runs: "exec" (a command per task) or "task-command" (each task's own).
+    pub mode: String,
+    /// Whether the worker waits for new work instead of exiting on an empty queue.
+    pub watch: bool,
+    /// Whether the worker has exited cleanly.
+    #[serde(default)]
+    pub stopped: bool,
+}
+
+/// This host's boot identity (Linux boot_id), or the host name where there is none.
+pub fn boot_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| host::hostname().to_string())
+    })
+}
+
+/// Checks a worker id: 1-64 of `[A-Za-z0-9._-]`, starting with a letter or digit.
+pub fn check_worker_id(id: &str) -> Result<()> {
+    let reason = if id.is_empty() || id.len() > 64 {
+        Some(format!("it must be 1-64 characters long, not {}", id.len()))
+    } else if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        Some("it may only hold letters, digits, '.', '_' and '-'".to_string())
+    } else if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        Some("it must start with a letter or digit".to_string())
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(Error::InvalidWorkerId {
+            id: id.to_string(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn record_path(ws: &Workspace, id: &str) -> PathBuf {
+    ws.workers().join(format!("{id}.json"))
+}
+
+fn live_path(ws: &Workspace, id: &str) -> PathBuf {
+    ws.workers().join(format!("{id}.live"))
+}
+
+fn open_lock_file(path: &PathBuf) -> Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io("open", path, e))
+}
+
+/// Reads a worker's record, if it has one that parses.
+pub fn read_record(ws: &Workspace, id: &str) -> Option<WorkerRecord> {
+    let bytes = fs::read(record_path(ws, id)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Every worker record in the workspace, sorted by id.
+pub fn list_records(ws: &Workspace) -> Result<Vec<WorkerRecord>> {
+    let mut records: Vec<WorkerRecord> = crate::store::list_files(&ws.workers())?
+        .iter()
+        .filter_map(|name| name.strip_suffix(".json"))
+        .filter_map(|id| read_record(ws, id))
+        .collect();
+    records.sort_by(|a, b| a.worker_id.cmp(&b.worker_id));
+    Ok(records)
+}
+
+/// What a probe could tell about a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    /// Its life lock is held on this host.
+    Alive,
+    /// Its life lock is free on this host: no process runs as this worker.
+    Dead,
+    /// It runs on another host; a lock taken here proves nothing about it.
+    OtherHost,
+}
+
+/// Probes a worker's life lock. Only meaningful for a worker recorded on this host and boot.
+pub fn probe(ws: &Workspace, record: &WorkerRecord) -> Result<Liveness> {
+    if record.boot_id != boot_id() || record.host != host::hostname() {
+        return Ok(Liveness::OtherHost);
+    }
+    let path = live_path(ws, &record.worker_id);
+    let file = match OpenOptions::new().write(true).open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Liveness::Dead),
+        Err(e) => return Err(Error::io("open", &path, e)),
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Liveness::Dead),
+        Err(TryLockError::WouldBlock) => Ok(Liveness::Alive),
+        Err(TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}
+
+/// A registered worker: holds the life lock until dropped.
+#[derive(Debug)]
+pub struct Registration {
+    _live: File,
+    record: WorkerRecord,
+    path: PathBuf,
+    ws: Workspace,
+}
+
+/// Registers `id` as a live worker: takes its life lock and writes its record.
+///
+/// Fails with [`Error::WorkerRunning`] naming the other process if the id is in use.
+pub fn register(ws: &Workspace, id: &str, mode: &str, watch: bool) -> Result<Registration> {
+    check_worker_id(id)?;
+    let live = open_lock_file(&live_path(ws, id))?;
+    let mut tries = 0;
+    loop {
+        match live.try_lock() {
+            Ok(()) => break,
+            // A probe holds the lock for microseconds and a recovery for milliseconds; only a hold
+            // lasting two seconds means a live worker.
+            Err(TryLockError::WouldBlock) if tries < 200 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(TryLockError::WouldBlock) => {
+                let other = read_record(ws, id);
+                return Err(Error::WorkerRunning {
+                    worker: id.to_string(),
+                    pid: other.as_ref().map_or(0, |r| r.pid),
+                    host: other.map_or_else(|| "unknown host".into(), |r| r.host),
+                });
+            }
+            Err(TryLockError::Error(e)) => return Err(Error::io("lock", live_path(ws, id), e)),
+        }
+    }
+    let now = host::rfc3339(host::now());
+    let record = WorkerRecord {
+        worker_id: id.to_string(),
+        pid: host::pid(),
+        host: host::hostname().to_string(),
+        boot_id: boot_id().to_string(),
+        started_at: now.clone(),
+        last_seen: now,
+        mode: mode.to_string(),
+        watch,
+        stopped: false,
+    };
+    let reg = Registration {
+        _live: live,
+        path: record_path(ws, id),
+        record,
+        ws: ws.clone(),
+    };
+    reg.write()?;
+    let assigned = ws.assigned(id);
+    fs::create_dir_all(&assigned).map_err(|e| Error::io("create", &assigned, e))?;
+    Ok(reg)
+}
+
+impl Registration {
+    /// The worker's current record.
+    pub fn record(&self) -> &WorkerRecord {
+        &self.record
+    }
+
+    fn write(&self) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(&self.record).expect("records serialize");
+        let tmp = durable::write_tmp(
+            &self.ws.tmp(),
+            "worker",
+            &bytes,
+            durable::Durability { fsync: false },
+        )?;
+        durable::replace(&tmp, &self.path)
+    }
+
+    /// Renews `lastSeen`.
+    pub fn touch(&mut self) -> Result<()> {
+        self.record.last_seen = host::rfc3339(host::now());
+        self.write()
+    }
+
+    /// Marks the worker stopped; the life lock is released when `self` is dropped.
+    pub fn stop(mut self) -> Result<()> {
+        self.record.stopped = true;
+        self.record.last_seen = host::rfc3339(host::now());
+        self.write()
+    }
+}
+
+/// The short lock (`workers/<id>.lock`) held while a process changes `id`'s claims.
+#[derive(Debug)]
+pub struct ClaimsLock {
+    _file: File,
+}
+
+/// Takes `id`'s claims lock, waiting for another process that holds it to finish its change.
+pub fn lock_claims(ws: &Workspace, id: &str) -> Result<ClaimsLock> {
+    let path = ws.workers().join(format!("{id}.lock"));
+    let file = open_lock_file(&path)?;
+    file.lock().map_err(|e| Error::io("lock", &path, e))?;
+    Ok(ClaimsLock { _file: file })
+}
+
+/// A dead worker's life lock, held by a process that recovers its tasks.
+#[derive(Debug)]
+pub struct LifeLock {
+    _file: File,
+}
+
+/// Takes `id`'s life lock if no process holds it (the worker is dead or stopped), so that it
+/// cannot restart while its tasks are being recovered.
+pub fn hold_if_dead(ws: &Workspace, id: &str) -> Result<Option<LifeLock>> {
+    let path = live_path(ws, id);
+    let file = open_lock_file(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(LifeLock { _file: file })),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}

@@ -1,0 +1,27 @@
+//! coord: a durable task queue in a directory.
+//!
+//! Tasks are files; each state is a folder; every state change is one atomic rename or link of a
+//! complete file. Workers claim with a rename, run, record the outcome, and wait on file-system
+//! events for more. See docs/protocol.md for the protocol and its crash argument.
+
+pub mod claim;
+pub mod durable;
+pub mod error;
+pub mod exit;
+pub mod finish;
+pub mod host;
+pub mod lease;
+pub mod logging;
+pub mod queue;
+pub mod report;
+pub mod runner;
+pub mod signals;
+pub mod status;
+pub mod store;
+pub mod task;
+pub mod watch;
+pub mod worker;
+pub mod workspace;
+
+pub use error::{Error, Result};
+pub use workspace::Workspace;

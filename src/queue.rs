@@ -1,0 +1,174 @@
+//! Queuing tasks: validate all, write each whole under a temp name, publish with `link(2)`.
+//!
+//! A task reaches pending/ only complete, and never replaces another file. Re-queuing a task
+//! whose id exists with the same content does nothing; with other content it is refused.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::path::PathBuf;
+
+use crate::durable;
+use crate::error::{Error, Result};
+use crate::host;
+use crate::store::{self, TaskState};
+use crate::task::{self, Parsed, State, TaskFile};
+use crate::workspace::Workspace;
+
+/// What `enqueue` did with one task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Newly published into pending/.
+    Queued,
+    /// Already in the workspace with identical content; left as it was, in this state.
+    Unchanged(TaskState),
+}
+
+/// One task's result of an `enqueue` call.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    /// The task id (generated when the input gave none).
+    pub id: String,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Where the task file is now.
+    pub path: PathBuf,
+}
+
+/// Holds `.coord/queue.lock` so that queue calls do not race each other on the same ids.
+fn lock_queue(ws: &Workspace) -> Result<File> {
+    let path = ws.queue_lock();
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("open", &path, e))?;
+    file.lock().map_err(|e| Error::io("lock", &path, e))?;
+    Ok(file)
+}
+
+/// The pending/ folder as a map from task id to file name.
+fn pending_ids(ws: &Workspace) -> Result<HashMap<String, String>> {
+    Ok(store::list_files(&ws.pending())?
+        .into_iter()
+        .filter_map(|name| {
+            task::id_from_pending_name(&name).map(|id| (id.to_string(), name.clone()))
+        })
+        .collect())
+}
+
+/// Above this many tasks, one `syncfs` replaces an fsync per file.
+const SYNCFS_THRESHOLD: usize = 8;
+
+/// Queues every task, or none: conflicts are found before anything is written.
+pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
+    let _lock = lock_queue(ws)?;
+    let pending = pending_ids(ws)?;
+    let workers = store::assigned_workers(ws)?;
+    let now = host::now();
+    let micros = now.as_microsecond().max(0) as u64;
+    let queued_at = host::rfc3339(now);
+    let batch_tag = host::random_u64() as u16;
+
+    let mut results = Vec::with_capacity(tasks.len());
+    let mut fresh: Vec<(usize, TaskFile)> = Vec::new();
+    let mut conflicts = Vec::new();
+    for (index, Parsed { position, mut spec }) in tasks.into_iter().enumerate() {
+        if spec.id.is_empty() {
+            spec.id = format!("task-{micros:x}-{batch_tag:04x}-{index}");
+        }
+        let existing = match pending.get(&spec.id) {
+            Some(name) => Some((TaskState::Pending, ws.pending().join(name))),
+            None => store::locate_settled(ws, &workers, &spec.id),
+        };
+        if let Some((state, path)) = existing {
+            match store::read_task(&path) {
+                Ok(old) if old.spec == spec => results.push(Queued {
+                    id: spec.id,
+                    outcome: Outcome::Unchanged(state),
+                    path,
+                }),
+                _ => conflicts.push(format!(
+                    "{position} ({}): already {state}, in {}",
+                    spec.id,
+                    path.display()
+                )),
+            }
+            continue;
+        }
+        let order = task::order_key(spec.priority.unwrap_or(0), micros, index as u32);
+        let file = TaskFile {
+            spec,
+            coord: State {
+                order,
+                queued_at: queued_at.clone(),
+                history: Vec::new(),
+            },
+        };
+        results.push(Queued {
+            id: file.spec.id.clone(),
+            outcome: Outcome::Queued,
+            path: PathBuf::new(),
+        });
+        fresh.push((results.len() - 1, file));
+    }
+    if !conflicts.is_empty() {
+        return Err(Error::Conflict { conflicts });
+    }
+    publish(ws, &mut results, fresh)?;
+    Ok(results)
+}
+
+/// Writes every new task to a temp file, makes them durable, then links each into pending/.
+fn publish(ws: &Workspace, results: &mut [Queued], fresh: Vec<(usize, TaskFile)>) -> Result<()> {
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let durability = ws.durability();
+    let one_sync = durability.fsync && fresh.len() > SYNCFS_THRESHOLD;
+    let per_file = durable::Durability {
+        fsync: durability.fsync && !one_sync,
+    };
+    let tmp_dir = ws.tmp();
+    let mut staged: Vec<(usize, PathBuf, String)> = Vec::with_capacity(fresh.len());
+    for (slot, file) in fresh {
+        let bytes = file.to_bytes();
+        if bytes.len() as u64 > task::MAX_TASK_BYTES {
+            for (_, tmp, _) in &staged {
+                durable::remove_if_exists(tmp)?;
+            }
+            return Err(Error::InvalidTasks {
+                problems: vec![crate::error::Problem {
+                    position: "task".into(),
+                    id: Some(file.spec.id.clone()),
+                    message: format!("larger than the {}-byte task limit", task::MAX_TASK_BYTES),
+                }],
+            });
+        }
+        let tmp = durable::write_tmp(&tmp_dir, "task", &bytes, per_file)?;
+        staged.push((
+            slot,
+            tmp,
+            task::pending_name(&file.coord.order, &file.spec.id),
+        ));
+    }
+    if one_sync && !durable::sync_filesystem(&tmp_dir)? {
+        for (_, tmp, _) in &staged {
+            durable::sync_file(tmp)?;
+        }
+    }
+    let pending = ws.pending();
+    for (slot, tmp, name) in staged {
+        let dst = pending.join(&name);
+        if !durable::publish_new(&tmp, &dst)? {
+            return Err(Error::Conflict {
+                conflicts: vec![format!(
+                    "{}: a file named {name} is already in pending/",
+                    results[slot].id
+                )],
+            });
+        }
+        results[slot].path = dst;
+    }
+    durable::sync_dir(&pending, durability)
+}

@@ -1,0 +1,93 @@
+//! The workspace at a glance: counts per state and each worker's state.
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::lease::{self, Liveness};
+use crate::store;
+use crate::workspace::Workspace;
+
+/// One worker as `status` shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerStatus {
+    /// The worker id.
+    pub worker_id: String,
+    /// Whether it holds a task.
+    pub busy: bool,
+    /// The task it holds (the first, if several).
+    pub current_task: Option<String>,
+    /// "busy", "idle", "stopped" (exited cleanly), "gone" (died), or "unknown" (on another host).
+    pub state: String,
+    /// When its record was last written (its own clock).
+    pub last_seen: String,
+    /// Its process id.
+    pub pid: u32,
+    /// Its host.
+    pub host: String,
+}
+
+/// The workspace's state; the JSON keeps the names of the original field report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// Every worker that has a record.
+    pub workers: Vec<WorkerStatus>,
+    /// Tasks in pending/.
+    pub queue_size: usize,
+    /// Tasks held by workers.
+    pub active_tasks: usize,
+    /// Tasks completed.
+    pub completed: usize,
+    /// Tasks in failed/ (dead letters and invalid files).
+    pub failed: usize,
+    /// The workspace folder.
+    pub root: String,
+}
+
+/// Reads the workspace's current state.
+pub fn gather(ws: &Workspace) -> Result<Status> {
+    let mut workers = Vec::new();
+    let mut active = 0;
+    let records = lease::list_records(ws)?;
+    let mut seen = std::collections::HashSet::new();
+    for record in records {
+        let mut held = store::list_files(&ws.assigned(&record.worker_id))?;
+        held.sort();
+        active += held.len();
+        seen.insert(record.worker_id.clone());
+        let liveness = lease::probe(ws, &record)?;
+        let busy = !held.is_empty();
+        let state = match liveness {
+            Liveness::Dead if record.stopped => "stopped",
+            Liveness::Dead => "gone",
+            Liveness::OtherHost => "unknown",
+            Liveness::Alive if busy => "busy",
+            Liveness::Alive => "idle",
+        };
+        workers.push(WorkerStatus {
+            worker_id: record.worker_id.clone(),
+            busy,
+            current_task: held
+                .first()
+                .map(|n| n.strip_suffix(".json").unwrap_or(n).to_string()),
+            state: state.into(),
+            last_seen: record.last_seen.clone(),
+            pid: record.pid,
+            host: record.host.clone(),
+        });
+    }
+    for worker in store::assigned_workers(ws)? {
+        if !seen.contains(&worker) {
+            active += store::count_files(&ws.assigned(&worker))?;
+        }
+    }
+    Ok(Status {
+        workers,
+        queue_size: store::count_files(&ws.pending())?,
+        active_tasks: active,
+        completed: store::count_files(&ws.completed())?,
+        failed: store::count_files(&ws.failed())?,
+        root: ws.root().display().to_string(),
+    })
+}

@@ -1,0 +1,120 @@
+//! Reading the workspace: listing queue folders, finding a task by id, reading task files.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::durable;
+use crate::error::{Error, Result};
+use crate::task::{self, TaskFile};
+use crate::workspace::Workspace;
+
+/// The state a task is in, named after the folder that holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskState {
+    /// In pending/: ready to be claimed.
+    Pending,
+    /// In assigned/<worker>/: held by that worker.
+    Assigned(String),
+    /// In completed/.
+    Completed,
+    /// In failed/: dead-lettered.
+    Failed,
+}
+
+impl std::fmt::Display for TaskState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TaskState::Pending => f.write_str("pending"),
+            TaskState::Assigned(w) => write!(f, "assigned to {w}"),
+            TaskState::Completed => f.write_str("completed"),
+            TaskState::Failed => f.write_str("failed"),
+        }
+    }
+}
+
+/// The plain regular files of a queue folder, skipping hidden and temp names, symlinks and
+/// folders (never followed).
+pub fn list_files(dir: &Path) -> Result<Vec<String>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("list", dir, e)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("list", dir, e))?;
+        let Ok(name) = entry.file_name().into_string() else {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+            continue;
+        };
+        if task::is_ignored_name(&name) {
+            continue;
+        }
+        match entry.file_type() {
+            Ok(t) if t.is_file() => names.push(name),
+            _ => {}
+        }
+    }
+    Ok(names)
+}
+
+/// The worker ids that have a folder under assigned/.
+pub fn assigned_workers(ws: &Workspace) -> Result<Vec<String>> {
+    let dir = ws.assigned_root();
+    let entries = fs::read_dir(&dir).map_err(|e| Error::io("list", &dir, e))?;
+    let mut workers = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("list", &dir, e))?;
+        if entry.file_type().is_ok_and(|t| t.is_dir())
+            && let Ok(name) = entry.file_name().into_string()
+            && !task::is_ignored_name(&name)
+        {
+            workers.push(name);
+        }
+    }
+    workers.sort();
+    Ok(workers)
+}
+
+/// Where a task is found outside pending/, checked by exact path (no listing of big folders).
+pub fn locate_settled(
+    ws: &Workspace,
+    workers: &[String],
+    id: &str,
+) -> Option<(TaskState, PathBuf)> {
+    let file = format!("{id}.json");
+    for w in workers {
+        let p = ws.assigned(w).join(&file);
+        if p.is_file() {
+            return Some((TaskState::Assigned(w.clone()), p));
+        }
+    }
+    let p = ws.completed().join(&file);
+    if p.is_file() {
+        return Some((TaskState::Completed, p));
+    }
+    let p = ws.failed().join(&file);
+    if p.is_file() {
+        return Some((TaskState::Failed, p));
+    }
+    None
+}
+
+/// Reads and validates a task file (size-limited, never through a symlink).
+pub fn read_task(path: &Path) -> Result<TaskFile> {
+    let bytes = durable::read_limited(path, task::MAX_TASK_BYTES)
+        .map_err(|e| Error::io("read", path, e))?;
+    TaskFile::parse(&bytes).map_err(|reason| {
+        Error::io(
+            "read task",
+            path,
+            io::Error::new(io::ErrorKind::InvalidData, reason),
+        )
+    })
+}
+
+/// Counts the plain files in a folder (0 if it does not exist).
+pub fn count_files(dir: &Path) -> Result<usize> {
+    Ok(list_files(dir)?.len())
+}

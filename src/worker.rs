@@ -1,0 +1,570 @@
+//! The worker loop: claim the next task, run it, record the outcome, claim again at once; wait on
+//! file-system events when there is nothing to claim.
+
+use std::collections::HashSet;
+use std::io;
+use std::path::Path;
+use std::process::ExitStatus;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+use tracing::{info, info_span, warn};
+
+use crate::claim::{self, Claimed, ClaimedTask, PendingIndex};
+use crate::durable;
+use crate::error::Result;
+use crate::finish::{self, Disposition};
+use crate::host;
+use crate::lease::{self, Liveness, Registration};
+use crate::report::Report;
+use crate::runner::{self, Job};
+use crate::signals;
+use crate::store;
+use crate::task::TaskFile;
+use crate::watch::{self, Change};
+use crate::workspace::Workspace;
+
+/// How often a worker renews its record while alive.
+const HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// How long a timed-out command gets between SIGTERM and SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(5);
+
+/// The largest result file a command may write, in bytes.
+const MAX_RESULT_BYTES: u64 = 1 << 20;
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The worker id.
+    pub id: String,
+    /// Wait for new work instead of exiting when the queue is empty.
+    pub watch: bool,
+    /// A command run for every task (`sh -c`), instead of each task's own `command`.
+    pub exec: Option<String>,
+    /// How often to rescan pending/ in case a file-system event was missed.
+    pub rescan: Duration,
+}
+
+/// What a worker did, printed when it exits.
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// The worker id.
+    pub worker_id: String,
+    /// Tasks completed.
+    pub completed: usize,
+    /// Attempts that failed and went back to pending/.
+    pub retried: usize,
+    /// Tasks dead-lettered to failed/.
+    pub failed: usize,
+    /// Files in pending/ that were not valid tasks, set aside.
+    pub invalid: usize,
+    /// Tasks of dead workers returned to pending/.
+    pub recovered: usize,
+    /// Tasks left in pending/ because they have no command and this worker has no --exec.
+    pub skipped_no_command: usize,
+    /// The worker was stopped by a second signal while a task ran; that task went back to pending/.
+    pub interrupted: bool,
+}
+
+enum Wake {
+    Change(Change),
+    Signal(i32),
+    Exited(io::Result<ExitStatus>),
+}
+
+struct Worker<'a> {
+    ws: &'a Workspace,
+    opts: &'a Options,
+    reg: Registration,
+    rx: Receiver<Wake>,
+    tx: Sender<Wake>,
+    index: PendingIndex,
+    signals: u32,
+    no_command: HashSet<String>,
+    summary: Summary,
+    last_touch: Instant,
+    last_rescan: Instant,
+}
+
+/// Runs a worker until the queue is drained (or, with `watch`, until a signal), and returns
+/// what it did.
+pub fn run(ws: &Workspace, opts: &Options) -> Result<Summary> {
+    let set =
+        signals::block().map_err(|e| crate::error::Error::io("block signals in", ws.root(), e))?;
+    let (tx, rx) = mpsc::channel();
+    let sig_tx = tx.clone();
+    signals::forward(set, move |s| {
+        let _ = sig_tx.send(Wake::Signal(s));
+    })
+    .map_err(|e| crate::error::Error::io("start the signal thread in", ws.root(), e))?;
+    let mode = if opts.exec.is_some() {
+        "exec"
+    } else {
+        "task-command"
+    };
+    let reg = lease::register(ws, &opts.id, mode, opts.watch)?;
+    let span = info_span!("worker", id = %opts.id);
+    let _entered = span.enter();
+    info!(
+        "registered: pid {} on {}, workspace {}, {}",
+        host::pid(),
+        host::hostname(),
+        ws.root().display(),
+        match &opts.exec {
+            Some(cmd) => format!("running `{cmd}` for every task"),
+            None => "running each task's own command".to_string(),
+        }
+    );
+    let mut worker = Worker {
+        ws,
+        opts,
+        reg,
+        rx,
+        tx,
+        index: PendingIndex::new(ws),
+        signals: 0,
+        no_command: HashSet::new(),
+        summary: Summary {
+            worker_id: opts.id.clone(),
+            ..Summary::default()
+        },
+        last_touch: Instant::now(),
+        last_rescan: Instant::now(),
+    };
+    let result = worker.main_loop();
+    let Worker { reg, summary, .. } = worker;
+    reg.stop()?;
+    info!(
+        "shutdown: {} completed, {} retried, {} failed, {} invalid",
+        summary.completed, summary.retried, summary.failed, summary.invalid
+    );
+    result.map(|()| summary)
+}
+
+impl Worker<'_> {
+    fn main_loop(&mut self) -> Result<()> {
+        self.recover_dead()?;
+        let _watcher = if self.opts.watch {
+            let tx = self.tx.clone();
+            Some(watch::watch(&self.ws.pending(), move |c| {
+                let _ = tx.send(Wake::Change(c));
+            })?)
+        } else {
+            None
+        };
+        // Scan once after the watcher is in place, so nothing queued before it is missed.
+        self.index.refresh()?;
+        let mut fresh_listing = true;
+        let mut idle_logged = false;
+        loop {
+            self.drain_wakes()?;
+            if self.signals > 0 {
+                return Ok(());
+            }
+            match self.claim()? {
+                Some(Claimed::Task(task)) => {
+                    idle_logged = false;
+                    fresh_listing = false;
+                    self.run_task(task)?;
+                }
+                Some(Claimed::Invalid { name, reason }) => {
+                    warn!("set aside pending/{name}: not a valid task: {reason}");
+                    self.summary.invalid += 1;
+                }
+                None if !fresh_listing => {
+                    self.index.refresh()?;
+                    fresh_listing = true;
+                }
+                None if !self.opts.watch => return Ok(()),
+                None => {
+                    if !idle_logged {
+                        info!("waiting for work");
+                        idle_logged = true;
+                    }
+                    match self.rx.recv_timeout(self.opts.rescan.min(HEARTBEAT)) {
+                        Ok(wake) => {
+                            self.apply(wake)?;
+                            fresh_listing = false;
+                        }
+                        Err(RecvTimeoutError::Timeout) => {
+                            self.heartbeat()?;
+                            if self.last_rescan.elapsed() >= self.opts.rescan {
+                                self.recover_dead()?;
+                                self.index.refresh()?;
+                                self.last_rescan = Instant::now();
+                            }
+                        }
+                        Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                    }
+                }
+            }
+        }
+    }
+
+    fn claim(&mut self) -> Result<Option<Claimed>> {
+        if self.opts.exec.is_some() {
+            return claim::claim_next(self.ws, &self.opts.id, &mut self.index, None);
+        }
+        let no_command = &mut self.no_command;
+        let mut filter = |path: &Path| wants(path, no_command);
+        let claimed =
+            claim::claim_next(self.ws, &self.opts.id, &mut self.index, Some(&mut filter))?;
+        self.summary.skipped_no_command = self.no_command.len();
+        Ok(claimed)
+    }
+
+    fn drain_wakes(&mut self) -> Result<()> {
+        while let Ok(wake) = self.rx.try_recv() {
+            self.apply(wake)?;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, wake: Wake) -> Result<()> {
+        match wake {
+            Wake::Change(Change::Added(name)) => self.index.insert(&name),
+            Wake::Change(Change::Removed(_)) => {}
+            Wake::Change(Change::Rescan) => self.index.refresh()?,
+            Wake::Signal(sig) => self.on_signal(sig, None),
+            Wake::Exited(_) => {}
+        }
+        Ok(())
+    }
+
+    fn on_signal(&mut self, sig: i32, running: Option<u32>) {
+        self.signals += 1;
+        match (self.signals, running) {
+            (1, Some(_)) => {
+                info!("signal {sig}: stopping after the running task; send it again to stop now")
+            }
+            (1, None) => info!("signal {sig}: stopping"),
+            (_, Some(pid)) => {
+                info!("signal {sig} again: killing the running task and handing it back");
+                runner::signal_group(pid, libc::SIGKILL);
+            }
+            (_, None) => {}
+        }
+    }
+
+    fn heartbeat(&mut self) -> Result<()> {
+        if self.last_touch.elapsed() >= HEARTBEAT {
+            self.reg.touch()?;
+            self.last_touch = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Returns the tasks of workers that died on this host (this worker's own earlier process
+    /// included) to pending/.
+    fn recover_dead(&mut self) -> Result<()> {
+        let own = finish::recover_worker(
+            self.ws,
+            &self.opts.id,
+            &format!(
+                "worker {} restarted: its previous process stopped while holding the task",
+                self.opts.id
+            ),
+        )?;
+        self.log_recovered(&self.opts.id.clone(), own);
+        for record in lease::list_records(self.ws)? {
+            if record.worker_id == self.opts.id
+                || store::count_files(&self.ws.assigned(&record.worker_id))? == 0
+            {
+                continue;
+            }
+            if lease::probe(self.ws, &record)? != Liveness::Dead {
+                continue;
+            }
+            let Some(_held) = lease::hold_if_dead(self.ws, &record.worker_id)? else {
+                continue;
+            };
+            let reason = format!(
+                "worker {} (pid {} on {}) died while holding the task",
+                record.worker_id, record.pid, record.host
+            );
+            let moved = finish::recover_worker(self.ws, &record.worker_id, &reason)?;
+            self.log_recovered(&record.worker_id, moved);
+        }
+        Ok(())
+    }
+
+    fn log_recovered(&mut self, worker: &str, moved: Vec<(String, Disposition)>) {
+        for (id, disposition) in moved {
+            self.summary.recovered += 1;
+            info!(
+                "recovered {id} from {worker}: {}",
+                describe_disposition(&disposition)
+            );
+        }
+    }
+
+    fn run_task(&mut self, claimed: Box<ClaimedTask>) -> Result<()> {
+        let ws = self.ws;
+        let spec = &claimed.task.spec;
+        let id = spec.id.clone();
+        info!(
+            "TASK ASSIGNED {id} (attempt {}/{}): {}",
+            claimed.attempt,
+            spec.max_attempts(),
+            spec.description
+        );
+        let command = match self.opts.exec.clone().or_else(|| spec.command.clone()) {
+            Some(c) => c,
+            None => {
+                let d = finish::release(
+                    ws,
+                    &self.opts.id,
+                    &claimed.path,
+                    "no command, and the worker has no --exec",
+                )?;
+                warn!(
+                    "{id} has no command and this worker has no --exec: left in pending/ ({})",
+                    describe_disposition(&d)
+                );
+                self.no_command.insert(id);
+                return Ok(());
+            }
+        };
+        let started = host::now();
+        let clock = Instant::now();
+        let log = finish::task_log_path(ws, &id, claimed.attempt);
+        let result_file = ws.tmp().join(format!(
+            "result.{id}.{}.{}.{}.json",
+            claimed.attempt,
+            host::hostname(),
+            host::pid()
+        ));
+        durable::remove_if_exists(&result_file)?;
+        let job = Job {
+            command: &command,
+            cwd: ws.project(),
+            log: &log,
+            env: vec![
+                ("COORD_TASK_ID", id.clone()),
+                ("COORD_TASK_FILE", claimed.path.display().to_string()),
+                ("COORD_WORKER_ID", self.opts.id.clone()),
+                ("COORD_ROOT", ws.root().display().to_string()),
+                ("COORD_PROJECT_DIR", ws.project().display().to_string()),
+                ("COORD_ATTEMPT", claimed.attempt.to_string()),
+                ("COORD_RESULT_FILE", result_file.display().to_string()),
+            ],
+        };
+        let ending = match runner::spawn(&job) {
+            Ok(child) => {
+                info!("running {id}: {command} (log {})", log.display());
+                self.wait_child(child, spec.timeout_secs)?
+            }
+            Err(e) => Ending::CannotStart(e.to_string()),
+        };
+        let finished = host::now();
+        let result = read_result(&result_file);
+        durable::remove_if_exists(&result_file)?;
+        if matches!(ending, Ending::Interrupted) {
+            let d = finish::release(
+                ws,
+                &self.opts.id,
+                &claimed.path,
+                "the worker was stopped while running it",
+            )?;
+            info!("released {id}: {}", describe_disposition(&d));
+            self.summary.interrupted = true;
+            return Ok(());
+        }
+        let (deliverables, missing) = check_outputs(ws.project(), &claimed.task);
+        let reason = match &ending {
+            Ending::Exited(status) if status.success() && missing.is_empty() => None,
+            Ending::Exited(status) if status.success() => Some(format!(
+                "missing or empty output files: {}",
+                missing.join(", ")
+            )),
+            Ending::Exited(status) => Some(runner::describe(status)),
+            Ending::TimedOut(secs) => Some(format!(
+                "timeout: still running after {secs}s, process group killed"
+            )),
+            Ending::CannotStart(e) => Some(format!("cannot start the command: {e}")),
+            Ending::Interrupted => unreachable!("handled above"),
+        };
+        let exit_code = match &ending {
+            Ending::Exited(status) => status.code(),
+            _ => None,
+        };
+        let report = Report {
+            task_id: id.clone(),
+            worker_id: self.opts.id.clone(),
+            status: if reason.is_none() {
+                "completed"
+            } else {
+                "failed"
+            }
+            .into(),
+            attempt: claimed.attempt,
+            started_at: host::rfc3339(started),
+            completed_at: host::rfc3339(finished),
+            duration_ms: clock.elapsed().as_millis() as u64,
+            exit_code,
+            reason: reason.clone(),
+            deliverables,
+            missing,
+            log: Some(log.display().to_string()),
+            result,
+        };
+        let ms = report.duration_ms;
+        let disposition = match &reason {
+            None => finish::complete(ws, &claimed, &report)?,
+            Some(_) => finish::fail(ws, &claimed, &report)?,
+        };
+        let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
+        match disposition {
+            Disposition::Completed => {
+                self.summary.completed += 1;
+                info!("completed {id} in {ms} ms");
+            }
+            Disposition::Requeued => {
+                self.summary.retried += 1;
+                info!(
+                    "failed {id} in {ms} ms{why}; back in pending/ for attempt {}",
+                    claimed.attempt + 1
+                );
+            }
+            Disposition::DeadLettered => {
+                self.summary.failed += 1;
+                warn!("failed {id} in {ms} ms{why}; out of attempts, moved to failed/");
+            }
+            other => warn!("{id} finished{why} but {}", describe_disposition(&other)),
+        }
+        Ok(())
+    }
+
+    fn wait_child(
+        &mut self,
+        child: std::process::Child,
+        timeout_secs: Option<u64>,
+    ) -> Result<Ending> {
+        let pid = child.id();
+        let tx = self.tx.clone();
+        let mut child = child;
+        std::thread::Builder::new()
+            .name("coord-child".into())
+            .spawn(move || {
+                let _ = tx.send(Wake::Exited(child.wait()));
+            })
+            .map_err(|e| crate::error::Error::io("start a thread in", self.ws.root(), e))?;
+        let mut deadline = timeout_secs.map(|s| Instant::now() + Duration::from_secs(s));
+        let mut timed_out = false;
+        let mut interrupted = false;
+        loop {
+            let wait = deadline
+                .map(|d| d.saturating_duration_since(Instant::now()))
+                .unwrap_or(HEARTBEAT)
+                .min(HEARTBEAT);
+            match self.rx.recv_timeout(wait) {
+                Ok(Wake::Exited(status)) => {
+                    let status = status.map_err(|e| {
+                        crate::error::Error::io("wait for", Path::new("/bin/sh"), e)
+                    })?;
+                    return Ok(if interrupted {
+                        Ending::Interrupted
+                    } else if timed_out {
+                        Ending::TimedOut(timeout_secs.unwrap_or(0))
+                    } else {
+                        Ending::Exited(status)
+                    });
+                }
+                Ok(Wake::Signal(sig)) => {
+                    self.on_signal(sig, Some(pid));
+                    interrupted = self.signals > 1;
+                }
+                Ok(other) => self.apply(other)?,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.heartbeat()?;
+                    match deadline {
+                        Some(d) if Instant::now() >= d && !timed_out => {
+                            warn!(
+                                "timeout after {}s: stopping the task's process group",
+                                timeout_secs.unwrap_or(0)
+                            );
+                            runner::signal_group(pid, libc::SIGTERM);
+                            timed_out = true;
+                            deadline = Some(Instant::now() + KILL_GRACE);
+                        }
+                        Some(d) if Instant::now() >= d => {
+                            runner::signal_group(pid, libc::SIGKILL);
+                            deadline = None;
+                        }
+                        _ => {}
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => unreachable!("the worker holds a sender"),
+            }
+        }
+    }
+}
+
+enum Ending {
+    Exited(ExitStatus),
+    TimedOut(u64),
+    CannotStart(String),
+    Interrupted,
+}
+
+/// Whether a worker without --exec wants a pending file: not if the task has no command.
+fn wants(path: &Path, no_command: &mut HashSet<String>) -> bool {
+    let Ok(bytes) = durable::read_limited(path, crate::task::MAX_TASK_BYTES) else {
+        return true;
+    };
+    match TaskFile::parse(&bytes) {
+        Ok(t) if t.spec.command.is_none() => {
+            if no_command.insert(t.spec.id.clone()) {
+                warn!(
+                    "{} has no command and this worker has no --exec: leaving it in pending/ for `coord next` or a worker with --exec",
+                    t.spec.id
+                );
+            }
+            false
+        }
+        _ => true,
+    }
+}
+
+/// Splits a task's outputFiles into those present and non-empty, and the rest.
+fn check_outputs(project: &Path, task: &TaskFile) -> (Vec<String>, Vec<String>) {
+    task.spec
+        .output_files
+        .iter()
+        .cloned()
+        .partition(|p| std::fs::metadata(project.join(p)).is_ok_and(|m| m.is_file() && m.len() > 0))
+}
+
+fn read_result(path: &Path) -> Option<Value> {
+    let bytes = durable::read_limited(path, MAX_RESULT_BYTES).ok()?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(v @ Value::Object(_)) => Some(v),
+        Ok(_) => {
+            warn!("{} is not a JSON object; ignored", path.display());
+            None
+        }
+        Err(e) => {
+            warn!("{} is not valid JSON ({e}); ignored", path.display());
+            None
+        }
+    }
+}
+
+fn describe_disposition(d: &Disposition) -> &'static str {
+    match d {
+        Disposition::Completed => "completed",
+        Disposition::Requeued => "back in pending/ for another attempt",
+        Disposition::DeadLettered => "out of attempts, moved to failed/",
+        Disposition::Released => "back in pending/, no attempt used",
+        Disposition::Fenced => {
+            "it was no longer held by this worker (recovered by another process); nothing recorded"
+        }
+        Disposition::AlreadyCompleted => {
+            "another copy had already completed; this copy was dropped"
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The workspace: a `.coord` folder, how it is found, and where each kind of file lives in it.
+
+use std::fs::{self, DirBuilder};
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::durable::{self, Durability};
+use crate::error::{Error, Result};
+
+/// The name of the workspace folder inside a project directory.
+pub const DIR_NAME: &str = ".coord";
+
+const CONFIG_FILE: &str = "config.json";
+
+/// The folders every workspace holds, created by `coord init`.
+const FOLDERS: &[&str] = &[
+    "pending",
+    "assigned",
+    "completed",
+    "failed",
+    "reports",
+    "logs",
+    "logs/tasks",
+    "workers",
+    "tmp",
+];
+
+/// Settings kept in `.coord/config.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Config {
+    /// Layout version of the workspace.
+    pub version: u32,
+    /// Flush every durable change to stable storage (default true).
+    #[serde(default = "default_true")]
+    pub fsync: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            version: 1,
+            fsync: true,
+        }
+    }
+}
+
+/// An opened workspace: the `.coord` folder and the project directory around it.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    root: PathBuf,
+    project: PathBuf,
+    config: Config,
+}
+
+/// Where `find` looked, so the error can say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The global `--root` flag.
+    Flag,
+    /// The COORD_ROOT variable.
+    Env,
+}
+
+impl Workspace {
+    /// Creates `<dir>/.coord` with all its folders (mode 0700); harmless when it already exists.
+    pub fn init(dir: &Path) -> Result<Workspace> {
+        let root = dir.join(DIR_NAME);
+        let mut builder = DirBuilder::new();
+        builder.mode(0o700).recursive(true);
+        builder
+            .create(&root)
+            .map_err(|e| Error::io("create", &root, e))?;
+        for folder in FOLDERS {
+            let path = root.join(folder);
+            builder
+                .create(&path)
+                .map_err(|e| Error::io("create", &path, e))?;
+        }
+        let config_path = root.join(CONFIG_FILE);
+        if !config_path.exists() {
+            let bytes = serde_json::to_vec_pretty(&Config::default()).expect("config serializes");
+            let durability = Durability { fsync: true };
+            let tmp = durable::write_tmp(&root.join("tmp"), "config", &bytes, durability)?;
+            durable::publish_new(&tmp, &config_path)?;
+            durable::sync_dir(&root, durability)?;
+        }
+        Workspace::open(&root)
+    }
+
+    /// Opens the workspace whose `.coord` folder is `root`.
+    pub fn open(root: &Path) -> Result<Workspace> {
+        if !root.join("pending").is_dir() {
+            return Err(Error::NotAWorkspace {
+                path: root.to_path_buf(),
+            });
+        }
+        let root = fs::canonicalize(root).map_err(|e| Error::io("resolve", root, e))?;
+        let project = root
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| root.clone());
+        let config_path = root.join(CONFIG_FILE);
+        let mut config = match fs::read(&config_path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+                what: "cannot parse",
+                path: config_path.clone(),
+                source,
+            })?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Config::default(),
+            Err(e) => return Err(Error::io("read", &config_path, e)),
+        };
+        if let Ok(v) = std::env::var("COORD_FSYNC") {
+            config.fsync = !matches!(v.as_str(), "0" | "false" | "off" | "no");
+        }
+        Ok(Workspace {
+            root,
+            project,
+            config,
+        })
+    }
+
+    /// Finds the workspace: `explicit` (from --root or COORD_ROOT) if given, else the nearest
+    /// `.coord` in `cwd` or its parents.
+    pub fn find(explicit: Option<(&Path, Origin)>, cwd: &Path) -> Result<Workspace> {
+        if let Some((path, _origin)) = explicit {
+            return Workspace::open(path);
+        }
+        let mut dir = Some(cwd);
+        while let Some(d) = dir {
+            let candidate = d.join(DIR_NAME);
+            if candidate.join("pending").is_dir() {
+                return Workspace::open(&candidate);
+            }
+            dir = d.parent();
+        }
+        Err(Error::NoWorkspace {
+            searched: format!("in {} or any parent directory", cwd.display()),
+        })
+    }
+
+    /// The `.coord` folder itself (absolute).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The project directory: the parent of `.coord`; task paths are relative to it.
+    pub fn project(&self) -> &Path {
+        &self.project
+    }
+
+    /// The workspace's durability setting.
+    pub fn durability(&self) -> Durability {
+        Durability {
+            fsync: self.config.fsync,
+        }
+    }
+
+    /// Tasks ready to be claimed.
+    pub fn pending(&self) -> PathBuf {
+        self.root.join("pending")
+    }
+
+    /// The folder of all workers' claims.
+    pub fn assigned_root(&self) -> PathBuf {
+        self.root.join("assigned")
+    }
+
+    /// Tasks held by one worker.
+    pub fn assigned(&self, worker: &str) -> PathBuf {
+        self.root.join("assigned").join(worker)
+    }
+
+    /// Tasks that completed.
+    pub fn completed(&self) -> PathBuf {
+        self.root.join("completed")
+    }
+
+    /// Dead letters: tasks out of attempts, and files that were not valid tasks.
+    pub fn failed(&self) -> PathBuf {
+        self.root.join("failed")
+    }
+
+    /// One report per finished task.
+    pub fn reports(&self) -> PathBuf {
+        self.root.join("reports")
+    }
+
+    /// Worker logs.
+    pub fn logs(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+
+    /// Output of task commands, one file per attempt.
+    pub fn task_logs(&self) -> PathBuf {
+        self.root.join("logs").join("tasks")
+    }
+
+    /// Worker records and lock files.
+    pub fn workers(&self) -> PathBuf {
+        self.root.join("workers")
+    }
+
+    /// Temp files, on the same file system as every state folder.
+    pub fn tmp(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// The lock that serialises `coord queue` calls.
+    pub fn queue_lock(&self) -> PathBuf {
+        self.root.join("queue.lock")
+    }
+}
