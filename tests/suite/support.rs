@@ -1,0 +1,253 @@
+//! A project directory with a workspace, and ways to run `coord` in it as a user would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A temporary project directory holding an initialised `.coord` workspace.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A new project with `coord init` already run.
+    pub fn new() -> Project {
+        let project = Project::bare();
+        let out = project.coord(&["init"]);
+        assert!(out.status.success(), "init failed: {}", stderr(&out));
+        project
+    }
+
+    /// A new empty directory, without a workspace.
+    pub fn bare() -> Project {
+        Project {
+            dir: tempfile::Builder::new()
+                .prefix("coord-test-")
+                .tempdir()
+                .unwrap(),
+        }
+    }
+
+    /// The project directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The workspace folder.
+    pub fn root(&self) -> PathBuf {
+        self.path().join(".coord")
+    }
+
+    /// A `coord` command run in the project directory with a clean coord environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coord"));
+        cmd.args(args)
+            .current_dir(self.path())
+            .env_remove("COORD_ROOT")
+            .env_remove("COORD_WORKER_ID")
+            .env_remove("COORD_FSYNC")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `coord ARGS` to completion.
+    pub fn coord(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Starts `coord ARGS` in the background, output captured.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Writes `text` to a file in the project and returns its path.
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Queues tasks given as JSON text; panics if `coord queue` fails.
+    pub fn queue(&self, json: &str) -> Output {
+        let file = self.write(&format!("queue-{}.json", unique()), json);
+        let out = self.coord(&["queue", file.to_str().unwrap()]);
+        assert!(out.status.success(), "queue failed: {}", stderr(&out));
+        out
+    }
+
+    /// The names of the plain files in a workspace folder ("pending", "completed", ...).
+    pub fn files(&self, folder: &str) -> Vec<String> {
+        let mut names: Vec<String> = match std::fs::read_dir(self.root().join(folder)) {
+            Ok(rd) => rd
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        names.sort();
+        names
+    }
+
+    /// How many files a workspace folder holds.
+    pub fn count(&self, folder: &str) -> usize {
+        self.files(folder).len()
+    }
+
+    /// A task's report, parsed.
+    pub fn report(&self, id: &str) -> Value {
+        let path = self.root().join("reports").join(format!("{id}.json"));
+        serde_json::from_slice(
+            &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        )
+        .unwrap()
+    }
+
+    /// A task file in a state folder, parsed.
+    pub fn task(&self, folder: &str, id: &str) -> Value {
+        let path = self.root().join(folder).join(format!("{id}.json"));
+        serde_json::from_slice(
+            &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        )
+        .unwrap()
+    }
+
+    /// `coord status --json`, parsed.
+    pub fn status(&self) -> Value {
+        let out = self.coord(&["status", "--json"]);
+        assert!(out.status.success(), "status failed: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Copies the repository's fixtures/ into the project.
+    pub fn with_fixtures(&self) {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        copy_dir(&src, &self.path().join("fixtures"));
+    }
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let to = dst.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), to).unwrap();
+        }
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Waits until `cond` holds, checking every 10 ms, for at most `limit`; returns whether it held.
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A process's stderr as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A process's stdout as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Sends a signal to a child process.
+pub fn signal(child: &Child, sig: &str) {
+    let status = Command::new("kill")
+        .args(["-s", sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// `count` tasks whose command appends their id to `ledger` (relative to the project).
+pub fn ledger_tasks(count: usize, ledger: &str) -> String {
+    let tasks: Vec<Value> = (0..count)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("t{i:05}"),
+                "description": format!("ledger task {i}"),
+                "command": format!("echo \"$COORD_TASK_ID $COORD_WORKER_ID $COORD_ATTEMPT\" >> {ledger}"),
+            })
+        })
+        .collect();
+    serde_json::to_string(&tasks).unwrap()
+}
+
+/// The lines a child writes to stderr, read in a background thread.
+pub struct Lines {
+    rx: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Lines {
+    /// Starts reading `child`'s stderr (which must be piped).
+    pub fn of(child: &mut Child) -> Lines {
+        use std::io::BufRead;
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines {
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (at most `limit`) for a line containing `needle`; returns whether one came.
+    pub fn wait_for(&mut self, needle: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(line) => {
+                    let hit = line.contains(needle);
+                    self.seen.push(line);
+                    if hit {
+                        return true;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Every line read so far, for failure messages.
+    pub fn seen(&self) -> String {
+        self.seen.join("\n")
+    }
+}

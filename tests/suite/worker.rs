@@ -1,0 +1,297 @@
+//! `coord worker`: outcomes, retries, watch mode, signals, timeouts, bad files, recovery.
+
+use std::time::Duration;
+
+use super::support::*;
+
+const BOUND: Duration = Duration::from_secs(20);
+
+#[test]
+fn a_failing_command_is_retried_then_dead_lettered() {
+    let p = Project::new();
+    p.queue(
+        r#"[
+        {"id":"always","description":"fails","command":"echo boom >&2; exit 3","maxAttempts":2},
+        {"id":"second-try","description":"fails once","command":"test \"$COORD_ATTEMPT\" -ge 2"}
+    ]"#,
+    );
+    let out = p.coord(&["worker", "--id", "w1", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    assert_eq!(p.files("failed"), ["always.json"]);
+    let r = p.report("always");
+    assert_eq!(r["status"], "failed");
+    assert_eq!(r["attempt"], 2);
+    assert_eq!(r["exitCode"], 3);
+    assert_eq!(r["reason"], "exit code 3");
+    let log = std::fs::read_to_string(r["log"].as_str().unwrap()).unwrap();
+    assert!(
+        log.contains("boom"),
+        "the command's stderr is in its log: {log}"
+    );
+    let task = p.task("failed", "always");
+    let history = task["coord"]["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0]["reason"], "exit code 3");
+    assert_eq!(history[0]["attempt"], 1);
+
+    let r = p.report("second-try");
+    assert_eq!(r["status"], "completed");
+    assert_eq!(r["attempt"], 2);
+}
+
+#[test]
+fn missing_output_files_fail_the_task() {
+    let p = Project::new();
+    p.queue(r#"{"id":"lazy","description":"writes nothing","command":"true","outputFiles":["out/a.md","out/b.md"],"maxAttempts":1}"#);
+    p.write("out/a.md", "present");
+    let out = p.coord(&["worker", "--id", "w1", "--quiet"]);
+    assert!(out.status.success());
+    let r = p.report("lazy");
+    assert_eq!(r["status"], "failed");
+    assert_eq!(r["deliverables"], serde_json::json!(["out/a.md"]));
+    assert_eq!(r["missing"], serde_json::json!(["out/b.md"]));
+    assert_eq!(r["reason"], "missing or empty output files: out/b.md");
+}
+
+#[test]
+fn exec_gets_the_documented_environment_and_its_result_is_reported() {
+    let p = Project::new();
+    p.queue(r#"{"id":"env-1","description":"check env","custom":{"kept":true}}"#);
+    let script = p.write(
+        "handler.sh",
+        r#"set -eu
+test "$COORD_TASK_ID" = env-1
+test "$COORD_WORKER_ID" = wenv
+test "$COORD_ATTEMPT" = 1
+test "$PWD" = "$(cd "$(dirname "$COORD_ROOT")" && pwd)"
+grep -q '"kept": true' "$COORD_TASK_FILE"
+printf '{"score": 7}' > "$COORD_RESULT_FILE"
+"#,
+    );
+    let out = p.coord(&[
+        "worker",
+        "--id",
+        "wenv",
+        "--quiet",
+        "--exec",
+        &format!("sh {}", script.display()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = p.report("env-1");
+    assert_eq!(r["status"], "completed", "{r}");
+    assert_eq!(r["result"], serde_json::json!({"score": 7}));
+}
+
+#[test]
+fn a_watching_worker_takes_a_task_queued_after_it_started_without_a_rescan() {
+    let p = Project::new();
+    // A one-hour rescan: only a file-system event can wake the worker in time.
+    let mut worker = p.spawn(&["worker", "--id", "watcher", "--watch", "--rescan", "3600"]);
+    let mut lines = Lines::of(&mut worker);
+    assert!(
+        lines.wait_for("waiting for work", BOUND),
+        "{}",
+        lines.seen()
+    );
+
+    p.queue(r#"{"id":"late","description":"queued later","command":"true"}"#);
+    assert!(
+        wait_until(BOUND, || p.count("completed") == 1),
+        "the task was taken"
+    );
+
+    p.queue(r#"{"id":"later","description":"queued after a completion","command":"true"}"#);
+    assert!(
+        wait_until(BOUND, || p.count("completed") == 2),
+        "the next task was taken too"
+    );
+    signal(&worker, "TERM");
+    let status = worker.wait().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn sigterm_lets_the_running_task_finish_and_a_second_one_hands_it_back() {
+    let p = Project::new();
+    p.queue(r#"[{"id":"slow","description":"slow","command":"touch started; while [ ! -e go ]; do sleep 0.05; done"},
+               {"id":"next","description":"not started","command":"true"}]"#);
+    let worker = p.spawn(&["worker", "--id", "sig", "--quiet"]);
+    assert!(wait_until(BOUND, || p.path().join("started").exists()));
+    signal(&worker, "TERM");
+    assert!(wait_until(BOUND, || std::fs::read_to_string(
+        p.root().join("logs/sig.log")
+    )
+    .unwrap_or_default()
+    .contains("stopping after the running task")));
+    p.write("go", "");
+    let out = worker.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(p.files("completed"), ["slow.json"]);
+    assert_eq!(
+        p.count("pending"),
+        1,
+        "no new task was claimed after the signal"
+    );
+
+    std::fs::remove_file(p.path().join("started")).unwrap();
+    std::fs::remove_file(p.path().join("go")).unwrap();
+    p.queue(r#"{"id":"slow2","description":"slow","priority":9,"command":"touch started; while [ ! -e go ]; do sleep 0.05; done"}"#);
+    let worker = p.spawn(&["worker", "--id", "sig", "--quiet"]);
+    assert!(wait_until(BOUND, || p.path().join("started").exists()));
+    signal(&worker, "TERM");
+    assert!(wait_until(BOUND, || std::fs::read_to_string(
+        p.root().join("logs/sig.log")
+    )
+    .unwrap_or_default()
+    .matches("stopping after the running task")
+    .count()
+        == 2));
+    signal(&worker, "TERM");
+    let out = worker.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert_eq!(p.count("pending"), 2, "slow2 is back in pending/");
+    let back = p
+        .files("pending")
+        .into_iter()
+        .find(|n| n.contains("slow2"))
+        .unwrap();
+    let task: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p.root().join("pending").join(back)).unwrap())
+            .unwrap();
+    let history = &task["coord"]["history"];
+    assert_eq!(history[0]["outcome"], "released");
+    assert_eq!(history[0]["counted"], false, "no attempt was used");
+}
+
+#[test]
+fn a_task_over_its_timeout_has_its_process_group_killed() {
+    let p = Project::new();
+    p.queue(r#"{"id":"hang","description":"hangs","command":"sleep 300 & echo $! > child.pid; wait","timeoutSecs":1,"maxAttempts":1}"#);
+    let out = p.coord(&["worker", "--id", "w", "--quiet"]);
+    assert!(out.status.success());
+    let r = p.report("hang");
+    assert_eq!(r["status"], "failed");
+    assert!(r["reason"].as_str().unwrap().starts_with("timeout"), "{r}");
+    let pid = std::fs::read_to_string(p.path().join("child.pid")).unwrap();
+    let alive = std::path::Path::new(&format!("/proc/{}", pid.trim())).exists();
+    assert!(
+        !alive
+            || wait_until(BOUND, || !std::path::Path::new(&format!(
+                "/proc/{}",
+                pid.trim()
+            ))
+            .exists()),
+        "the background child was killed too"
+    );
+}
+
+#[test]
+fn a_bad_file_in_pending_is_set_aside_and_the_tasks_behind_it_run() {
+    let p = Project::new();
+    p.queue(r#"[{"id":"good-1","description":"x","command":"true"},{"id":"good-2","description":"x","command":"true"}]"#);
+    let pending = p.root().join("pending");
+    std::fs::write(
+        pending.join("0000000000-truncated.json"),
+        "{\"id\": \"trunc",
+    )
+    .unwrap();
+    std::fs::write(pending.join("0000000001-binary.json"), [0xff, 0xfe, 0x00]).unwrap();
+    std::fs::write(pending.join("0000000002-empty.json"), "").unwrap();
+    std::fs::write(pending.join(".hidden.json"), "ignored").unwrap();
+    std::fs::create_dir(pending.join("a-folder")).unwrap();
+    let out = p.coord(&["worker", "--id", "w", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("2 completed") && stdout(&out).contains("3 invalid"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(p.files("completed"), ["good-1.json", "good-2.json"]);
+    let failed = p.files("failed");
+    assert_eq!(failed.len(), 3, "{failed:?}");
+    let r = p.report("0000000002-empty.invalid");
+    assert_eq!(r["status"], "invalid");
+    assert!(r["reason"].as_str().unwrap().contains("empty file"), "{r}");
+    assert_eq!(
+        p.files("pending"),
+        [".hidden.json"],
+        "hidden files and folders are left alone"
+    );
+}
+
+#[test]
+fn a_hand_written_task_dropped_into_pending_runs() {
+    let p = Project::new();
+    std::fs::write(
+        p.root().join("pending/by-hand.json"),
+        r#"{"id":"manual","description":"x","command":"true"}"#,
+    )
+    .unwrap();
+    let out = p.coord(&["worker", "--id", "w", "--quiet"]);
+    assert!(out.status.success());
+    assert_eq!(p.files("completed"), ["manual.json"]);
+}
+
+#[test]
+fn a_second_worker_with_the_same_id_is_refused() {
+    let p = Project::new();
+    let mut first = p.spawn(&["worker", "--id", "dup", "--watch"]);
+    let mut lines = Lines::of(&mut first);
+    assert!(
+        lines.wait_for("waiting for work", BOUND),
+        "{}",
+        lines.seen()
+    );
+    let out = p.coord(&["worker", "--id", "dup"]);
+    assert_eq!(out.status.code(), Some(5));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "worker dup is already running (pid {} on ",
+            first.id()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("hint:"), "{err}");
+    signal(&first, "INT");
+    assert!(first.wait().unwrap().success());
+}
+
+#[test]
+fn a_killed_worker_s_task_is_recovered_when_it_restarts() {
+    let p = Project::new();
+    p.queue(r#"{"id":"victim","description":"x","command":"if [ \"$COORD_ATTEMPT\" = 1 ]; then touch started; sleep 300; fi"}"#);
+    let mut worker = p.spawn(&["worker", "--id", "crashy", "--quiet"]);
+    assert!(wait_until(BOUND, || p.path().join("started").exists()));
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    assert_eq!(p.files("assigned/crashy"), ["victim.json"]);
+    let out = p.coord(&["worker", "--id", "crashy", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = p.report("victim");
+    assert_eq!(r["status"], "completed");
+    assert_eq!(r["attempt"], 2);
+    let task = p.task("completed", "victim");
+    assert_eq!(task["coord"]["history"][0]["outcome"], "lost");
+}
+
+#[test]
+fn a_task_without_a_command_is_left_for_an_agent_not_dropped() {
+    let p = Project::new();
+    p.queue(r#"[{"id":"for-a-person","description":"needs judgement"},{"id":"scripted","description":"x","command":"true"}]"#);
+    let out = p.coord(&["worker", "--id", "w"]);
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).contains("1 left in pending/ (no command"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("for-a-person has no command"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(p.files("completed"), ["scripted.json"]);
+    assert_eq!(p.count("pending"), 1);
+}

@@ -1,0 +1,3 @@
+//! End-to-end tests: every test drives the real `coord` binary in its own temporary directory.
+
+mod suite;
