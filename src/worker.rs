@@ -187,8 +187,11 @@ impl Worker<'_> {
                     }
                     match self.rx.recv_timeout(self.opts.rescan.min(HEARTBEAT)) {
                         Ok(wake) => {
+                            // A name leaving pending/ brings no work; anything else may.
+                            if !matches!(wake, Wake::Change(Change::Removed(_))) {
+                                fresh_listing = false;
+                            }
                             self.apply(wake)?;
-                            fresh_listing = false;
                         }
                         Err(RecvTimeoutError::Timeout) => {
                             self.heartbeat()?;
