@@ -92,6 +92,47 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// No task has this id in any state folder.
+    #[error("unknown task {id}: no task with this id is pending, assigned, completed or failed")]
+    UnknownTask {
+        /// The id asked for.
+        id: String,
+    },
+    /// The task is not held by the worker that asked; the message names its real state.
+    #[error("{message}")]
+    NotHeld {
+        /// The task's real state, in words ("task-001 is held by worker-A, not worker-B").
+        message: String,
+        /// What the worker can do.
+        hint: String,
+    },
+    /// A claim token from an earlier claim of the task.
+    #[error(
+        "token {token} is not the current claim of {id}: {id} is on attempt {attempt}, token {current}"
+    )]
+    StaleToken {
+        /// The task.
+        id: String,
+        /// The token given.
+        token: String,
+        /// The current claim's token.
+        current: String,
+        /// The current attempt.
+        attempt: u32,
+    },
+    /// The task's checks failed; the task stays held.
+    #[error("{id} was not completed: {} failed", if failures.len() == 1 { "1 check".to_string() } else { format!("{} checks", failures.len()) })]
+    ChecksFailed {
+        /// The task.
+        id: String,
+        /// The worker that holds it.
+        worker: String,
+        /// One line per failed check.
+        failures: Vec<String>,
+    },
+    /// A value in the command line or a file is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
     /// File-system event watching could not start.
     #[error("cannot watch {} for new tasks: {source}", path.display())]
     Watch {
@@ -145,6 +186,14 @@ impl Error {
             Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
                 Some("check the owner and mode of the workspace (ls -ld .coord)".into())
             }
+            Error::UnknownTask { .. } => Some("list the tasks with `coord status`, or look in .coord/*/".into()),
+            Error::NotHeld { hint, .. } => Some(hint.clone()),
+            Error::StaleToken { id, .. } => Some(format!(
+                "this process's claim on {id} ended (its lease expired or it was released); get your current task with `coord next`"
+            )),
+            Error::ChecksFailed { id, worker, .. } => Some(format!(
+                "the task is still yours: fix the work and run `coord complete {id} --worker {worker}` again, or give up with `coord fail {id} --worker {worker} --reason ...`"
+            )),
             Error::Watch { .. } => Some(
                 "raise fs.inotify.max_user_watches / max_user_instances, or free some watches".into(),
             ),
@@ -156,8 +205,15 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::NoWorkspace { .. } | Error::NotAWorkspace { .. } => ExitCode::NoWorkspace,
-            Error::InvalidTasks { .. } | Error::InvalidWorkerId { .. } => ExitCode::InvalidInput,
-            Error::Conflict { .. } | Error::WorkerRunning { .. } => ExitCode::Conflict,
+            Error::InvalidTasks { .. } | Error::InvalidWorkerId { .. } | Error::Invalid(_) => {
+                ExitCode::InvalidInput
+            }
+            Error::Conflict { .. }
+            | Error::WorkerRunning { .. }
+            | Error::NotHeld { .. }
+            | Error::StaleToken { .. } => ExitCode::Conflict,
+            Error::ChecksFailed { .. } => ExitCode::ChecksFailed,
+            Error::UnknownTask { .. } => ExitCode::UnknownTask,
             _ => ExitCode::Failure,
         }
     }

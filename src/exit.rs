@@ -16,6 +16,12 @@ pub enum ExitCode {
     InvalidInput = 4,
     /// The request conflicts with the workspace's state (id reused with other content, worker id in use).
     Conflict = 5,
+    /// A task's checks failed; the task was not completed and stays held.
+    ChecksFailed = 6,
+    /// No task has the id given.
+    UnknownTask = 7,
+    /// `coord next`: no task is ready for this worker (not an error; try again later).
+    Empty = 10,
     /// The command was interrupted by a signal before it finished.
     Interrupted = 130,
 }

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::claim::{Claimed, ClaimedTask};
+use crate::claim::Claimed;
 use crate::durable::{self, MoveError};
 use crate::error::{Error, Result};
 use crate::host;
@@ -35,17 +35,20 @@ pub enum Disposition {
 
 /// Records a completed attempt: prepares the report, moves the task to completed/, publishes
 /// the report.
-pub fn complete(ws: &Workspace, claimed: &ClaimedTask, report: &Report) -> Result<Disposition> {
+pub fn complete(ws: &Workspace, held: &Path, report: &Report) -> Result<Disposition> {
     let worker = report.worker_id.as_str();
     let _lock = lease::lock_claims(ws, worker)?;
-    if !claimed.path.is_file() {
+    complete_locked(ws, held, report)
+}
+
+/// [`complete`] for a caller that already holds the worker's claims lock.
+pub fn complete_locked(ws: &Workspace, held: &Path, report: &Report) -> Result<Disposition> {
+    if !held.is_file() {
         return Ok(Disposition::Fenced);
     }
     let prepared = report::prepare(ws, report)?;
-    let dst = ws
-        .completed()
-        .join(format!("{}.json", claimed.task.spec.id));
-    match durable::move_noreplace(&claimed.path, &dst) {
+    let dst = ws.completed().join(format!("{}.json", report.task_id));
+    match durable::move_noreplace(held, &dst) {
         Ok(()) => {}
         Err(MoveError::SourceGone) => {
             prepared.discard()?;
@@ -53,12 +56,12 @@ pub fn complete(ws: &Workspace, claimed: &ClaimedTask, report: &Report) -> Resul
         }
         Err(MoveError::DestinationExists) => {
             prepared.discard()?;
-            durable::remove_if_exists(&claimed.path)?;
+            durable::remove_if_exists(held)?;
             return Ok(Disposition::AlreadyCompleted);
         }
         Err(MoveError::Other(e)) => {
             prepared.discard()?;
-            return Err(Error::io("move", &claimed.path, e));
+            return Err(Error::io("move", held, e));
         }
     }
     let durability = ws.durability();
@@ -67,27 +70,75 @@ pub fn complete(ws: &Workspace, claimed: &ClaimedTask, report: &Report) -> Resul
     Ok(Disposition::Completed)
 }
 
-/// Records a failed attempt: back to pending/ while attempts remain, else to failed/ with the
-/// report.
-pub fn fail(ws: &Workspace, claimed: &ClaimedTask, report: &Report) -> Result<Disposition> {
-    let worker = report.worker_id.as_str();
+/// Records a failed attempt: back to pending/ while attempts remain (and `retry` is set), else
+/// to failed/ with the report.
+pub fn fail(ws: &Workspace, held: &Path, report: &Report, retry: bool) -> Result<Disposition> {
+    let _lock = lease::lock_claims(ws, &report.worker_id)?;
+    fail_locked(ws, held, report, retry)
+}
+
+/// [`fail`] for a caller that already holds the worker's claims lock.
+pub fn fail_locked(
+    ws: &Workspace,
+    held: &Path,
+    report: &Report,
+    retry: bool,
+) -> Result<Disposition> {
     let reason = report.reason.clone().unwrap_or_else(|| "failed".into());
-    let _lock = lease::lock_claims(ws, worker)?;
-    end_claim(
-        ws,
-        worker,
-        &claimed.path,
-        "failed",
-        &reason,
-        true,
-        Some(report),
-    )
+    let end = End {
+        outcome: "failed",
+        reason: &reason,
+        counted: true,
+        retry,
+    };
+    end_claim(ws, &report.worker_id, held, end, Some(report))
 }
 
 /// Hands a task back to pending/ untouched, without using an attempt.
 pub fn release(ws: &Workspace, worker: &str, held: &Path, reason: &str) -> Result<Disposition> {
     let _lock = lease::lock_claims(ws, worker)?;
-    end_claim(ws, worker, held, "released", reason, false, None)
+    release_locked(ws, worker, held, reason)
+}
+
+/// [`release`] for a caller that already holds the worker's claims lock.
+pub fn release_locked(
+    ws: &Workspace,
+    worker: &str,
+    held: &Path,
+    reason: &str,
+) -> Result<Disposition> {
+    let end = End {
+        outcome: "released",
+        reason,
+        counted: false,
+        retry: true,
+    };
+    end_claim(ws, worker, held, end, None)
+}
+
+/// Returns one task of a worker whose lease ran out to pending/, using an attempt. The caller
+/// holds the worker's claims lock.
+pub fn recover_task_locked(
+    ws: &Workspace,
+    worker: &str,
+    held: &Path,
+    reason: &str,
+) -> Result<Disposition> {
+    let end = End {
+        outcome: "lost",
+        reason,
+        counted: true,
+        retry: true,
+    };
+    end_claim(ws, worker, held, end, None)
+}
+
+/// How a claim ends.
+struct End<'a> {
+    outcome: &'a str,
+    reason: &'a str,
+    counted: bool,
+    retry: bool,
 }
 
 /// Returns every task held by a worker that is gone to pending/, each using an attempt (or to
@@ -104,7 +155,7 @@ pub fn recover_worker(
         let held = dir.join(&name);
         let id = name.strip_suffix(".json").unwrap_or(&name).to_string();
         let disposition = match crate::store::read_task(&held) {
-            Ok(_) => end_claim(ws, worker, &held, "lost", reason, true, None)?,
+            Ok(_) => recover_task_locked(ws, worker, &held, reason)?,
             Err(e) => {
                 quarantine(ws, worker, &name, &held, &e.to_string())?;
                 Disposition::DeadLettered
@@ -121,11 +172,15 @@ fn end_claim(
     ws: &Workspace,
     worker: &str,
     held: &Path,
-    outcome: &str,
-    reason: &str,
-    counted: bool,
+    end: End<'_>,
     report: Option<&Report>,
 ) -> Result<Disposition> {
+    let End {
+        outcome,
+        reason,
+        counted,
+        retry,
+    } = end;
     let mut task = match crate::store::read_task(held) {
         Ok(t) => t,
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
@@ -142,7 +197,8 @@ fn end_claim(
         at: host::rfc3339(host::now()),
         counted,
     });
-    let out_of_attempts = counted && attempt >= task.spec.max_attempts();
+    task.coord.claimed_at = None;
+    let out_of_attempts = counted && (!retry || attempt >= task.spec.max_attempts());
     let durability = ws.durability();
     let tmp = durable::write_tmp(&ws.tmp(), "task", &task.to_bytes(), durability)?;
     durable::replace(&tmp, held)?;
@@ -224,6 +280,8 @@ fn lost_report(
                 .to_string(),
         ),
         result: None,
+        validation: Vec::new(),
+        note: None,
     }
 }
 
@@ -293,6 +351,8 @@ pub fn quarantine(
         missing: Vec::new(),
         log: None,
         result: None,
+        validation: Vec::new(),
+        note: None,
     };
     report::prepare(ws, &report)?.publish(ws)?;
     Ok(Claimed::Invalid {

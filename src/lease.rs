@@ -40,7 +40,13 @@ pub struct WorkerRecord {
     /// Whether the worker has exited cleanly.
     #[serde(default)]
     pub stopped: bool,
+    /// A counter raised at every sign of life; observers watch it change, never the clock.
+    #[serde(default)]
+    pub beat: u64,
 }
+
+/// The mode of a worker that works through `coord next`/`complete` and keeps no process alive.
+pub const HANDOFF: &str = "handoff";
 
 /// This host's boot identity (Linux boot_id), or the host name where there is none.
 pub fn boot_id() -> &'static str {
@@ -185,6 +191,7 @@ pub fn register(ws: &Workspace, id: &str, mode: &str, watch: bool) -> Result<Reg
         mode: mode.to_string(),
         watch,
         stopped: false,
+        beat: read_record(ws, id).map_or(0, |r| r.beat) + 1,
     };
     let reg = Registration {
         _live: live,
@@ -215,10 +222,19 @@ impl Registration {
         durable::replace(&tmp, &self.path)
     }
 
-    /// Renews `lastSeen`.
+    /// Renews `lastSeen` and raises `beat`.
     pub fn touch(&mut self) -> Result<()> {
         self.record.last_seen = host::rfc3339(host::now());
+        self.record.beat += 1;
         self.write()
+    }
+
+    /// Leaves the worker's claims to its lease: the record becomes a hand-off record, so the
+    /// tasks stay held for `coord complete` and are taken back only if the lease runs out.
+    pub fn hand_over(mut self) -> Result<()> {
+        self.record.mode = HANDOFF.to_string();
+        self.record.watch = false;
+        self.touch()
     }
 
     /// Marks the worker stopped; the life lock is released when `self` is dropped.
@@ -258,5 +274,105 @@ pub fn hold_if_dead(ws: &Workspace, id: &str) -> Result<Option<LifeLock>> {
         Ok(()) => Ok(Some(LifeLock { _file: file })),
         Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}
+
+fn write_record(ws: &Workspace, record: &WorkerRecord) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(record).expect("records serialize");
+    let tmp = durable::write_tmp(
+        &ws.tmp(),
+        "worker",
+        &bytes,
+        durable::Durability { fsync: false },
+    )?;
+    durable::replace(&tmp, &record_path(ws, &record.worker_id))
+}
+
+/// Records a sign of life of a hand-off worker (one that works through `coord next`): raises its
+/// beat. Refuses when a `coord worker` process of this host runs under the same id. The caller
+/// holds the worker's claims lock.
+pub fn renew_handoff(ws: &Workspace, id: &str) -> Result<WorkerRecord> {
+    check_worker_id(id)?;
+    let old = read_record(ws, id);
+    if let Some(old) = &old
+        && old.mode != HANDOFF
+        && probe(ws, old)? == Liveness::Alive
+    {
+        return Err(Error::WorkerRunning {
+            worker: id.to_string(),
+            pid: old.pid,
+            host: old.host.clone(),
+        });
+    }
+    let now = host::rfc3339(host::now());
+    let record = WorkerRecord {
+        worker_id: id.to_string(),
+        pid: host::pid(),
+        host: host::hostname().to_string(),
+        boot_id: boot_id().to_string(),
+        started_at: old
+            .as_ref()
+            .filter(|o| o.mode == HANDOFF)
+            .map_or_else(|| now.clone(), |o| o.started_at.clone()),
+        last_seen: now,
+        mode: HANDOFF.to_string(),
+        watch: false,
+        stopped: false,
+        beat: old.map_or(0, |o| o.beat) + 1,
+    };
+    write_record(ws, &record)?;
+    let assigned = ws.assigned(id);
+    fs::create_dir_all(&assigned).map_err(|e| Error::io("create", &assigned, e))?;
+    Ok(record)
+}
+
+/// This host's monotonic clock (CLOCK_BOOTTIME, which counts suspend), in milliseconds.
+fn boottime_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer for the call.
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+}
+
+fn observation_path(ws: &Workspace, id: &str) -> PathBuf {
+    let boot: String = boot_id()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect();
+    ws.workers()
+        .join(format!("{id}.seen-{}-{boot}", host::hostname()))
+}
+
+/// How long this host has seen `record`'s beat unchanged, measured on this host's own monotonic
+/// clock from the moment it first saw that beat (never by reading the writer's clock).
+///
+/// The observation is kept in `workers/<id>.seen-<host>-<boot>`, so one-shot commands on this host
+/// continue each other's watch. The first look starts the clock at zero.
+pub fn unchanged_for(ws: &Workspace, record: &WorkerRecord) -> Result<Duration> {
+    let path = observation_path(ws, &record.worker_id);
+    let now = boottime_ms();
+    let seen = fs::read_to_string(&path).ok().and_then(|text| {
+        let (beat, since) = text.trim().split_once(' ')?;
+        Some((beat.parse::<u64>().ok()?, since.parse::<u64>().ok()?))
+    });
+    match seen {
+        Some((beat, since)) if beat == record.beat && since <= now => {
+            Ok(Duration::from_millis(now - since))
+        }
+        _ => {
+            let text = format!("{} {now}\n", record.beat);
+            let tmp = durable::write_tmp(
+                &ws.tmp(),
+                "seen",
+                text.as_bytes(),
+                durable::Durability { fsync: false },
+            )?;
+            durable::replace(&tmp, &path)?;
+            Ok(Duration::ZERO)
+        }
     }
 }

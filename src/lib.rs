@@ -4,15 +4,19 @@
 //! complete file. Workers claim with a rename, run, record the outcome, and wait on file-system
 //! events for more. See docs/protocol.md for the protocol and its crash argument.
 
+pub mod checks;
 pub mod claim;
 pub mod durable;
 pub mod error;
 pub mod exit;
 pub mod finish;
+pub mod handoff;
+pub mod hook;
 pub mod host;
 pub mod lease;
 pub mod logging;
 pub mod queue;
+pub mod recover;
 pub mod report;
 pub mod runner;
 pub mod signals;

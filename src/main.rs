@@ -30,18 +30,45 @@ enum Command {
     Worker(cli::worker::Args),
     /// Show counts per state and each worker.
     Status(cli::status::Args),
+    /// Claim the next task for an agent or a person and print it (exit 10 when none is ready).
+    Next(cli::next::Args),
+    /// Complete a held task from any process, after its checks pass.
+    Complete(cli::complete::Args),
+    /// Fail a held task: retried while attempts remain, else dead-lettered.
+    Fail(cli::claims::FailArgs),
+    /// Hand a held task back to pending/ without using an attempt.
+    Release(cli::claims::ReleaseArgs),
+    /// Renew a worker's lease; with --note, leave a note on its tasks.
+    Heartbeat(cli::claims::HeartbeatArgs),
+    /// Show one task: state, holder, attempts, notes, checks, report, logs.
+    Show(cli::show::Args),
+    /// Take back now the tasks of dead workers and expired leases.
+    Recover(cli::recover::Args),
+    /// Answer an agent harness's stop hook: claim the next task and keep the chat going.
+    Hook(cli::hook::Args),
     /// Run the fixture scenario end to end in a temporary workspace with two workers.
     Demo(cli::demo::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Worker(_)) {
+        coord::logging::init_stderr();
+    }
     let root = cli.root;
     let result = match cli.command {
         Command::Init(args) => cli::init::run(args),
         Command::Queue(args) => cli::queue::run(root, args),
         Command::Worker(args) => cli::worker::run(root, args),
         Command::Status(args) => cli::status::run(root, args),
+        Command::Next(args) => cli::next::run(root, args),
+        Command::Complete(args) => cli::complete::run(root, args),
+        Command::Fail(args) => cli::claims::fail(root, args),
+        Command::Release(args) => cli::claims::release(root, args),
+        Command::Heartbeat(args) => cli::claims::heartbeat(root, args),
+        Command::Show(args) => cli::show::run(root, args),
+        Command::Recover(args) => cli::recover::run(root, args),
+        Command::Hook(args) => cli::hook::run(root, args),
         Command::Demo(args) => cli::demo::run(args),
     };
     match result {

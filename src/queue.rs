@@ -102,7 +102,7 @@ pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
             coord: State {
                 order,
                 queued_at: queued_at.clone(),
-                history: Vec::new(),
+                ..State::default()
             },
         };
         results.push(Queued {

@@ -38,8 +38,15 @@ pub struct Report {
     pub missing: Vec<String>,
     /// The attempt's log file.
     pub log: Option<String>,
-    /// What the command wrote to $COORD_RESULT_FILE, when it wrote a JSON object.
+    /// What the command wrote to $COORD_RESULT_FILE (or `coord complete --result`), when it
+    /// is a JSON object.
     pub result: Option<Value>,
+    /// Each acceptance check and its outcome.
+    #[serde(default)]
+    pub validation: Vec<crate::checks::Outcome>,
+    /// The note given with `coord complete --note` or `coord fail --reason`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A report written to a temp file, ready to be published once the task's move has committed.

@@ -70,6 +70,20 @@ pub struct HistoryEntry {
     pub counted: bool,
 }
 
+/// A note a holder left on a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Note {
+    /// The worker that wrote it.
+    pub worker: String,
+    /// The attempt it was written in.
+    pub attempt: u32,
+    /// The note.
+    pub text: String,
+    /// When (the writer's clock).
+    pub at: String,
+}
+
 /// The state coord keeps inside a task file, under the `coord` key.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -80,6 +94,12 @@ pub struct State {
     /// When the task was queued.
     #[serde(default)]
     pub queued_at: String,
+    /// When the current claim was taken through `coord next` (the claimer's clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<String>,
+    /// The last note a holder left with `coord heartbeat --note`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_note: Option<Note>,
     /// Every earlier claim that did not finish the task.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryEntry>,
@@ -100,6 +120,21 @@ impl TaskFile {
     /// The attempt number the current (or next) claim runs as.
     pub fn attempt(&self) -> u32 {
         1 + self.coord.history.iter().filter(|h| h.counted).count() as u32
+    }
+
+    /// The token of the current claim: `<attempt>-<claim number>`; every claim gets a new one.
+    pub fn token(&self) -> String {
+        format!("{}-{}", self.attempt(), self.coord.history.len() + 1)
+    }
+
+    /// The task's `acceptance` checks (validated when the task was queued).
+    pub fn acceptance(&self) -> crate::checks::Acceptance {
+        crate::checks::parse(self.spec.extra.get("acceptance")).unwrap_or_default()
+    }
+
+    /// The task's own lease in seconds, if it sets `leaseSecs`.
+    pub fn lease_secs(&self) -> Option<u64> {
+        self.spec.extra.get("leaseSecs").and_then(Value::as_u64)
     }
 
     /// Serializes the task file as pretty JSON.
@@ -217,7 +252,10 @@ pub fn validate_object(obj: &Map<String, Value>, id_required: bool) -> Result<Sp
         Some(Value::String(_)) => problems.push("`command` is empty".into()),
         Some(_) => problems.push("`command` must be a string".into()),
     }
-    for key in ["timeoutSecs", "maxAttempts"] {
+    if let Err(e) = crate::checks::parse(obj.get("acceptance")) {
+        problems.push(e);
+    }
+    for key in ["timeoutSecs", "maxAttempts", "leaseSecs"] {
         match obj.get(key) {
             None | Some(Value::Null) => {}
             Some(v) => match v.as_u64() {

@@ -12,16 +12,18 @@ use serde::Serialize;
 use serde_json::Value;
 use tracing::{info, info_span, warn};
 
+use crate::checks;
 use crate::claim::{self, Claimed, ClaimedTask, PendingIndex};
 use crate::durable;
 use crate::error::Result;
 use crate::finish::{self, Disposition};
+use crate::handoff::Assignment;
 use crate::host;
-use crate::lease::{self, Liveness, Registration};
+use crate::lease::{self, Registration};
+use crate::recover;
 use crate::report::Report;
 use crate::runner::{self, Job};
 use crate::signals;
-use crate::store;
 use crate::task::TaskFile;
 use crate::watch::{self, Change};
 use crate::workspace::Workspace;
@@ -72,6 +74,7 @@ pub struct Summary {
 
 enum Wake {
     Change(Change),
+    Held,
     Signal(i32),
     Exited(io::Result<ExitStatus>),
 }
@@ -137,7 +140,12 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<Summary> {
     };
     let result = worker.main_loop();
     let Worker { reg, summary, .. } = worker;
-    reg.stop()?;
+    if crate::store::count_files(&ws.assigned(&opts.id))? > 0 {
+        // An agent still holds a task this listener handed out: from now on its lease decides.
+        reg.hand_over()?;
+    } else {
+        reg.stop()?;
+    }
     info!(
         "shutdown: {} completed, {} retried, {} failed, {} invalid",
         summary.completed, summary.retried, summary.failed, summary.invalid
@@ -152,6 +160,16 @@ impl Worker<'_> {
             let tx = self.tx.clone();
             Some(watch::watch(&self.ws.pending(), move |c| {
                 let _ = tx.send(Wake::Change(c));
+            })?)
+        } else {
+            None
+        };
+        // A listener hands tasks without a command to an agent and watches its own claims folder
+        // to see `coord complete`, `fail` or `release` end them from another process.
+        let _held_watcher = if self.listening() {
+            let tx = self.tx.clone();
+            Some(watch::watch(&self.ws.assigned(&self.opts.id), move |c| {
+                let _ = (c, tx.send(Wake::Held));
             })?)
         } else {
             None
@@ -208,8 +226,13 @@ impl Worker<'_> {
         }
     }
 
+    /// A watching worker without --exec: tasks without a command are handed to an agent.
+    fn listening(&self) -> bool {
+        self.opts.watch && self.opts.exec.is_none()
+    }
+
     fn claim(&mut self) -> Result<Option<Claimed>> {
-        if self.opts.exec.is_some() {
+        if self.opts.exec.is_some() || self.listening() {
             return claim::claim_next(self.ws, &self.opts.id, &mut self.index, None);
         }
         let no_command = &mut self.no_command;
@@ -233,7 +256,7 @@ impl Worker<'_> {
             Wake::Change(Change::Removed(_)) => {}
             Wake::Change(Change::Rescan) => self.index.refresh()?,
             Wake::Signal(sig) => self.on_signal(sig, None),
-            Wake::Exited(_) => {}
+            Wake::Exited(_) | Wake::Held => {}
         }
         Ok(())
     }
@@ -261,8 +284,7 @@ impl Worker<'_> {
         Ok(())
     }
 
-    /// Returns the tasks of workers that died on this host (this worker's own earlier process
-    /// included) to pending/.
+    /// Returns the tasks of this worker's earlier process, and of every gone worker, to pending/.
     fn recover_dead(&mut self) -> Result<()> {
         let own = finish::recover_worker(
             self.ws,
@@ -272,25 +294,17 @@ impl Worker<'_> {
                 self.opts.id
             ),
         )?;
-        self.log_recovered(&self.opts.id.clone(), own);
-        for record in lease::list_records(self.ws)? {
-            if record.worker_id == self.opts.id
-                || store::count_files(&self.ws.assigned(&record.worker_id))? == 0
-            {
-                continue;
-            }
-            if lease::probe(self.ws, &record)? != Liveness::Dead {
-                continue;
-            }
-            let Some(_held) = lease::hold_if_dead(self.ws, &record.worker_id)? else {
-                continue;
-            };
-            let reason = format!(
-                "worker {} (pid {} on {}) died while holding the task",
-                record.worker_id, record.pid, record.host
+        let id = self.opts.id.clone();
+        self.log_recovered(&id, own);
+        for r in recover::recover(self.ws, Some(&self.opts.id))? {
+            self.summary.recovered += 1;
+            info!(
+                "recovered {} from {}: {}; {}",
+                r.task,
+                r.worker,
+                r.reason,
+                describe_disposition(&r.disposition)
             );
-            let moved = finish::recover_worker(self.ws, &record.worker_id, &reason)?;
-            self.log_recovered(&record.worker_id, moved);
         }
         Ok(())
     }
@@ -317,6 +331,7 @@ impl Worker<'_> {
         );
         let command = match self.opts.exec.clone().or_else(|| spec.command.clone()) {
             Some(c) => c,
+            None if self.listening() => return self.hand_off(claimed),
             None => {
                 let d = finish::release(
                     ws,
@@ -377,13 +392,17 @@ impl Worker<'_> {
             self.summary.interrupted = true;
             return Ok(());
         }
-        let (deliverables, missing) = check_outputs(ws.project(), &claimed.task);
+        let spec = &claimed.task.spec;
+        let exited_ok = matches!(&ending, Ending::Exited(status) if status.success());
+        let validation = checks::run(
+            ws.project(),
+            &spec.output_files,
+            &claimed.task.acceptance(),
+            exited_ok,
+        );
+        let (deliverables, missing) = checks::deliverables(&validation, &spec.output_files);
         let reason = match &ending {
-            Ending::Exited(status) if status.success() && missing.is_empty() => None,
-            Ending::Exited(status) if status.success() => Some(format!(
-                "missing or empty output files: {}",
-                missing.join(", ")
-            )),
+            Ending::Exited(_) if exited_ok => checks::reason(&validation),
             Ending::Exited(status) => Some(runner::describe(status)),
             Ending::TimedOut(secs) => Some(format!(
                 "timeout: still running after {secs}s, process group killed"
@@ -414,11 +433,13 @@ impl Worker<'_> {
             missing,
             log: Some(log.display().to_string()),
             result,
+            validation,
+            note: None,
         };
         let ms = report.duration_ms;
         let disposition = match &reason {
-            None => finish::complete(ws, &claimed, &report)?,
-            Some(_) => finish::fail(ws, &claimed, &report)?,
+            None => finish::complete(ws, &claimed.path, &report)?,
+            Some(_) => finish::fail(ws, &claimed.path, &report, true)?,
         };
         let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
         match disposition {
@@ -438,6 +459,58 @@ impl Worker<'_> {
                 warn!("failed {id} in {ms} ms{why}; out of attempts, moved to failed/");
             }
             other => warn!("{id} finished{why} but {}", describe_disposition(&other)),
+        }
+        Ok(())
+    }
+
+    /// Prints a task without a command as one JSON line for an agent, keeps the claim alive,
+    /// and returns when another process has completed, failed or released it.
+    fn hand_off(&mut self, claimed: Box<ClaimedTask>) -> Result<()> {
+        let ws = self.ws;
+        let id = claimed.task.spec.id.clone();
+        let assignment = Assignment::new(
+            ws,
+            &self.opts.id,
+            claimed.task.clone(),
+            claimed.path.clone(),
+            false,
+        );
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let line = assignment.to_json().to_string();
+            // A closed stdout only means nobody reads the line; the claim stands either way.
+            let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+        }
+        info!(
+            "handed {id} to an agent: waiting for `{}` (or fail/release) from any process",
+            assignment.complete_command()
+        );
+        while claimed.path.exists() {
+            match self.rx.recv_timeout(HEARTBEAT) {
+                Ok(Wake::Signal(sig)) => {
+                    self.signals += 1;
+                    info!(
+                        "signal {sig}: stopping; {id} stays with {} for `coord complete`, under a lease of {}s from now",
+                        self.opts.id, assignment.lease_secs
+                    );
+                    return Ok(());
+                }
+                Ok(other) => self.apply(other)?,
+                Err(RecvTimeoutError::Timeout) => self.heartbeat()?,
+                Err(RecvTimeoutError::Disconnected) => unreachable!("the worker holds a sender"),
+            }
+        }
+        let file = format!("{id}.json");
+        if ws.completed().join(&file).exists() {
+            self.summary.completed += 1;
+            info!("completed {id} (by `coord complete`)");
+        } else if ws.failed().join(&file).exists() {
+            self.summary.failed += 1;
+            warn!("failed {id} (by `coord fail`); moved to failed/");
+        } else {
+            self.summary.retried += 1;
+            info!("{id} went back to pending/ (failed with attempts left, or released)");
         }
         Ok(())
     }
@@ -531,15 +604,6 @@ fn wants(path: &Path, no_command: &mut HashSet<String>) -> bool {
         }
         _ => true,
     }
-}
-
-/// Splits a task's outputFiles into those present and non-empty, and the rest.
-fn check_outputs(project: &Path, task: &TaskFile) -> (Vec<String>, Vec<String>) {
-    task.spec
-        .output_files
-        .iter()
-        .cloned()
-        .partition(|p| std::fs::metadata(project.join(p)).is_ok_and(|m| m.is_file() && m.len() > 0))
 }
 
 fn read_result(path: &Path) -> Option<Value> {

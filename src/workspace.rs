@@ -37,7 +37,17 @@ pub struct Config {
     /// Flush every durable change to stable storage (default true).
     #[serde(default = "default_true")]
     pub fsync: bool,
+    /// Seconds a hand-off worker may show no sign of life before its tasks are taken back.
+    #[serde(default = "default_lease")]
+    pub lease_secs: u64,
 }
+
+fn default_lease() -> u64 {
+    DEFAULT_LEASE_SECS
+}
+
+/// The default lease of hand-off work: 30 minutes.
+pub const DEFAULT_LEASE_SECS: u64 = 1800;
 
 fn default_true() -> bool {
     true
@@ -48,6 +58,7 @@ impl Default for Config {
         Config {
             version: 1,
             fsync: true,
+            lease_secs: DEFAULT_LEASE_SECS,
         }
     }
 }
@@ -161,6 +172,11 @@ impl Workspace {
         Durability {
             fsync: self.config.fsync,
         }
+    }
+
+    /// The workspace's default lease for hand-off work.
+    pub fn lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.config.lease_secs.max(1))
     }
 
     /// Tasks ready to be claimed.

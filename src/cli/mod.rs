@@ -1,8 +1,14 @@
 //! Commands of the binary: each turns its arguments into library calls and prints the result.
 
+pub mod claims;
+pub mod complete;
 pub mod demo;
+pub mod hook;
 pub mod init;
+pub mod next;
 pub mod queue;
+pub mod recover;
+pub mod show;
 pub mod status;
 pub mod worker;
 

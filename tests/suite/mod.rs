@@ -3,6 +3,8 @@
 mod concurrency;
 mod cycle;
 mod errors;
+mod handoff;
+mod hooks;
 mod queueing;
 mod status;
 mod support;

@@ -51,6 +51,12 @@ fn status_json_keeps_the_field_report_names() {
 
     p.write("go", "");
     assert!(wait_until(BOUND, || p.count("completed") == 2));
+    // The listener hands d to an agent; stopped, it leaves d held under its lease.
+    assert!(wait_until(BOUND, || p.files("assigned/busy-worker") == ["d.json"]));
     signal(&busy, "TERM");
     assert!(busy.wait().unwrap().success());
+    let st = p.status();
+    assert_eq!(st["activeTasks"], 1);
+    let out = p.coord(&["complete", "d", "--worker", "busy-worker"]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -1,0 +1,77 @@
+//! `coord next --worker ID`: claim the next task for an agent or a person, and print it.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use coord::exit::ExitCode;
+use coord::handoff::{self, DEFAULT_WAIT_SECS, MAX_WAIT_SECS};
+
+/// Arguments of `coord next`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The worker id (or COORD_WORKER_ID).
+    #[arg(long, env = "COORD_WORKER_ID")]
+    worker: String,
+    /// Block on file-system events until a task is ready, for SECS seconds (default 45, at most 90).
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "45", require_equals = true)]
+    wait: Option<u64>,
+    /// Print JSON (the default when stdout is not a terminal).
+    #[arg(long)]
+    json: bool,
+    /// Print text even when stdout is not a terminal.
+    #[arg(long, conflicts_with = "json")]
+    text: bool,
+}
+
+/// Claims and prints the next task; exits 10 when none is ready.
+pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    let wait = args.wait.map(|secs| {
+        if secs > MAX_WAIT_SECS {
+            eprintln!("note: --wait is capped at {MAX_WAIT_SECS}s so the call returns inside an agent's command limit");
+        }
+        Duration::from_secs(secs.min(MAX_WAIT_SECS))
+    });
+    let json = args.json || (!args.text && !std::io::stdout().is_terminal());
+    match handoff::next(&ws, &args.worker, wait)? {
+        Some(a) => {
+            if json {
+                super::print_json(&a.to_json())?;
+            } else {
+                print!("{}", a.to_text());
+            }
+            Ok(ExitCode::Success)
+        }
+        None => {
+            let retry = if wait.is_some() {
+                0
+            } else {
+                DEFAULT_WAIT_SECS.min(10)
+            };
+            let message = match wait {
+                Some(w) => format!(
+                    "no task became ready for {} within {}s",
+                    args.worker,
+                    w.as_secs()
+                ),
+                None => format!("no task is ready for {}", args.worker),
+            };
+            if json {
+                super::print_json(&serde_json::json!({
+                    "status": "empty",
+                    "worker": args.worker,
+                    "message": message,
+                    "retryAfterSecs": retry,
+                    "hint": format!("run `coord next --worker {} --wait` to wait for one", args.worker),
+                }))?;
+            } else {
+                println!(
+                    "{message}; `coord next --worker {} --wait` waits up to {DEFAULT_WAIT_SECS}s for one",
+                    args.worker
+                );
+            }
+            Ok(ExitCode::Empty)
+        }
+    }
+}

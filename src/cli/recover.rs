@@ -1,0 +1,34 @@
+//! `coord recover`: take back the tasks of dead workers and of expired leases now.
+
+use std::path::PathBuf;
+
+use coord::exit::ExitCode;
+use coord::recover;
+
+/// Arguments of `coord recover`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs one recovery pass and prints each task it moved.
+pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    let moved = recover::recover(&ws, None)?;
+    if args.json {
+        let items: Vec<_> = moved
+            .iter()
+            .map(|r| serde_json::json!({"task": r.task, "worker": r.worker, "reason": r.reason, "to": format!("{:?}", r.disposition).to_lowercase()}))
+            .collect();
+        super::print_json(&items)?;
+    } else if moved.is_empty() {
+        println!("nothing to recover: every task is held by a live worker or within its lease");
+    } else {
+        for r in &moved {
+            println!("recovered {} from {}: {}", r.task, r.worker, r.reason);
+        }
+    }
+    Ok(ExitCode::Success)
+}

@@ -1,0 +1,492 @@
+//! Hand-off work: a task claimed by one process (`coord next`) and finished by another
+//! (`coord complete`, `fail`, `release`), acting as the same worker id.
+//!
+//! Every call takes the worker's claims lock, checks that the task is still held by that worker
+//! in its current claim (the token fences off older claims), and renews the worker's lease.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::checks;
+use crate::claim::{self, Claimed, PendingIndex};
+use crate::durable;
+use crate::error::{Error, Result};
+use crate::finish::{self, Disposition};
+use crate::host;
+use crate::lease;
+use crate::recover;
+use crate::report::{self, Report};
+use crate::store::{self, TaskState};
+use crate::task::{self, Note, TaskFile};
+use crate::watch::{self, Change};
+use crate::workspace::Workspace;
+
+/// The longest `coord next --wait` blocks, in seconds: well inside an agent's command limit.
+pub const MAX_WAIT_SECS: u64 = 90;
+
+/// How long `coord next --wait` blocks when no time is given, in seconds.
+pub const DEFAULT_WAIT_SECS: u64 = 45;
+
+/// A task held by a worker, with everything an agent needs to do and finish it.
+#[derive(Debug, Clone)]
+pub struct Assignment {
+    /// The worker holding it.
+    pub worker: String,
+    /// The task file.
+    pub task: TaskFile,
+    /// The claim token to give back with `complete`, `fail` and `release`.
+    pub token: String,
+    /// The attempt this claim runs as.
+    pub attempt: u32,
+    /// Absolute path of the task file.
+    pub task_file: PathBuf,
+    /// Absolute path of the project directory.
+    pub project_dir: PathBuf,
+    /// The worker held this task already (it was not claimed by this call).
+    pub already_held: bool,
+    /// The lease: seconds without a sign of life before the task is taken back.
+    pub lease_secs: u64,
+}
+
+impl Assignment {
+    /// The assignment of a task `worker` holds at `path`.
+    pub fn new(
+        ws: &Workspace,
+        worker: &str,
+        task: TaskFile,
+        path: PathBuf,
+        already_held: bool,
+    ) -> Self {
+        let lease_secs = task.lease_secs().unwrap_or_else(|| ws.lease().as_secs());
+        Assignment {
+            worker: worker.to_string(),
+            token: task.token(),
+            attempt: task.attempt(),
+            task,
+            task_file: path,
+            project_dir: ws.project().to_path_buf(),
+            already_held,
+            lease_secs,
+        }
+    }
+
+    /// The command that completes this task.
+    pub fn complete_command(&self) -> String {
+        format!(
+            "coord complete {} --worker {} --token {}",
+            self.task.spec.id, self.worker, self.token
+        )
+    }
+
+    /// The JSON object `coord next --json` prints for this assignment.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "status": "claimed",
+            "worker": self.worker,
+            "taskId": self.task.spec.id,
+            "token": self.token,
+            "attempt": self.attempt,
+            "maxAttempts": self.task.spec.max_attempts(),
+            "alreadyHeld": self.already_held,
+            "leaseSecs": self.lease_secs,
+            "taskFile": self.task_file,
+            "projectDir": self.project_dir,
+            "task": self.task.spec,
+            "lastNote": self.task.coord.last_note,
+            "complete": self.complete_command(),
+        })
+    }
+
+    /// The assignment as text for a person or an agent.
+    pub fn to_text(&self) -> String {
+        let spec = &self.task.spec;
+        let mut out = format!(
+            "{}  (attempt {} of {}, token {}{})\n  {}\n",
+            spec.id,
+            self.attempt,
+            spec.max_attempts(),
+            self.token,
+            if self.already_held {
+                ", already yours"
+            } else {
+                ""
+            },
+            spec.description
+        );
+        if !spec.target_files.is_empty() {
+            out.push_str(&format!(
+                "  target files: {}\n",
+                spec.target_files.join(", ")
+            ));
+        }
+        if !spec.output_files.is_empty() {
+            out.push_str(&format!(
+                "  output files: {}\n",
+                spec.output_files.join(", ")
+            ));
+        }
+        if let Some(acceptance) = spec.extra.get("acceptance") {
+            out.push_str(&format!("  acceptance:   {acceptance}\n"));
+        }
+        if let Some(note) = &self.task.coord.last_note {
+            out.push_str(&format!(
+                "  last note:    {} (worker {}, attempt {})\n",
+                note.text, note.worker, note.attempt
+            ));
+        }
+        out.push_str(&format!("  task file:    {}\n", self.task_file.display()));
+        out.push_str(&format!("  project:      {}\n", self.project_dir.display()));
+        out.push_str(&format!(
+            "when done:  {}\ncannot do it: coord fail {} --worker {} --reason \"...\"   or hand it back: coord release {} --worker {}\n",
+            self.complete_command(),
+            spec.id,
+            self.worker,
+            spec.id,
+            self.worker
+        ));
+        out
+    }
+}
+
+/// Renews a worker's lease if it is a hand-off worker; a `coord worker` process renews its own.
+fn renew(ws: &Workspace, worker: &str) -> Result<()> {
+    match lease::read_record(ws, worker) {
+        Some(r) if r.mode != lease::HANDOFF => Ok(()),
+        _ => lease::renew_handoff(ws, worker).map(|_| ()),
+    }
+}
+
+/// The task `worker` holds, if any (the first by name).
+fn held_by(ws: &Workspace, worker: &str) -> Result<Option<Assignment>> {
+    let mut names = store::list_files(&ws.assigned(worker))?;
+    names.sort();
+    for name in names {
+        let path = ws.assigned(worker).join(&name);
+        if let Ok(task) = store::read_task(&path) {
+            return Ok(Some(Assignment::new(ws, worker, task, path, true)));
+        }
+    }
+    Ok(None)
+}
+
+/// Claims the next task for `worker` (or returns the one it already holds). With `wait`, blocks
+/// on file-system events until a task is ready or the time is up.
+pub fn next(ws: &Workspace, worker: &str, wait: Option<Duration>) -> Result<Option<Assignment>> {
+    {
+        let _lock = lease::lock_claims(ws, worker)?;
+        lease::renew_handoff(ws, worker)?;
+        if let Some(held) = held_by(ws, worker)? {
+            return Ok(Some(held));
+        }
+    }
+    for r in recover::recover(ws, Some(worker))? {
+        tracing::warn!("took back {} from {}: {}", r.task, r.worker, r.reason);
+    }
+    let (tx, rx) = mpsc::channel();
+    let _watcher = match wait {
+        Some(_) => Some(watch::watch(&ws.pending(), move |c| {
+            let _ = tx.send(c);
+        })?),
+        None => None,
+    };
+    let deadline = wait.map(|w| Instant::now() + w);
+    let mut index = PendingIndex::new(ws);
+    index.refresh()?;
+    loop {
+        match claim::claim_next(ws, worker, &mut index, None)? {
+            Some(Claimed::Task(claimed)) => {
+                let _lock = lease::lock_claims(ws, worker)?;
+                let mut task = claimed.task;
+                task.coord.claimed_at = Some(host::rfc3339(host::now()));
+                rewrite(ws, &claimed.path, &task)?;
+                return Ok(Some(Assignment::new(ws, worker, task, claimed.path, false)));
+            }
+            Some(Claimed::Invalid { name, reason }) => {
+                tracing::warn!("set aside pending/{name}: not a valid task: {reason}");
+            }
+            None => {
+                let Some(deadline) = deadline else {
+                    return Ok(None);
+                };
+                let left = deadline.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(left) {
+                    Ok(Change::Added(name)) => index.insert(&name),
+                    Ok(Change::Removed(_)) => {}
+                    Ok(Change::Rescan) => index.refresh()?,
+                    Err(_) => return Ok(None),
+                }
+            }
+        }
+    }
+}
+
+fn rewrite(ws: &Workspace, path: &std::path::Path, task: &TaskFile) -> Result<()> {
+    let tmp = durable::write_tmp(&ws.tmp(), "task", &task.to_bytes(), ws.durability())?;
+    durable::replace(&tmp, path)
+}
+
+/// The task `worker` holds under `id`, checked against `token`; the error names the real state.
+/// The caller holds the claims lock.
+fn held(
+    ws: &Workspace,
+    worker: &str,
+    id: &str,
+    token: Option<&str>,
+) -> Result<(PathBuf, TaskFile)> {
+    task::check_id(id).map_err(|_| Error::UnknownTask { id: id.to_string() })?;
+    let path = ws.assigned(worker).join(format!("{id}.json"));
+    let task = match store::read_task(&path) {
+        Ok(task) => task,
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Err(not_held(ws, worker, id));
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(token) = token
+        && token != task.token()
+    {
+        return Err(Error::StaleToken {
+            id: id.to_string(),
+            token: token.to_string(),
+            current: task.token(),
+            attempt: task.attempt(),
+        });
+    }
+    Ok((path, task))
+}
+
+/// Where a task is, for a worker that thought it held it.
+fn not_held(ws: &Workspace, worker: &str, id: &str) -> Error {
+    let next = format!("take your next task with `coord next --worker {worker}`");
+    let located = locate(ws, id).ok().flatten();
+    let Some((state, path)) = located else {
+        return Error::UnknownTask { id: id.to_string() };
+    };
+    let report = report::read(&report::path(ws, id)).ok();
+    let (message, hint) = match state {
+        TaskState::Assigned(other) => (
+            format!("{id} is held by {other}, not {worker}"),
+            format!("only {other} can finish it (--worker {other}); {next}"),
+        ),
+        TaskState::Completed => (
+            match report {
+                Some(r) => format!(
+                    "{id} was already completed by {} at {}",
+                    r.worker_id, r.completed_at
+                ),
+                None => format!("{id} was already completed"),
+            },
+            format!("nothing to do; {next}"),
+        ),
+        TaskState::Failed => (
+            match report {
+                Some(r) => format!(
+                    "{id} already failed for good (attempt {}, worker {}, at {}): {}",
+                    r.attempt,
+                    r.worker_id,
+                    r.completed_at,
+                    r.reason.unwrap_or_default()
+                ),
+                None => format!("{id} already failed for good"),
+            },
+            format!("see `coord show {id}`; {next}"),
+        ),
+        TaskState::Pending => {
+            let last = store::read_task(&path)
+                .ok()
+                .and_then(|t| t.coord.history.last().cloned());
+            match last {
+                Some(h) if h.worker == worker => (
+                    format!(
+                        "{id} is no longer held by {worker}: at {} it went back to pending ({}: {})",
+                        h.at, h.outcome, h.reason
+                    ),
+                    format!("claim it again with `coord next --worker {worker}`"),
+                ),
+                _ => (
+                    format!("{id} is pending: no worker holds it, {worker} included"),
+                    format!("claim it with `coord next --worker {worker}`"),
+                ),
+            }
+        }
+    };
+    Error::NotHeld { message, hint }
+}
+
+/// Finds a task by id in any state (pending/ is listed; the other folders are looked up by path).
+pub fn locate(ws: &Workspace, id: &str) -> Result<Option<(TaskState, PathBuf)>> {
+    for name in store::list_files(&ws.pending())? {
+        if task::id_from_pending_name(&name) == Some(id) {
+            return Ok(Some((TaskState::Pending, ws.pending().join(name))));
+        }
+    }
+    let workers = store::assigned_workers(ws)?;
+    Ok(store::locate_settled(ws, &workers, id))
+}
+
+/// What `complete` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Completion {
+    /// The claim token, if the caller has one.
+    pub token: Option<String>,
+    /// A JSON object for the report's `result`.
+    pub result: Option<Value>,
+    /// A note for the report.
+    pub note: Option<String>,
+}
+
+/// Completes `id` for `worker`: checks that it is held in the current claim, runs its checks,
+/// writes the report and moves it to completed/. Failed checks leave the task held.
+pub fn complete(ws: &Workspace, worker: &str, id: &str, req: Completion) -> Result<Report> {
+    lease::check_worker_id(worker)?;
+    let (_, task) = {
+        let _lock = lease::lock_claims(ws, worker)?;
+        renew(ws, worker)?;
+        held(ws, worker, id, req.token.as_deref())?
+    };
+    // Checks run without the lock: a verify command may take minutes.
+    let validation = checks::run(
+        ws.project(),
+        &task.spec.output_files,
+        &task.acceptance(),
+        true,
+    );
+    let failures = checks::failures(&validation);
+    if !failures.is_empty() {
+        return Err(Error::ChecksFailed {
+            id: id.to_string(),
+            worker: worker.to_string(),
+            failures,
+        });
+    }
+    let _lock = lease::lock_claims(ws, worker)?;
+    let token = task.token();
+    let (path, task) = held(ws, worker, id, Some(req.token.as_deref().unwrap_or(&token)))?;
+    let report = handoff_report(
+        worker,
+        &task,
+        "completed",
+        None,
+        validation,
+        req.result,
+        req.note,
+    );
+    match finish::complete_locked(ws, &path, &report)? {
+        Disposition::Completed => Ok(report),
+        _ => Err(not_held(ws, worker, id)),
+    }
+}
+
+/// Fails `id` for `worker`: back to pending/ while attempts remain (unless `retry` is false),
+/// else to failed/.
+pub fn fail(
+    ws: &Workspace,
+    worker: &str,
+    id: &str,
+    token: Option<&str>,
+    reason: &str,
+    retry: bool,
+) -> Result<(Disposition, u32)> {
+    lease::check_worker_id(worker)?;
+    let _lock = lease::lock_claims(ws, worker)?;
+    renew(ws, worker)?;
+    let (path, task) = held(ws, worker, id, token)?;
+    let validation = checks::run(
+        ws.project(),
+        &task.spec.output_files,
+        &task.acceptance(),
+        false,
+    );
+    let report = handoff_report(
+        worker,
+        &task,
+        "failed",
+        Some(reason.to_string()),
+        validation,
+        None,
+        None,
+    );
+    Ok((
+        finish::fail_locked(ws, &path, &report, retry)?,
+        task.attempt(),
+    ))
+}
+
+/// Hands `id` back to pending/ untouched; no attempt is used.
+pub fn release(ws: &Workspace, worker: &str, id: &str, token: Option<&str>) -> Result<Disposition> {
+    lease::check_worker_id(worker)?;
+    let _lock = lease::lock_claims(ws, worker)?;
+    renew(ws, worker)?;
+    let (path, _) = held(ws, worker, id, token)?;
+    finish::release_locked(ws, worker, &path, &format!("released by {worker}"))
+}
+
+/// Renews `worker`'s lease; with a note, keeps it on every task the worker holds. Returns the
+/// ids of the tasks it holds.
+pub fn heartbeat(ws: &Workspace, worker: &str, note: Option<&str>) -> Result<Vec<String>> {
+    lease::check_worker_id(worker)?;
+    let _lock = lease::lock_claims(ws, worker)?;
+    renew(ws, worker)?;
+    let mut ids = Vec::new();
+    let mut names = store::list_files(&ws.assigned(worker))?;
+    names.sort();
+    for name in names {
+        let path = ws.assigned(worker).join(&name);
+        let Ok(mut task) = store::read_task(&path) else {
+            continue;
+        };
+        if let Some(text) = note {
+            task.coord.last_note = Some(Note {
+                worker: worker.to_string(),
+                attempt: task.attempt(),
+                text: text.to_string(),
+                at: host::rfc3339(host::now()),
+            });
+            rewrite(ws, &path, &task)?;
+        }
+        ids.push(task.spec.id);
+    }
+    Ok(ids)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn handoff_report(
+    worker: &str,
+    task: &TaskFile,
+    status: &str,
+    reason: Option<String>,
+    validation: Vec<checks::Outcome>,
+    result: Option<Value>,
+    note: Option<String>,
+) -> Report {
+    let now = host::now();
+    let started = task
+        .coord
+        .claimed_at
+        .as_deref()
+        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+        .unwrap_or(now);
+    let duration_ms = now.duration_since(started).as_millis().max(0) as u64;
+    let (deliverables, missing) = checks::deliverables(&validation, &task.spec.output_files);
+    let attempt = task.attempt();
+    Report {
+        task_id: task.spec.id.clone(),
+        worker_id: worker.to_string(),
+        status: status.to_string(),
+        attempt,
+        started_at: host::rfc3339(started),
+        completed_at: host::rfc3339(now),
+        duration_ms,
+        exit_code: None,
+        reason,
+        deliverables,
+        missing,
+        log: None,
+        result,
+        validation,
+        note,
+    }
+}

@@ -1,0 +1,107 @@
+//! Taking back the tasks of workers that are gone: by lock probe on this host, by lease elsewhere.
+//!
+//! The rule, for each worker that holds tasks:
+//! - a `coord worker` process recorded on this host and boot is dead when its life lock can be
+//!   taken; its tasks go back at once;
+//! - any other holder (a hand-off worker using `coord next`, or a worker on another host) is gone
+//!   when its beat has not changed for the task's lease time, as measured on this host's own
+//!   monotonic clock from the moment this host first saw that beat.
+
+use crate::error::Result;
+use crate::finish::{self, Disposition};
+use crate::lease::{self, Liveness, WorkerRecord};
+use crate::store;
+use crate::workspace::Workspace;
+
+/// One task taken back from a gone worker.
+#[derive(Debug, Clone)]
+pub struct Recovered {
+    /// The worker that held it.
+    pub worker: String,
+    /// The task.
+    pub task: String,
+    /// Where it went.
+    pub disposition: Disposition,
+    /// Why it was taken back (also in the task's history).
+    pub reason: String,
+}
+
+/// Takes back the tasks of every gone worker except `except`; returns what it moved.
+pub fn recover(ws: &Workspace, except: Option<&str>) -> Result<Vec<Recovered>> {
+    let mut moved = Vec::new();
+    for record in lease::list_records(ws)? {
+        if Some(record.worker_id.as_str()) == except {
+            continue;
+        }
+        let held = store::list_files(&ws.assigned(&record.worker_id))?;
+        if held.is_empty() {
+            continue;
+        }
+        let by_lock = record.mode != lease::HANDOFF;
+        match lease::probe(ws, &record)? {
+            Liveness::Alive => continue,
+            Liveness::Dead if by_lock => moved.extend(recover_dead(ws, &record)?),
+            _ => moved.extend(recover_expired(ws, &record, &held)?),
+        }
+    }
+    Ok(moved)
+}
+
+fn recover_dead(ws: &Workspace, record: &WorkerRecord) -> Result<Vec<Recovered>> {
+    let Some(_life) = lease::hold_if_dead(ws, &record.worker_id)? else {
+        return Ok(Vec::new());
+    };
+    let reason = format!(
+        "worker {} (pid {} on {}) died while holding the task",
+        record.worker_id, record.pid, record.host
+    );
+    Ok(finish::recover_worker(ws, &record.worker_id, &reason)?
+        .into_iter()
+        .map(|(task, disposition)| Recovered {
+            worker: record.worker_id.clone(),
+            task,
+            disposition,
+            reason: reason.clone(),
+        })
+        .collect())
+}
+
+fn recover_expired(
+    ws: &Workspace,
+    record: &WorkerRecord,
+    held: &[String],
+) -> Result<Vec<Recovered>> {
+    let silent = lease::unchanged_for(ws, record)?;
+    let mut moved = Vec::new();
+    for name in held {
+        let path = ws.assigned(&record.worker_id).join(name);
+        let Ok(task) = store::read_task(&path) else {
+            continue;
+        };
+        let lease = task
+            .lease_secs()
+            .map_or_else(|| ws.lease(), std::time::Duration::from_secs);
+        if silent < lease {
+            continue;
+        }
+        let _lock = lease::lock_claims(ws, &record.worker_id)?;
+        // A sign of life between the look and the lock cancels the recovery.
+        if lease::read_record(ws, &record.worker_id).map(|r| r.beat) != Some(record.beat) {
+            return Ok(moved);
+        }
+        let reason = format!(
+            "lease expired: no sign of life from worker {} for {}s (lease {}s)",
+            record.worker_id,
+            silent.as_secs(),
+            lease.as_secs()
+        );
+        let disposition = finish::recover_task_locked(ws, &record.worker_id, &path, &reason)?;
+        moved.push(Recovered {
+            worker: record.worker_id.clone(),
+            task: task.spec.id.clone(),
+            disposition,
+            reason,
+        });
+    }
+    Ok(moved)
+}
