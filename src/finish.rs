@@ -150,6 +150,14 @@ pub fn recover_worker(
 ) -> Result<Vec<(String, Disposition)>> {
     let _lock = lease::lock_claims(ws, worker)?;
     let dir = ws.assigned(worker);
+    if crate::store::count_files(&dir)? > 0 {
+        let killed = crate::runner::kill_leftovers(ws.root(), worker);
+        if killed > 0 {
+            tracing::warn!(
+                "killed {killed} leftover process(es) of {worker}'s tasks before recovering them"
+            );
+        }
+    }
     let mut moved = Vec::new();
     for name in crate::store::list_files(&dir)? {
         let held = dir.join(&name);

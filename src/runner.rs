@@ -22,17 +22,63 @@ pub struct Job<'a> {
     pub env: Vec<(&'static str, String)>,
 }
 
+/// Words that `sh` treats specially as a command's first word; such commands always go to `sh`.
+const SHELL_WORDS: &[&str] = &[
+    ".", ":", "[", "alias", "bg", "break", "case", "cd", "command", "continue", "do", "done",
+    "echo", "elif", "else", "esac", "eval", "exec", "exit", "export", "fc", "fg", "fi", "for",
+    "getopts", "hash", "if", "jobs", "kill", "local", "printf", "pwd", "read", "readonly",
+    "return", "set", "shift", "test", "then", "times", "trap", "type", "ulimit", "umask",
+    "unalias", "unset", "until", "wait", "while",
+];
+
+/// The words of a command that `sh -c` would run as one program with plain arguments, so it can
+/// be started without the shell: only letters, digits and `_ . / : = + , @ % -`, no shell word
+/// first, no variable assignment first. None when the shell is needed.
+pub fn direct_argv(command: &str) -> Option<Vec<&str>> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || " _./:=+,@%-".contains(c);
+    if !command.chars().all(plain) {
+        return None;
+    }
+    let words: Vec<&str> = command.split(' ').filter(|w| !w.is_empty()).collect();
+    let first = *words.first()?;
+    if first.contains('=') || SHELL_WORDS.contains(&first) {
+        return None;
+    }
+    Some(words)
+}
+
 /// Starts the job in a new process group. On Linux the child gets SIGKILL if the worker dies.
+///
+/// A command that `sh -c` would run as a single program with plain arguments is started directly
+/// (saving one process); anything else, or a program that cannot be started, goes through
+/// `sh -c`, which then reports the problem exactly as it would have.
 pub fn spawn(job: &Job<'_>) -> Result<Child> {
+    if let Some(argv) = direct_argv(job.command) {
+        match start(job, argv[0], &argv[1..], false) {
+            Err(Error::Io { source, .. })
+                if matches!(
+                    source.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+                ) => {}
+            other => return other,
+        }
+    }
+    start(job, "/bin/sh", &["-c", job.command], true)
+}
+
+/// Starts a program. With `death_signal`, the child is forked and sets a parent-death signal;
+/// without, the standard library can use `posix_spawn`, which costs a third of a fork on a
+/// busy worker. Either way, recovery kills what a dead worker left running
+/// (see [`kill_leftovers`]).
+fn start(job: &Job<'_>, program: &str, args: &[&str], death_signal: bool) -> Result<Child> {
     let log = OpenOptions::new()
         .create(true)
         .append(true)
         .open(job.log)
         .map_err(|e| Error::io("open", job.log, e))?;
     let err = log.try_clone().map_err(|e| Error::io("open", job.log, e))?;
-    let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg(job.command)
+    let mut cmd = Command::new(program);
+    cmd.args(args)
         .current_dir(job.cwd)
         .stdin(Stdio::null())
         .stdout(log)
@@ -40,6 +86,11 @@ pub fn spawn(job: &Job<'_>) -> Result<Child> {
         .process_group(0);
     for (k, v) in &job.env {
         cmd.env(k, v);
+    }
+    if !death_signal {
+        return cmd
+            .spawn()
+            .map_err(|e| Error::io("run", Path::new(program), e));
     }
     // SAFETY: the closure only calls async-signal-safe functions (prctl, sigprocmask).
     unsafe {
@@ -58,6 +109,48 @@ pub fn spawn(job: &Job<'_>) -> Result<Child> {
         .map_err(|e| Error::io("run", Path::new("/bin/sh"), e))
 }
 
+/// Kills (SIGKILL) every process of this host that runs a task for `worker` in the workspace
+/// `root`, recognised by the COORD_ROOT and COORD_WORKER_ID variables coord gave it. Run before a
+/// dead worker's tasks are recovered, so a recovered task never runs twice. Returns how many it
+/// killed.
+pub fn kill_leftovers(root: &Path, worker: &str) -> usize {
+    let root_var = format!("COORD_ROOT={}", root.display()).into_bytes();
+    let worker_var = format!("COORD_WORKER_ID={worker}").into_bytes();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut killed = 0;
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() as i32 {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        let mut vars = environ.split(|&b| b == 0);
+        let mut has_root = false;
+        let mut has_worker = false;
+        for var in vars.by_ref() {
+            has_root |= var == root_var.as_slice();
+            has_worker |= var == worker_var.as_slice();
+        }
+        if has_root && has_worker {
+            // SAFETY: kill has no memory-safety preconditions.
+            if unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
+                killed += 1;
+            }
+        }
+    }
+    killed
+}
+
 /// Sends `signal` to the whole process group led by `pid`.
 pub fn signal_group(pid: u32, signal: i32) {
     // SAFETY: kill has no memory-safety preconditions; a gone group yields ESRCH, ignored.
@@ -73,5 +166,26 @@ pub fn describe(status: &ExitStatus) -> String {
         (Some(code), _) => format!("exit code {code}"),
         (None, Some(sig)) => format!("killed by signal {sig}"),
         (None, None) => "ended abnormally".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::direct_argv;
+
+    #[test]
+    fn only_plain_programs_skip_the_shell() {
+        assert_eq!(direct_argv("true"), Some(vec!["true"]));
+        assert_eq!(direct_argv("  date +%s%N "), Some(vec!["date", "+%s%N"]));
+        assert_eq!(
+            direct_argv("./run.sh --out=x a/b"),
+            Some(vec!["./run.sh", "--out=x", "a/b"])
+        );
+        for shell in [
+            "echo hi", "exit 3", "A=1 prog", "a | b", "a; b", "x $HOME", "cd /", "a 'b c'", "a\tb",
+            "",
+        ] {
+            assert_eq!(direct_argv(shell), None, "{shell:?}");
+        }
     }
 }

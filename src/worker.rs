@@ -48,6 +48,8 @@ pub struct Options {
     pub exec: Option<String>,
     /// How often to rescan pending/ in case a file-system event was missed.
     pub rescan: Duration,
+    /// Exit after this many claims have ended (completed, failed or retried).
+    pub max_tasks: Option<usize>,
 }
 
 /// What a worker did, printed when it exits.
@@ -96,14 +98,12 @@ struct Worker<'a> {
 /// Runs a worker until the queue is drained (or, with `watch`, until a signal), and returns
 /// what it did.
 pub fn run(ws: &Workspace, opts: &Options) -> Result<Summary> {
-    let set =
-        signals::block().map_err(|e| crate::error::Error::io("block signals in", ws.root(), e))?;
     let (tx, rx) = mpsc::channel();
     let sig_tx = tx.clone();
-    signals::forward(set, move |s| {
+    signals::forward(move |s| {
         let _ = sig_tx.send(Wake::Signal(s));
     })
-    .map_err(|e| crate::error::Error::io("start the signal thread in", ws.root(), e))?;
+    .map_err(|e| crate::error::Error::io("handle signals in", ws.root(), e))?;
     let mode = if opts.exec.is_some() {
         "exec"
     } else {
@@ -181,6 +181,11 @@ impl Worker<'_> {
         loop {
             self.drain_wakes()?;
             if self.signals > 0 {
+                return Ok(());
+            }
+            let done = self.summary.completed + self.summary.failed + self.summary.retried;
+            if self.opts.max_tasks.is_some_and(|max| done >= max) {
+                info!("stopping: reached --max-tasks {done}");
                 return Ok(());
             }
             match self.claim()? {

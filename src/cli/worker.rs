@@ -22,6 +22,9 @@ pub struct Args {
     /// Seconds between safety rescans of pending/ while idle (events do the real work).
     #[arg(long, value_name = "SECS", default_value_t = 15)]
     rescan: u64,
+    /// Exit after N tasks have been run (completed, failed or retried).
+    #[arg(long, value_name = "N")]
+    max_tasks: Option<usize>,
     /// Log only to logs/<ID>.log, not to stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -40,6 +43,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         watch: args.watch,
         exec: args.exec,
         rescan: Duration::from_secs(args.rescan.max(1)),
+        max_tasks: args.max_tasks,
     };
     let summary = worker::run(&ws, &opts)?;
     if args.json {
