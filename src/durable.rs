@@ -202,3 +202,178 @@ pub fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     }
     Ok(buf)
 }
+
+/// An open directory, so that many files in it are created, linked and looked up without walking
+/// its path again for each one.
+#[derive(Debug)]
+pub struct Dir {
+    fd: std::os::fd::OwnedFd,
+    path: PathBuf,
+}
+
+impl Dir {
+    /// Opens `path` as a directory (never through a symlink).
+    pub fn open(path: &Path) -> Result<Dir> {
+        use std::os::fd::FromRawFd;
+        let c = cstring(path.as_os_str())?;
+        // SAFETY: `c` is a valid NUL-terminated path; the returned descriptor is owned below.
+        let fd = unsafe {
+            libc::open(
+                c.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+            )
+        };
+        if fd < 0 {
+            return Err(Error::io("open", path, io::Error::last_os_error()));
+        }
+        Ok(Dir {
+            // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) },
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn raw(&self) -> libc::c_int {
+        use std::os::fd::AsRawFd;
+        self.fd.as_raw_fd()
+    }
+
+    /// Creates `name` (mode 0600, failing if it exists) holding `bytes`, fsynced if asked.
+    pub fn create_new(&self, name: &str, bytes: &[u8], fsync: bool) -> Result<()> {
+        use std::os::fd::FromRawFd;
+        let c = cstring(std::ffi::OsStr::new(name))?;
+        // SAFETY: valid directory descriptor and NUL-terminated name.
+        let fd = unsafe {
+            libc::openat(
+                self.raw(),
+                c.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+                0o600,
+            )
+        };
+        if fd < 0 {
+            return Err(Error::io(
+                "create",
+                self.path.join(name),
+                io::Error::last_os_error(),
+            ));
+        }
+        // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+        let mut file = unsafe { File::from_raw_fd(fd) };
+        file.write_all(bytes)
+            .map_err(|e| Error::io("write", self.path.join(name), e))?;
+        if fsync {
+            file.sync_all()
+                .map_err(|e| Error::io("fsync", self.path.join(name), e))?;
+        }
+        Ok(())
+    }
+
+    /// Links `name` to `dst/dst_name` without replacing anything; false if `dst_name` exists.
+    pub fn link_new(&self, name: &str, dst: &Dir, dst_name: &str) -> Result<bool> {
+        let a = cstring(std::ffi::OsStr::new(name))?;
+        let b = cstring(std::ffi::OsStr::new(dst_name))?;
+        // SAFETY: valid descriptors and NUL-terminated names.
+        let rc = unsafe { libc::linkat(self.raw(), a.as_ptr(), dst.raw(), b.as_ptr(), 0) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            Ok(false)
+        } else {
+            Err(Error::io("link", dst.path.join(dst_name), e))
+        }
+    }
+
+    /// Moves `name` to `dst/dst_name` in one `renameat2(RENAME_NOREPLACE)`; false (and nothing
+    /// moved) if `dst_name` exists. Where the file system refuses the flag, it links and then
+    /// removes `name`, which never replaces either.
+    pub fn move_new(&self, name: &str, dst: &Dir, dst_name: &str) -> Result<bool> {
+        #[cfg(target_os = "linux")]
+        {
+            let a = cstring(std::ffi::OsStr::new(name))?;
+            let b = cstring(std::ffi::OsStr::new(dst_name))?;
+            // SAFETY: valid descriptors and NUL-terminated names.
+            let rc = unsafe {
+                libc::renameat2(
+                    self.raw(),
+                    a.as_ptr(),
+                    dst.raw(),
+                    b.as_ptr(),
+                    libc::RENAME_NOREPLACE,
+                )
+            };
+            if rc == 0 {
+                return Ok(true);
+            }
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EEXIST) => return Ok(false),
+                Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {}
+                _ => return Err(Error::io("move", dst.path.join(dst_name), e)),
+            }
+        }
+        let linked = self.link_new(name, dst, dst_name)?;
+        if linked {
+            self.remove(name)?;
+        }
+        Ok(linked)
+    }
+
+    /// Removes `name`, treating "already gone" as success.
+    pub fn remove(&self, name: &str) -> Result<()> {
+        let c = cstring(std::ffi::OsStr::new(name))?;
+        // SAFETY: valid descriptor and NUL-terminated name.
+        if unsafe { libc::unlinkat(self.raw(), c.as_ptr(), 0) } == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::NotFound {
+            Ok(())
+        } else {
+            Err(Error::io("remove", self.path.join(name), e))
+        }
+    }
+
+    /// Whether `name` exists in the directory (not following a symlink).
+    pub fn contains(&self, name: &str) -> bool {
+        let Ok(c) = cstring(std::ffi::OsStr::new(name)) else {
+            return false;
+        };
+        // SAFETY: valid descriptor, NUL-terminated name, and a zeroed stat buffer to fill.
+        unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            libc::fstatat(self.raw(), c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) == 0
+        }
+    }
+
+    /// Flushes the directory's entries, when `fsync` is set.
+    pub fn sync(&self, fsync: bool) -> Result<()> {
+        if !fsync {
+            return Ok(());
+        }
+        // SAFETY: valid descriptor.
+        if unsafe { libc::fsync(self.raw()) } == 0 {
+            Ok(())
+        } else {
+            Err(Error::io("fsync", &self.path, io::Error::last_os_error()))
+        }
+    }
+}
+
+fn cstring(s: &std::ffi::OsStr) -> Result<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(s.as_bytes()).map_err(|_| {
+        Error::io(
+            "use",
+            PathBuf::from(s),
+            io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in a path"),
+        )
+    })
+}

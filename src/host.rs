@@ -21,9 +21,10 @@ pub fn hostname() -> &'static str {
     })
 }
 
-/// This process's id.
+/// This process's id (read once: a process's id does not change).
 pub fn pid() -> u32 {
-    std::process::id()
+    static PID: OnceLock<u32> = OnceLock::new();
+    *PID.get_or_init(std::process::id)
 }
 
 /// A fresh random 64-bit number from the standard library's per-process random keys.

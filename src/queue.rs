@@ -64,7 +64,7 @@ const SYNCFS_THRESHOLD: usize = 8;
 pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
     let _lock = lock_queue(ws)?;
     let pending = pending_ids(ws)?;
-    let workers = store::assigned_workers(ws)?;
+    let lookup = store::Lookup::open(ws, tasks.len())?;
     let now = host::now();
     let micros = now.as_microsecond().max(0) as u64;
     let queued_at = host::rfc3339(now);
@@ -79,7 +79,7 @@ pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
         }
         let existing = match pending.get(&spec.id) {
             Some(name) => Some((TaskState::Pending, ws.pending().join(name))),
-            None => store::locate_settled(ws, &workers, &spec.id),
+            None => lookup.find(&spec.id),
         };
         if let Some((state, path)) = existing {
             match store::read_task(&path) {
@@ -126,17 +126,16 @@ fn publish(ws: &Workspace, results: &mut [Queued], fresh: Vec<(usize, TaskFile)>
     }
     let durability = ws.durability();
     let one_sync = durability.fsync && fresh.len() > SYNCFS_THRESHOLD;
-    let per_file = durable::Durability {
-        fsync: durability.fsync && !one_sync,
+    let tmp = durable::Dir::open(&ws.tmp())?;
+    let pending = durable::Dir::open(&ws.pending())?;
+    let mut staged: Vec<(usize, String, String)> = Vec::with_capacity(fresh.len());
+    let cleanup = |staged: &[(usize, String, String)]| -> Result<()> {
+        staged.iter().try_for_each(|(_, name, _)| tmp.remove(name))
     };
-    let tmp_dir = ws.tmp();
-    let mut staged: Vec<(usize, PathBuf, String)> = Vec::with_capacity(fresh.len());
     for (slot, file) in fresh {
         let bytes = file.to_bytes();
         if bytes.len() as u64 > task::MAX_TASK_BYTES {
-            for (_, tmp, _) in &staged {
-                durable::remove_if_exists(tmp)?;
-            }
+            cleanup(&staged)?;
             return Err(Error::InvalidTasks {
                 problems: vec![crate::error::Problem {
                     position: "task".into(),
@@ -145,30 +144,33 @@ fn publish(ws: &Workspace, results: &mut [Queued], fresh: Vec<(usize, TaskFile)>
                 }],
             });
         }
-        let tmp = durable::write_tmp(&tmp_dir, "task", &bytes, per_file)?;
+        let name = durable::unique_tmp_name("task");
+        if let Err(e) = tmp.create_new(&name, &bytes, durability.fsync && !one_sync) {
+            cleanup(&staged)?;
+            return Err(e);
+        }
         staged.push((
             slot,
-            tmp,
+            name,
             task::pending_name(&file.coord.order, &file.spec.id),
         ));
     }
-    if one_sync && !durable::sync_filesystem(&tmp_dir)? {
-        for (_, tmp, _) in &staged {
-            durable::sync_file(tmp)?;
+    if one_sync && !durable::sync_filesystem(tmp.path())? {
+        for (_, name, _) in &staged {
+            durable::sync_file(&tmp.path().join(name))?;
         }
     }
-    let pending = ws.pending();
-    for (slot, tmp, name) in staged {
-        let dst = pending.join(&name);
-        if !durable::publish_new(&tmp, &dst)? {
+    for (slot, name, dst) in staged {
+        if !tmp.move_new(&name, &pending, &dst)? {
+            tmp.remove(&name)?;
             return Err(Error::Conflict {
                 conflicts: vec![format!(
-                    "{}: a file named {name} is already in pending/",
+                    "{}: a file named {dst} is already in pending/",
                     results[slot].id
                 )],
             });
         }
-        results[slot].path = dst;
+        results[slot].path = pending.path().join(dst);
     }
-    durable::sync_dir(&pending, durability)
+    pending.sync(durability.fsync)
 }

@@ -101,6 +101,68 @@ pub fn locate_settled(
     None
 }
 
+/// Looks task ids up in assigned/*/, completed/ and failed/, for callers that check many ids at
+/// once: each folder is either listed once (when it holds fewer names than there are ids to
+/// check) or asked by exact name through an open directory.
+#[derive(Debug)]
+pub struct Lookup {
+    folders: Vec<(TaskState, Folder)>,
+}
+
+#[derive(Debug)]
+enum Folder {
+    Listed(PathBuf, std::collections::HashSet<String>),
+    Open(crate::durable::Dir),
+}
+
+impl Folder {
+    fn new(path: PathBuf, ids_to_check: usize) -> Result<Folder> {
+        let dir = crate::durable::Dir::open(&path)?;
+        let size =
+            std::fs::metadata(&path).map_or(u64::MAX, |m| std::os::unix::fs::MetadataExt::size(&m));
+        // A folder's size grows with its entries; only small folders are worth listing.
+        if ids_to_check > 64 && size < (ids_to_check as u64) * 32 {
+            let names = list_files(&path)?.into_iter().collect();
+            return Ok(Folder::Listed(path, names));
+        }
+        Ok(Folder::Open(dir))
+    }
+
+    fn find(&self, file: &str) -> Option<PathBuf> {
+        match self {
+            Folder::Listed(path, names) => names.contains(file).then(|| path.join(file)),
+            Folder::Open(dir) => dir.contains(file).then(|| dir.path().join(file)),
+        }
+    }
+}
+
+impl Lookup {
+    /// Prepares to check `ids_to_check` ids in `ws`.
+    pub fn open(ws: &Workspace, ids_to_check: usize) -> Result<Lookup> {
+        let mut folders = Vec::new();
+        for w in assigned_workers(ws)? {
+            folders.push((
+                TaskState::Assigned(w.clone()),
+                Folder::new(ws.assigned(&w), ids_to_check)?,
+            ));
+        }
+        folders.push((
+            TaskState::Completed,
+            Folder::new(ws.completed(), ids_to_check)?,
+        ));
+        folders.push((TaskState::Failed, Folder::new(ws.failed(), ids_to_check)?));
+        Ok(Lookup { folders })
+    }
+
+    /// Where a task is found outside pending/, as [`locate_settled`] says.
+    pub fn find(&self, id: &str) -> Option<(TaskState, PathBuf)> {
+        let file = format!("{id}.json");
+        self.folders
+            .iter()
+            .find_map(|(state, folder)| folder.find(&file).map(|p| (state.clone(), p)))
+    }
+}
+
 /// Reads and validates a task file (size-limited, never through a symlink).
 pub fn read_task(path: &Path) -> Result<TaskFile> {
     let bytes = durable::read_limited(path, task::MAX_TASK_BYTES)

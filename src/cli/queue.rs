@@ -50,12 +50,17 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             .collect();
         super::print_json(&items)?;
     } else {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for r in &results {
             match &r.outcome {
-                Outcome::Queued => println!("queued     {}", r.id),
-                Outcome::Unchanged(state) => println!("unchanged  {} (already {state})", r.id),
+                Outcome::Queued => writeln!(out, "queued     {}", r.id)?,
+                Outcome::Unchanged(state) => {
+                    writeln!(out, "unchanged  {} (already {state})", r.id)?
+                }
             }
         }
+        out.flush()?;
     }
     Ok(ExitCode::Success)
 }
