@@ -11,3 +11,7 @@ test:
 # Formatting, lints and tests, as CI runs them.
 ci:
     bash .ci/run
+
+# The benchmark against dirq, nq and task-spooler (installs them if missing); see docs/performance.md.
+bench *ARGS:
+    python3 bench/run.py {{ARGS}}

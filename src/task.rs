@@ -159,6 +159,7 @@ impl TaskFile {
             None => State::default(),
             Some(v) => serde_json::from_value(v).map_err(|e| format!("bad `coord` state: {e}"))?,
         };
+        let obj = std::mem::take(obj);
         let spec = validate_object(obj, true).map_err(|problems| problems.join("; "))?;
         Ok(TaskFile { spec, coord: state })
     }
@@ -210,7 +211,7 @@ pub fn check_project_path(path: &str) -> Result<(), String> {
 /// Validates a task object's fields; with `id_required` false a missing id is accepted.
 ///
 /// Returns every problem found, not only the first.
-pub fn validate_object(obj: &Map<String, Value>, id_required: bool) -> Result<Spec, Vec<String>> {
+pub fn validate_object(obj: Map<String, Value>, id_required: bool) -> Result<Spec, Vec<String>> {
     let mut problems = Vec::new();
     match obj.get("id") {
         None if !id_required => {}
@@ -279,7 +280,7 @@ pub fn validate_object(obj: &Map<String, Value>, id_required: bool) -> Result<Sp
     if !problems.is_empty() {
         return Err(problems);
     }
-    let mut obj = obj.clone();
+    let mut obj = obj;
     if !obj.contains_key("id") {
         obj.insert("id".into(), Value::String(String::new()));
     }
@@ -359,7 +360,7 @@ pub fn parse_tasks(input: &str) -> Result<Vec<Parsed>, Vec<Problem>> {
         if obj.contains_key(STATE_KEY) {
             messages.push(format!("`{STATE_KEY}` is reserved for coord's own state"));
         }
-        let spec = match validate_object(&obj, false) {
+        let spec = match validate_object(obj, false) {
             Ok(spec) => Some(spec),
             Err(ms) => {
                 messages.extend(ms);
