@@ -46,6 +46,9 @@ def setup():
         subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
         subprocess.run(["apt-get", "install", "-y", "-qq", *missing], capture_output=True,
                        env=dict(ENV, DEBIAN_FRONTEND="noninteractive"))
+    if not os.path.exists("/usr/bin/time") and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "time"], capture_output=True,
+                       env=dict(ENV, DEBIAN_FRONTEND="noninteractive"))
     have["nq"] = bool(shutil.which("nq"))
     have["tsp"] = bool(shutil.which("tsp"))
     try:
@@ -231,15 +234,21 @@ def coord_drain_with_backlog(base, pending, drain):
     coord(d, "queue", os.path.join(d, "t.jsonl"), stdout=subprocess.DEVNULL)
     root = os.path.join(d, ".coord")
     t0 = time.perf_counter()
-    p = subprocess.Popen([COORD, "--root", root, "worker", "--id", "g", "--exec", "true", "--quiet",
-                          "--max-tasks", str(drain)], env=ENV, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(p.pid, 0)
+    rss = peak_rss([COORD, "--root", root, "worker", "--id", "g", "--exec", "true", "--quiet",
+                    "--max-tasks", str(drain)])
     secs = time.perf_counter() - t0
-    assert status == 0 and count(d, "completed") == drain
-    s = subprocess.Popen([COORD, "--root", root, "status"], env=ENV, stdout=subprocess.DEVNULL)
-    _, _, s_usage = os.wait4(s.pid, 0)
+    assert count(d, "completed") == drain
+    status_rss = peak_rss([COORD, "--root", root, "status"])
     shutil.rmtree(d)
-    return drain / secs, usage.ru_maxrss / 1024, s_usage.ru_maxrss / 1024
+    return drain / secs, rss, status_rss
+
+
+def peak_rss(args):
+    """Peak RSS (MB) of a command, read by GNU time: a child's ru_maxrss seen from Python would
+    include the Python process's own RSS, inherited at fork before exec."""
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", *args], env=ENV, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, check=True).stderr
+    return int(out.strip().splitlines()[-1]) / 1024
 
 
 def coord_in_process(base, n):

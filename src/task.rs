@@ -304,11 +304,12 @@ pub fn parse_tasks(input: &str) -> Result<Vec<Parsed>, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(input).into_iter::<Value>();
     let mut values = Vec::new();
+    let mut lines = LineCounter::default();
     loop {
         let start = stream.byte_offset();
         match stream.next() {
             None => break,
-            Some(Ok(v)) => values.push((line_of(input, start), v)),
+            Some(Ok(v)) => values.push((lines.line_at(input, start), v)),
             Some(Err(e)) => {
                 problems.push(Problem {
                     position: format!("line {}", e.line()),
@@ -388,13 +389,25 @@ pub fn parse_tasks(input: &str) -> Result<Vec<Parsed>, Vec<Problem>> {
     }
 }
 
-fn line_of(input: &str, offset: usize) -> usize {
-    let rest = &input[offset..];
-    let skipped = rest.len() - rest.trim_start().len();
-    1 + input[..offset + skipped]
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
+/// Line numbers of byte offsets met in increasing order, counted once over the input.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    line: usize,
+}
+
+impl LineCounter {
+    /// The 1-based line of the first non-blank character at or after `offset`.
+    fn line_at(&mut self, input: &str, offset: usize) -> usize {
+        let rest = &input[offset..];
+        let target = offset + (rest.len() - rest.trim_start().len());
+        self.line += input.as_bytes()[self.offset..target]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.offset = target;
+        self.line + 1
+    }
 }
 
 /// The name of a task in pending/: `<order>.<id>.json`, so a sorted listing is claim order.
