@@ -45,6 +45,31 @@ pub struct WorkerRecord {
     pub beat: u64,
 }
 
+impl WorkerRecord {
+    /// A record of this process as worker `id`, last seen now (and started now unless given).
+    fn of_this_process(
+        id: &str,
+        mode: &str,
+        watch: bool,
+        started_at: Option<String>,
+        beat: u64,
+    ) -> Self {
+        let now = host::rfc3339(host::now());
+        WorkerRecord {
+            worker_id: id.to_string(),
+            pid: host::pid(),
+            host: host::hostname().to_string(),
+            boot_id: boot_id().to_string(),
+            started_at: started_at.unwrap_or_else(|| now.clone()),
+            last_seen: now,
+            mode: mode.to_string(),
+            watch,
+            stopped: false,
+            beat,
+        }
+    }
+}
+
 /// The mode of a worker that works through `coord next`/`complete` and keeps no process alive.
 pub const HANDOFF: &str = "handoff";
 
@@ -180,19 +205,8 @@ pub fn register(ws: &Workspace, id: &str, mode: &str, watch: bool) -> Result<Reg
             Err(TryLockError::Error(e)) => return Err(Error::io("lock", live_path(ws, id), e)),
         }
     }
-    let now = host::rfc3339(host::now());
-    let record = WorkerRecord {
-        worker_id: id.to_string(),
-        pid: host::pid(),
-        host: host::hostname().to_string(),
-        boot_id: boot_id().to_string(),
-        started_at: now.clone(),
-        last_seen: now,
-        mode: mode.to_string(),
-        watch,
-        stopped: false,
-        beat: read_record(ws, id).map_or(0, |r| r.beat) + 1,
-    };
+    let beat = read_record(ws, id).map_or(0, |r| r.beat) + 1;
+    let record = WorkerRecord::of_this_process(id, mode, watch, None, beat);
     let reg = Registration {
         _live: live,
         path: record_path(ws, id),
@@ -304,22 +318,12 @@ pub fn renew_handoff(ws: &Workspace, id: &str) -> Result<WorkerRecord> {
             host: old.host.clone(),
         });
     }
-    let now = host::rfc3339(host::now());
-    let record = WorkerRecord {
-        worker_id: id.to_string(),
-        pid: host::pid(),
-        host: host::hostname().to_string(),
-        boot_id: boot_id().to_string(),
-        started_at: old
-            .as_ref()
-            .filter(|o| o.mode == HANDOFF)
-            .map_or_else(|| now.clone(), |o| o.started_at.clone()),
-        last_seen: now,
-        mode: HANDOFF.to_string(),
-        watch: false,
-        stopped: false,
-        beat: old.map_or(0, |o| o.beat) + 1,
-    };
+    let started_at = old
+        .as_ref()
+        .filter(|o| o.mode == HANDOFF)
+        .map(|o| o.started_at.clone());
+    let beat = old.map_or(0, |o| o.beat) + 1;
+    let record = WorkerRecord::of_this_process(id, HANDOFF, false, started_at, beat);
     write_record(ws, &record)?;
     let assigned = ws.assigned(id);
     fs::create_dir_all(&assigned).map_err(|e| Error::io("create", &assigned, e))?;
