@@ -46,7 +46,11 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         max_tasks: args.max_tasks,
     };
     let summary = worker::run(&ws, &opts)?;
-    if args.json {
+    // A listener's stdout is a stream of task lines for an agent; its summary goes to stderr.
+    let listening = opts.watch && opts.exec.is_none();
+    if listening {
+        eprintln!("{}", serde_json::to_string(&summary)?);
+    } else if args.json {
         super::print_json(&summary)?;
     } else {
         let mut line = format!(

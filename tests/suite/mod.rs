@@ -1,5 +1,6 @@
 //! The test modules and the helpers they share.
 
+mod chaos;
 mod concurrency;
 mod cycle;
 mod errors;

@@ -1,0 +1,92 @@
+//! Workers killed with SIGKILL while they run tasks: nothing is lost, nothing completes twice.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use super::support::*;
+
+#[test]
+fn killing_random_workers_loses_no_task_and_completes_each_once() {
+    const TASKS: usize = 300;
+    const WORKERS: usize = 4;
+    let p = Project::new();
+    let tasks: Vec<serde_json::Value> = (0..TASKS)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("c{i:04}"),
+                "description": "chaos",
+                "command": "echo \"$COORD_TASK_ID $COORD_ATTEMPT $COORD_WORKER_ID\" >> ledger.txt; sleep 0.01",
+                "maxAttempts": 20,
+            })
+        })
+        .collect();
+    p.queue(&serde_json::to_string(&tasks).unwrap());
+    let start = |i: usize| {
+        p.spawn(&[
+            "worker",
+            "--id",
+            &format!("k{i}"),
+            "--watch",
+            "--quiet",
+            "--rescan",
+            "1",
+        ])
+    };
+    let mut workers: Vec<_> = (0..WORKERS).map(start).collect();
+    let finished = || p.count("completed") + p.count("failed");
+    let mut kills = 0;
+    // Kill one worker (round robin) each time 20 more tasks have finished, then replace it.
+    while finished() < TASKS && kills < 40 {
+        let target = (finished() + 20).min(TASKS);
+        assert!(
+            wait_until(Duration::from_secs(60), || finished() >= target),
+            "progress stalled at {}",
+            finished()
+        );
+        if finished() >= TASKS {
+            break;
+        }
+        let i = kills % WORKERS;
+        workers[i].kill().unwrap();
+        workers[i].wait().unwrap();
+        workers[i] = start(i);
+        kills += 1;
+    }
+    assert!(
+        wait_until(Duration::from_secs(60), || finished() == TASKS),
+        "stuck at {}",
+        finished()
+    );
+    for w in &workers {
+        signal(w, "TERM");
+    }
+    for mut w in workers {
+        w.wait().unwrap();
+    }
+    assert!(kills >= 5, "the test killed workers ({kills})");
+
+    let completed: HashSet<String> = p.files("completed").into_iter().collect();
+    assert_eq!(completed.len(), TASKS, "every task completed");
+    assert_eq!(p.count("failed"), 0);
+    assert_eq!(p.count("pending"), 0);
+    assert_eq!(p.count("reports"), TASKS, "one report per task");
+    let ledger = std::fs::read_to_string(p.path().join("ledger.txt")).unwrap();
+    let mut runs: HashMap<&str, usize> = HashMap::new();
+    for line in ledger.lines() {
+        *runs.entry(line.split(' ').next().unwrap()).or_default() += 1;
+    }
+    assert_eq!(runs.len(), TASKS, "every task ran");
+    // Every extra run is matched by a recovery recorded in the task's history.
+    for (id, n) in runs {
+        if n > 1 {
+            let task = p.task("completed", id);
+            let lost = task["coord"]["history"]
+                .as_array()
+                .map_or(0, |h| h.iter().filter(|e| e["outcome"] == "lost").count());
+            assert!(
+                lost >= n - 1,
+                "{id} ran {n} times with {lost} recoveries: {task}"
+            );
+        }
+    }
+}
