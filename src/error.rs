@@ -130,6 +130,14 @@ pub enum Error {
         /// One line per failed check.
         failures: Vec<String>,
     },
+    /// A workspace path another user could have written: no command is run from it.
+    #[error("refusing to run task commands: {} is unsafe: {problem}", path.display())]
+    Unsafe {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A value in the command line or a file is not acceptable.
     #[error("{0}")]
     Invalid(String),
@@ -186,6 +194,10 @@ impl Error {
             Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
                 Some("check the owner and mode of the workspace (ls -ld .coord)".into())
             }
+            Error::Unsafe { path, .. } => Some(format!(
+                "another user could have written the tasks there; if that is not so, run `chmod go-w {}` (and `chown` it to this user)",
+                path.display()
+            )),
             Error::UnknownTask { .. } => Some("list the tasks with `coord status`, or look in .coord/*/".into()),
             Error::NotHeld { hint, .. } => Some(hint.clone()),
             Error::StaleToken { id, .. } => Some(format!(
@@ -214,6 +226,7 @@ impl Error {
             | Error::StaleToken { .. } => ExitCode::Conflict,
             Error::ChecksFailed { .. } => ExitCode::ChecksFailed,
             Error::UnknownTask { .. } => ExitCode::UnknownTask,
+            Error::Unsafe { .. } => ExitCode::Unsafe,
             _ => ExitCode::Failure,
         }
     }

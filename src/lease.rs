@@ -215,7 +215,7 @@ pub fn register(ws: &Workspace, id: &str, mode: &str, watch: bool) -> Result<Reg
     };
     reg.write()?;
     let assigned = ws.assigned(id);
-    fs::create_dir_all(&assigned).map_err(|e| Error::io("create", &assigned, e))?;
+    create_private_dir(&assigned)?;
     Ok(reg)
 }
 
@@ -326,7 +326,7 @@ pub fn renew_handoff(ws: &Workspace, id: &str) -> Result<WorkerRecord> {
     let record = WorkerRecord::of_this_process(id, HANDOFF, false, started_at, beat);
     write_record(ws, &record)?;
     let assigned = ws.assigned(id);
-    fs::create_dir_all(&assigned).map_err(|e| Error::io("create", &assigned, e))?;
+    create_private_dir(&assigned)?;
     Ok(record)
 }
 
@@ -379,4 +379,14 @@ pub fn unchanged_for(ws: &Workspace, record: &WorkerRecord) -> Result<Duration> 
             Ok(Duration::ZERO)
         }
     }
+}
+
+/// Creates a worker's claims folder, mode 0700 whatever the umask, so the trust check passes.
+fn create_private_dir(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|e| Error::io("create", path, e))
 }

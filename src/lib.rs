@@ -23,6 +23,7 @@ pub mod signals;
 pub mod status;
 pub mod store;
 pub mod task;
+pub mod trust;
 pub mod watch;
 pub mod worker;
 pub mod workspace;

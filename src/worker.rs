@@ -155,6 +155,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<Summary> {
 
 impl Worker<'_> {
     fn main_loop(&mut self) -> Result<()> {
+        crate::trust::check_workspace(self.ws, &self.opts.id)?;
         self.recover_dead()?;
         let _watcher = if self.opts.watch {
             let tx = self.tx.clone();
@@ -334,6 +335,20 @@ impl Worker<'_> {
             spec.max_attempts(),
             spec.description
         );
+        if let Some(problem) = crate::trust::problem(&claimed.path) {
+            let reason =
+                format!("not run: another user could have written this task file: {problem}");
+            warn!("{id}: {reason}");
+            finish::quarantine(
+                ws,
+                &self.opts.id,
+                &format!("{id}.json"),
+                &claimed.path,
+                &reason,
+            )?;
+            self.summary.invalid += 1;
+            return Ok(());
+        }
         let command = match self.opts.exec.clone().or_else(|| spec.command.clone()) {
             Some(c) => c,
             None if self.listening() => return self.hand_off(claimed),

@@ -295,3 +295,47 @@ fn a_task_without_a_command_is_left_for_an_agent_not_dropped() {
     assert_eq!(p.files("completed"), ["scripted.json"]);
     assert_eq!(p.count("pending"), 1);
 }
+
+#[test]
+fn a_worker_runs_no_command_from_a_folder_others_can_write() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = Project::new();
+    p.queue(r#"{"id":"planted","description":"x","command":"touch ran"}"#);
+    let pending = p.root().join("pending");
+    std::fs::set_permissions(&pending, std::fs::Permissions::from_mode(0o770)).unwrap();
+    let out = p.coord(&["worker", "--id", "w", "--quiet"]);
+    assert_eq!(out.status.code(), Some(8));
+    let err = stderr(&out);
+    assert!(
+        err.contains("refusing to run task commands:")
+            && err.contains("pending is unsafe: it is writable by its group (mode 0770)"),
+        "{err}"
+    );
+    assert!(err.contains("hint: another user could have written the tasks there; if that is not so, run `chmod go-w "), "{err}");
+    assert!(!p.path().join("ran").exists());
+    assert_eq!(p.count("pending"), 1, "the task is left where it was");
+
+    std::fs::set_permissions(&pending, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let planted = pending.join("by-hand.json");
+    std::fs::write(
+        &planted,
+        r#"{"id":"other","description":"x","command":"touch ran-too"}"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = p.coord(&["worker", "--id", "w", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(p.path().join("ran").exists(), "the safe task ran");
+    assert!(
+        !p.path().join("ran-too").exists(),
+        "the writable task file did not"
+    );
+    let report = p.report("other.invalid");
+    assert!(
+        report["reason"]
+            .as_str()
+            .unwrap()
+            .contains("writable by its group and by others"),
+        "{report}"
+    );
+}
