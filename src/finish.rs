@@ -368,3 +368,58 @@ pub fn quarantine(
         reason: reason.to_string(),
     })
 }
+
+/// Finishes what dead processes of this host left in tmp/: a whole report whose task was already
+/// committed to completed/ or failed/ is published; every other temp file is removed. Files of
+/// live processes and of other hosts are left alone. Returns how many reports it published.
+pub fn settle_orphans(ws: &Workspace) -> Result<usize> {
+    let dir = ws.tmp();
+    let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("list", &dir, e))?;
+    let mut published = 0;
+    for entry in entries.flatten() {
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let Some((host, pid, tag)) = parse_tmp_name(&name) else {
+            continue;
+        };
+        if host != crate::host::hostname() || pid == crate::host::pid() || process_alive(pid) {
+            continue;
+        }
+        let path = dir.join(&name);
+        if tag == "report"
+            && let Ok(r) = report::read(&path)
+            && task::check_id(&r.task_id).is_ok()
+        {
+            let file = format!("{}.json", r.task_id);
+            let committed = ws.completed().join(&file).exists() || ws.failed().join(&file).exists();
+            let dst = report::path(ws, &r.task_id);
+            if committed && !dst.exists() {
+                durable::replace(&path, &dst)?;
+                durable::sync_dir(&ws.reports(), ws.durability())?;
+                published += 1;
+                continue;
+            }
+        }
+        durable::remove_if_exists(&path)?;
+    }
+    Ok(published)
+}
+
+/// Splits `<host>.<pid>.<counter>.<random>.<tag>.tmp` (the host may hold dots).
+fn parse_tmp_name(name: &str) -> Option<(&str, u32, &str)> {
+    let rest = name.strip_suffix(durable::TMP_SUFFIX)?;
+    let mut parts = rest.rsplitn(5, '.');
+    let tag = parts.next()?;
+    let _random = parts.next()?;
+    let _counter = parts.next()?;
+    let pid = parts.next()?.parse().ok()?;
+    let host = parts.next()?;
+    Some((host, pid, tag))
+}
+
+fn process_alive(pid: u32) -> bool {
+    // SAFETY: kill with signal 0 only checks for existence and permission.
+    let rc = unsafe { libc::kill(pid as i32, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}

@@ -302,6 +302,12 @@ impl Worker<'_> {
         )?;
         let id = self.opts.id.clone();
         self.log_recovered(&id, own);
+        let published = finish::settle_orphans(self.ws)?;
+        if published > 0 {
+            info!(
+                "published {published} report(s) that a dead worker had written but not yet published"
+            );
+        }
         for r in recover::recover(self.ws, Some(&self.opts.id))? {
             self.summary.recovered += 1;
             info!(

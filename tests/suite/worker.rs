@@ -339,3 +339,39 @@ fn a_worker_runs_no_command_from_a_folder_others_can_write() {
         "{report}"
     );
 }
+
+#[test]
+fn a_report_left_in_tmp_by_a_dead_worker_is_published_by_the_next_one() {
+    let p = Project::new();
+    p.queue(r#"{"id":"done-early","description":"x","command":"true"}"#);
+    let out = p.coord(&["worker", "--id", "w", "--quiet"]);
+    assert!(out.status.success());
+    // As if the worker had died between committing the task and publishing its report.
+    let report = std::fs::read(p.root().join("reports/done-early.json")).unwrap();
+    std::fs::remove_file(p.root().join("reports/done-early.json")).unwrap();
+    let mut dead = std::process::Command::new("true").spawn().unwrap();
+    let pid = dead.id();
+    dead.wait().unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let orphan = p
+        .root()
+        .join(format!("tmp/{}.{pid}.3.0badf00d.report.tmp", host.trim()));
+    std::fs::write(&orphan, &report).unwrap();
+    let stray = p
+        .root()
+        .join(format!("tmp/{}.{pid}.4.0badf00d.task.tmp", host.trim()));
+    std::fs::write(&stray, "half a task").unwrap();
+
+    let out = p.coord(&["recover"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("published 1 report(s)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(p.root().join("reports/done-early.json")).unwrap(),
+        report
+    );
+    assert!(!orphan.exists() && !stray.exists(), "tmp/ is clean");
+}
