@@ -373,9 +373,26 @@ pub fn quarantine(
 /// committed to completed/ or failed/ is published; every other temp file is removed. Files of
 /// live processes and of other hosts are left alone. Returns how many reports it published.
 pub fn settle_orphans(ws: &Workspace) -> Result<usize> {
+    Ok(orphans(ws, true)?.published)
+}
+
+/// What [`orphans`] found (and, when asked, did) in tmp/.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Orphans {
+    /// Whole reports of committed tasks (published when fixing).
+    pub published: usize,
+    /// The tasks those reports are about.
+    pub report_ids: Vec<String>,
+    /// Other temp files of dead processes (removed when fixing).
+    pub removed: usize,
+}
+
+/// Looks at the temp files that dead processes of this host left in tmp/, and with `fix`
+/// publishes the reports of committed tasks and removes the rest.
+pub fn orphans(ws: &Workspace, fix: bool) -> Result<Orphans> {
     let dir = ws.tmp();
     let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("list", &dir, e))?;
-    let mut published = 0;
+    let mut found = Orphans::default();
     for entry in entries.flatten() {
         let Ok(name) = entry.file_name().into_string() else {
             continue;
@@ -395,15 +412,21 @@ pub fn settle_orphans(ws: &Workspace) -> Result<usize> {
             let committed = ws.completed().join(&file).exists() || ws.failed().join(&file).exists();
             let dst = report::path(ws, &r.task_id);
             if committed && !dst.exists() {
-                durable::replace(&path, &dst)?;
-                durable::sync_dir(&ws.reports(), ws.durability())?;
-                published += 1;
+                if fix {
+                    durable::replace(&path, &dst)?;
+                    durable::sync_dir(&ws.reports(), ws.durability())?;
+                }
+                found.published += 1;
+                found.report_ids.push(r.task_id);
                 continue;
             }
         }
-        durable::remove_if_exists(&path)?;
+        if fix {
+            durable::remove_if_exists(&path)?;
+        }
+        found.removed += 1;
     }
-    Ok(published)
+    Ok(found)
 }
 
 /// Splits `<host>.<pid>.<counter>.<random>.<tag>.tmp` (the host may hold dots).

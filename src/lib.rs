@@ -6,6 +6,7 @@
 
 pub mod checks;
 pub mod claim;
+pub mod doctor;
 pub mod durable;
 pub mod error;
 pub mod exit;

@@ -44,6 +44,9 @@ enum Command {
     Show(cli::show::Args),
     /// Take back now the tasks of dead workers and expired leases.
     Recover(cli::recover::Args),
+    /// Check the workspace against the protocol's invariant; --fix repairs.
+    #[command(alias = "fsck")]
+    Doctor(cli::doctor::Args),
     /// Answer an agent harness's stop hook: claim the next task and keep the chat going.
     Hook(cli::hook::Args),
     /// Run the fixture scenario end to end in a temporary workspace with two workers.
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Heartbeat(args) => cli::claims::heartbeat(root, args),
         Command::Show(args) => cli::show::run(root, args),
         Command::Recover(args) => cli::recover::run(root, args),
+        Command::Doctor(args) => cli::doctor::run(root, args),
         Command::Hook(args) => cli::hook::run(root, args),
         Command::Demo(args) => cli::demo::run(args),
     };

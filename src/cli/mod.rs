@@ -3,6 +3,7 @@
 pub mod claims;
 pub mod complete;
 pub mod demo;
+pub mod doctor;
 pub mod hook;
 pub mod init;
 pub mod next;

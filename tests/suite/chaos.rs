@@ -90,3 +90,26 @@ fn killing_random_workers_loses_no_task_and_completes_each_once() {
         }
     }
 }
+
+#[test]
+fn a_task_that_kills_its_worker_is_dead_lettered_after_its_attempts() {
+    let p = Project::new();
+    p.queue(r#"{"id":"poison","description":"kills its worker","command":"kill -9 $PPID; sleep 5","maxAttempts":2}"#);
+    let mut starts = 0;
+    while p.count("failed") == 0 {
+        starts += 1;
+        assert!(starts <= 4, "the poison pill loops");
+        p.coord(&["worker", "--id", "victim", "--quiet"]);
+    }
+    assert_eq!(starts, 3, "two runs, then the third start dead-letters it");
+    let r = p.report("poison");
+    assert_eq!(r["status"], "failed");
+    assert_eq!(r["attempt"], 2);
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("stopped while holding the task"),
+        "{r}"
+    );
+}

@@ -3,6 +3,7 @@
 mod chaos;
 mod concurrency;
 mod cycle;
+mod doctor;
 mod errors;
 mod handoff;
 mod hooks;
