@@ -185,7 +185,7 @@ fn missing_report(
     ws: &Workspace,
     id: &str,
     state: &TaskState,
-    path: &PathBuf,
+    path: &Path,
     fix: bool,
 ) -> Result<Finding> {
     if fix {
@@ -224,7 +224,7 @@ fn missing_report(
     }
     Ok(Finding {
         kind: "missing-report".into(),
-        path: path.clone(),
+        path: path.to_path_buf(),
         message: format!(
             "{id} is {state} but has no report; the fix writes one saying the original was lost"
         ),
