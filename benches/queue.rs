@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use coord::claim::{self, Claimed, PendingIndex};
 use coord::report::Report;
-use coord::{Workspace, finish, host, queue, task};
+use coord::{Workspace, finish, queue, task};
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -80,24 +80,14 @@ fn drain_in_process(base: &Path, tasks: usize, threads: usize, fsync: bool) -> f
                     while let Some(Claimed::Task(c)) =
                         claim::claim_next(ws, &worker, &mut index, None).unwrap()
                     {
-                        let now = host::rfc3339(host::now());
-                        let report = Report {
-                            task_id: c.task.spec.id.clone(),
-                            worker_id: worker.clone(),
-                            status: "completed".into(),
-                            attempt: c.attempt,
-                            started_at: now.clone(),
-                            completed_at: now,
-                            duration_ms: 0,
-                            exit_code: Some(0),
-                            reason: None,
-                            deliverables: Vec::new(),
-                            missing: Vec::new(),
-                            log: None,
-                            result: None,
-                            validation: Vec::new(),
-                            note: None,
-                        };
+                        let mut report = Report::recorded(
+                            &c.task.spec.id,
+                            &worker,
+                            "completed",
+                            c.attempt,
+                            None,
+                        );
+                        report.exit_code = Some(0);
                         finish::complete(ws, &c.path, &report).unwrap();
                         done += 1;
                     }

@@ -9,7 +9,6 @@ use serde::Serialize;
 use crate::durable::{self, MoveError};
 use crate::error::{Error, Result};
 use crate::finish;
-use crate::host;
 use crate::lease;
 use crate::report::{self, Report};
 use crate::store::{self, TaskState};
@@ -190,36 +189,20 @@ fn missing_report(
 ) -> Result<Finding> {
     if fix {
         let task = store::read_task(path)?;
-        let now = host::rfc3339(host::now());
         let status = if *state == TaskState::Completed {
             "completed"
         } else {
             "failed"
         };
-        let r = Report {
-            task_id: id.to_string(),
-            worker_id: task
-                .coord
-                .history
-                .last()
-                .map(|h| h.worker.clone())
-                .unwrap_or_default(),
-            status: status.into(),
-            attempt: task.attempt(),
-            started_at: now.clone(),
-            completed_at: now,
-            duration_ms: 0,
-            exit_code: None,
-            reason: Some(
-                "the original report was lost in a crash; rebuilt by `coord doctor --fix`".into(),
-            ),
-            deliverables: Vec::new(),
-            missing: Vec::new(),
-            log: None,
-            result: None,
-            validation: Vec::new(),
-            note: None,
-        };
+        let worker = task
+            .coord
+            .history
+            .last()
+            .map(|h| h.worker.clone())
+            .unwrap_or_default();
+        let reason =
+            "the original report was lost in a crash; rebuilt by `coord doctor --fix`".to_string();
+        let r = Report::recorded(id, &worker, status, task.attempt(), Some(reason));
         report::prepare(ws, &r)?.publish(ws)?;
     }
     Ok(Finding {

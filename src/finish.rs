@@ -269,28 +269,20 @@ fn lost_report(
     attempt: u32,
     reason: &str,
 ) -> Report {
-    let now = host::rfc3339(host::now());
-    Report {
-        task_id: task.spec.id.clone(),
-        worker_id: worker.to_string(),
-        status: "failed".into(),
+    let mut report = Report::recorded(
+        &task.spec.id,
+        worker,
+        "failed",
         attempt,
-        started_at: now.clone(),
-        completed_at: now,
-        duration_ms: 0,
-        exit_code: None,
-        reason: Some(reason.to_string()),
-        deliverables: Vec::new(),
-        missing: task.spec.output_files.clone(),
-        log: Some(
-            task_log_path(ws, &task.spec.id, attempt)
-                .display()
-                .to_string(),
-        ),
-        result: None,
-        validation: Vec::new(),
-        note: None,
-    }
+        Some(reason.to_string()),
+    );
+    report.missing = task.spec.output_files.clone();
+    report.log = Some(
+        task_log_path(ws, &task.spec.id, attempt)
+            .display()
+            .to_string(),
+    );
+    report
 }
 
 /// The log file of one attempt of a task.
@@ -342,26 +334,8 @@ pub fn quarantine(
         }
     };
     durable::sync_dir(&ws.failed(), ws.durability())?;
-    let now = host::rfc3339(host::now());
-    let report = Report {
-        task_id: dst.clone(),
-        worker_id: worker.to_string(),
-        status: "invalid".into(),
-        attempt: 0,
-        started_at: now.clone(),
-        completed_at: now,
-        duration_ms: 0,
-        exit_code: None,
-        reason: Some(format!(
-            "{name} is not a valid task: {reason}; it is kept as failed/{dst}"
-        )),
-        deliverables: Vec::new(),
-        missing: Vec::new(),
-        log: None,
-        result: None,
-        validation: Vec::new(),
-        note: None,
-    };
+    let reason_text = format!("{name} is not a valid task: {reason}; it is kept as failed/{dst}");
+    let report = Report::recorded(&dst, worker, "invalid", 0, Some(reason_text));
     report::prepare(ws, &report)?.publish(ws)?;
     Ok(Claimed::Invalid {
         name: name.to_string(),

@@ -49,6 +49,37 @@ pub struct Report {
     pub note: Option<String>,
 }
 
+impl Report {
+    /// A report of an outcome recorded without running anything now (a lost worker, an invalid
+    /// file, a rebuilt report): timestamps now, no exit code, no deliverables.
+    pub fn recorded(
+        task_id: &str,
+        worker_id: &str,
+        status: &str,
+        attempt: u32,
+        reason: Option<String>,
+    ) -> Report {
+        let now = crate::host::rfc3339(crate::host::now());
+        Report {
+            task_id: task_id.to_string(),
+            worker_id: worker_id.to_string(),
+            status: status.to_string(),
+            attempt,
+            started_at: now.clone(),
+            completed_at: now,
+            duration_ms: 0,
+            exit_code: None,
+            reason,
+            deliverables: Vec::new(),
+            missing: Vec::new(),
+            log: None,
+            result: None,
+            validation: Vec::new(),
+            note: None,
+        }
+    }
+}
+
 /// A report written to a temp file, ready to be published once the task's move has committed.
 #[derive(Debug)]
 pub struct Prepared {
