@@ -186,10 +186,16 @@ pub fn next(ws: &Workspace, worker: &str, wait: Option<Duration>) -> Result<Opti
         tracing::warn!("took back {} from {}: {}", r.task, r.worker, r.reason);
     }
     let (tx, rx) = mpsc::channel();
-    let _watcher = match wait {
-        Some(_) => Some(watch::watch(&ws.pending(), move |c| {
+    let watcher = match wait {
+        Some(_) => match watch::watch(&ws.pending(), move |c| {
             let _ = tx.send(c);
-        })?),
+        }) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!("{e}; waiting by rescanning every second instead");
+                None
+            }
+        },
         None => None,
     };
     let deadline = wait.map(|w| Instant::now() + w);
@@ -212,6 +218,15 @@ pub fn next(ws: &Workspace, worker: &str, wait: Option<Duration>) -> Result<Opti
                     return Ok(None);
                 };
                 let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Ok(None);
+                }
+                if watcher.is_none() {
+                    // No events to wait on: rescan once a second until the time is up.
+                    std::thread::sleep(left.min(Duration::from_secs(1)));
+                    index.refresh()?;
+                    continue;
+                }
                 match rx.recv_timeout(left) {
                     Ok(Change::Added(name)) => index.insert(&name),
                     Ok(Change::Removed(_)) => {}

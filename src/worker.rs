@@ -31,6 +31,9 @@ use crate::workspace::Workspace;
 /// How often a worker renews its record while alive.
 const HEARTBEAT: Duration = Duration::from_secs(10);
 
+/// How often a worker rescans when file-system events cannot be had and no --poll was given.
+const FALLBACK_POLL: Duration = Duration::from_secs(2);
+
 /// How long a timed-out command gets between SIGTERM and SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(5);
 
@@ -50,6 +53,8 @@ pub struct Options {
     pub rescan: Duration,
     /// Exit after this many claims have ended (completed, failed or retried).
     pub max_tasks: Option<usize>,
+    /// Use no file-system events: rescan pending/ at this interval (for network file systems).
+    pub poll: Option<Duration>,
 }
 
 /// What a worker did, printed when it exits.
@@ -93,6 +98,7 @@ struct Worker<'a> {
     summary: Summary,
     last_touch: Instant,
     last_rescan: Instant,
+    polling: Option<Duration>,
 }
 
 /// Runs a worker until the queue is drained (or, with `watch`, until a signal), and returns
@@ -137,6 +143,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<Summary> {
         },
         last_touch: Instant::now(),
         last_rescan: Instant::now(),
+        polling: opts.poll,
     };
     let result = worker.main_loop();
     let Worker { reg, summary, .. } = worker;
@@ -157,24 +164,41 @@ impl Worker<'_> {
     fn main_loop(&mut self) -> Result<()> {
         crate::trust::check_workspace(self.ws, &self.opts.id)?;
         self.recover_dead()?;
-        let _watcher = if self.opts.watch {
+        let mut watchers = Vec::new();
+        if self.opts.watch && self.polling.is_none() {
             let tx = self.tx.clone();
-            Some(watch::watch(&self.ws.pending(), move |c| {
+            let pending = watch::watch(&self.ws.pending(), move |c| {
                 let _ = tx.send(Wake::Change(c));
-            })?)
-        } else {
-            None
-        };
-        // A listener hands tasks without a command to an agent and watches its own claims folder
-        // to see `coord complete`, `fail` or `release` end them from another process.
-        let _held_watcher = if self.listening() {
-            let tx = self.tx.clone();
-            Some(watch::watch(&self.ws.assigned(&self.opts.id), move |c| {
-                let _ = (c, tx.send(Wake::Held));
-            })?)
-        } else {
-            None
-        };
+            });
+            // A listener hands tasks without a command to an agent and watches its own claims
+            // folder to see `coord complete`, `fail` or `release` end them from another process.
+            let held = if self.listening() {
+                let tx = self.tx.clone();
+                Some(watch::watch(&self.ws.assigned(&self.opts.id), move |c| {
+                    let _ = (c, tx.send(Wake::Held));
+                }))
+            } else {
+                None
+            };
+            match (pending, held.transpose()) {
+                (Ok(p), Ok(h)) => watchers.extend(std::iter::once(p).chain(h)),
+                (Err(e), _) | (_, Err(e)) => {
+                    let every = self.opts.rescan.min(FALLBACK_POLL);
+                    warn!(
+                        "{e}; {}; rescanning every {}s instead",
+                        e.hint().unwrap_or_default(),
+                        every.as_secs_f32()
+                    );
+                    self.polling = Some(every);
+                }
+            }
+        }
+        if let Some(every) = self.polling {
+            info!(
+                "watching by rescanning every {}s (no file-system events)",
+                every.as_secs_f32()
+            );
+        }
         // Scan once after the watcher is in place, so nothing queued before it is missed.
         self.index.refresh()?;
         let mut fresh_listing = true;
@@ -209,7 +233,7 @@ impl Worker<'_> {
                         info!("waiting for work");
                         idle_logged = true;
                     }
-                    match self.rx.recv_timeout(self.opts.rescan.min(HEARTBEAT)) {
+                    match self.rx.recv_timeout(self.idle_wait()) {
                         Ok(wake) => {
                             // A name leaving pending/ brings no work; anything else may.
                             if !matches!(wake, Wake::Change(Change::Removed(_))) {
@@ -219,7 +243,9 @@ impl Worker<'_> {
                         }
                         Err(RecvTimeoutError::Timeout) => {
                             self.heartbeat()?;
-                            if self.last_rescan.elapsed() >= self.opts.rescan {
+                            if self.polling.is_some()
+                                || self.last_rescan.elapsed() >= self.opts.rescan
+                            {
                                 self.recover_dead()?;
                                 self.index.refresh()?;
                                 self.last_rescan = Instant::now();
@@ -230,6 +256,12 @@ impl Worker<'_> {
                 }
             }
         }
+    }
+
+    /// How long to sleep when there is nothing to do: until the next rescan when polling, else
+    /// until the next heartbeat or safety rescan.
+    fn idle_wait(&self) -> Duration {
+        self.polling.unwrap_or(self.opts.rescan).min(HEARTBEAT)
     }
 
     /// A watching worker without --exec: tasks without a command are handed to an agent.
@@ -513,7 +545,7 @@ impl Worker<'_> {
             assignment.complete_command()
         );
         while claimed.path.exists() {
-            match self.rx.recv_timeout(HEARTBEAT) {
+            match self.rx.recv_timeout(self.idle_wait()) {
                 Ok(Wake::Signal(sig)) => {
                     self.signals += 1;
                     info!(

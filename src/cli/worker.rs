@@ -22,6 +22,10 @@ pub struct Args {
     /// Seconds between safety rescans of pending/ while idle (events do the real work).
     #[arg(long, value_name = "SECS", default_value_t = 15)]
     rescan: u64,
+    /// Use no file-system events: rescan pending/ every SECS seconds (decimals allowed), as a
+    /// network file system needs.
+    #[arg(long, value_name = "SECS")]
+    poll: Option<f64>,
     /// Exit after N tasks have been run (completed, failed or retried).
     #[arg(long, value_name = "N")]
     max_tasks: Option<usize>,
@@ -44,6 +48,9 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         exec: args.exec,
         rescan: Duration::from_secs(args.rescan.max(1)),
         max_tasks: args.max_tasks,
+        poll: args
+            .poll
+            .map(|secs| Duration::from_secs_f64(secs.clamp(0.01, 3600.0))),
     };
     let summary = worker::run(&ws, &opts)?;
     // A listener's stdout is a stream of task lines for an agent; its summary goes to stderr.

@@ -375,3 +375,23 @@ fn a_report_left_in_tmp_by_a_dead_worker_is_published_by_the_next_one() {
     );
     assert!(!orphan.exists() && !stray.exists(), "tmp/ is clean");
 }
+
+#[test]
+fn without_file_system_events_the_rescan_still_takes_new_tasks() {
+    let p = Project::new();
+    let mut worker = p.spawn(&["worker", "--id", "poller", "--watch", "--poll", "0.2"]);
+    let mut lines = Lines::of(&mut worker);
+    assert!(
+        lines.wait_for("watching by rescanning every 0.2s", BOUND),
+        "{}",
+        lines.seen()
+    );
+    p.queue(r#"{"id":"unannounced","description":"x","command":"true"}"#);
+    assert!(
+        wait_until(BOUND, || p.count("completed") == 1),
+        "{}",
+        lines.seen()
+    );
+    signal(&worker, "TERM");
+    assert!(worker.wait().unwrap().success());
+}
