@@ -18,7 +18,10 @@ pub struct WorkerStatus {
     /// The task it holds (the first, if several).
     pub current_task: Option<String>,
     /// "busy", "idle", "stopped" (exited cleanly), "gone" (died), or "unknown" (on another host).
+    /// A hand-off worker (one using `coord next`) is "busy" while it holds a task, else "idle".
     pub state: String,
+    /// "exec", "task-command" (a `coord worker` process) or "handoff" (`coord next` and friends).
+    pub mode: String,
     /// When its record was last written (its own clock).
     pub last_seen: String,
     /// Its process id.
@@ -56,8 +59,13 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
         held.sort();
         active += held.len();
         seen.insert(record.worker_id.clone());
-        let liveness = lease::probe(ws, &record)?;
         let busy = !held.is_empty();
+        // A hand-off worker keeps no process alive: it is judged by its lease, not by a probe.
+        let liveness = if record.mode == lease::HANDOFF {
+            Liveness::Alive
+        } else {
+            lease::probe(ws, &record)?
+        };
         let state = match liveness {
             Liveness::Dead if record.stopped => "stopped",
             Liveness::Dead => "gone",
@@ -67,6 +75,7 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
         };
         workers.push(WorkerStatus {
             worker_id: record.worker_id.clone(),
+            mode: record.mode.clone(),
             busy,
             current_task: held
                 .first()

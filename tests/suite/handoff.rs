@@ -53,6 +53,14 @@ fn three_tasks_end_to_end_with_only_next_and_complete() {
         done.push(id);
     }
     assert_eq!(done, ["task-001", "task-002", "task-003"]);
+    let st = p.status();
+    let agent = &st["workers"][0];
+    assert_eq!(agent["workerId"], "agent-1");
+    assert_eq!(agent["mode"], "handoff");
+    assert_eq!(
+        agent["state"], "idle",
+        "a hand-off worker is not shown as gone: {st}"
+    );
     let r = p.report("task-002");
     assert_eq!(r["status"], "completed");
     assert_eq!(r["workerId"], "agent-1");
