@@ -279,11 +279,7 @@ fn next_refuses_an_id_a_running_worker_uses() {
     let p = Project::new();
     let mut worker = p.spawn(&["worker", "--id", "busy", "--watch"]);
     let mut lines = Lines::of(&mut worker);
-    assert!(
-        lines.wait_for("waiting for work", BOUND),
-        "{}",
-        lines.seen()
-    );
+    lines.expect("waiting for work");
     let out = p.coord(&["next", "--worker", "busy"]);
     assert_eq!(out.status.code(), Some(5));
     assert!(

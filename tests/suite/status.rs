@@ -15,7 +15,7 @@ fn status_json_keeps_the_field_report_names() {
     p.queue(r#"[{"id":"c","description":"x","command":"while [ ! -e go ]; do sleep 0.05; done"},{"id":"d","description":"waits"}]"#);
     let mut busy = p.spawn(&["worker", "--id", "busy-worker", "--watch"]);
     let mut lines = Lines::of(&mut busy);
-    assert!(lines.wait_for("running c", BOUND), "{}", lines.seen());
+    lines.expect("running c");
 
     let st = p.status();
     assert_eq!(st["queueSize"], 1);

@@ -246,6 +246,15 @@ impl Lines {
         }
     }
 
+    /// Waits (at most 20 s) for a line containing `needle`; panics with every line seen if none came.
+    pub fn expect(&mut self, needle: &str) {
+        assert!(
+            self.wait_for(needle, Duration::from_secs(20)),
+            "no line with {needle:?} in:\n{}",
+            self.seen()
+        );
+    }
+
     /// Every line read so far, for failure messages.
     pub fn seen(&self) -> String {
         self.seen.join("\n")

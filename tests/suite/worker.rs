@@ -89,11 +89,7 @@ fn a_watching_worker_takes_a_task_queued_after_it_started_without_a_rescan() {
     // A one-hour rescan: only a file-system event can wake the worker in time.
     let mut worker = p.spawn(&["worker", "--id", "watcher", "--watch", "--rescan", "3600"]);
     let mut lines = Lines::of(&mut worker);
-    assert!(
-        lines.wait_for("waiting for work", BOUND),
-        "{}",
-        lines.seen()
-    );
+    lines.expect("waiting for work");
 
     p.queue(r#"{"id":"late","description":"queued later","command":"true"}"#);
     assert!(
@@ -238,11 +234,7 @@ fn a_second_worker_with_the_same_id_is_refused() {
     let p = Project::new();
     let mut first = p.spawn(&["worker", "--id", "dup", "--watch"]);
     let mut lines = Lines::of(&mut first);
-    assert!(
-        lines.wait_for("waiting for work", BOUND),
-        "{}",
-        lines.seen()
-    );
+    lines.expect("waiting for work");
     let out = p.coord(&["worker", "--id", "dup"]);
     assert_eq!(out.status.code(), Some(5));
     let err = stderr(&out);
@@ -381,11 +373,7 @@ fn without_file_system_events_the_rescan_still_takes_new_tasks() {
     let p = Project::new();
     let mut worker = p.spawn(&["worker", "--id", "poller", "--watch", "--poll", "0.2"]);
     let mut lines = Lines::of(&mut worker);
-    assert!(
-        lines.wait_for("watching by rescanning every 0.2s", BOUND),
-        "{}",
-        lines.seen()
-    );
+    lines.expect("watching by rescanning every 0.2s");
     p.queue(r#"{"id":"unannounced","description":"x","command":"true"}"#);
     assert!(
         wait_until(BOUND, || p.count("completed") == 1),
