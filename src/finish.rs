@@ -43,9 +43,7 @@ pub fn complete(ws: &Workspace, held: &Path, report: &Report) -> Result<Disposit
 
 /// [`complete`] for a caller that already holds the worker's claims lock.
 pub fn complete_locked(ws: &Workspace, held: &Path, report: &Report) -> Result<Disposition> {
-    if !held.is_file() {
-        return Ok(Disposition::Fenced);
-    }
+    // No separate existence check: the no-replace move below fails if the task was taken away.
     let prepared = report::prepare(ws, report)?;
     let dst = ws.completed().join(format!("{}.json", report.task_id));
     match durable::move_noreplace(held, &dst) {
