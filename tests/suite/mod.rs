@@ -8,6 +8,7 @@ mod errors;
 mod handoff;
 mod hooks;
 mod queueing;
+mod restart;
 mod status;
 mod support;
 mod worker;

@@ -194,25 +194,63 @@ fn a_bad_file_in_pending_is_set_aside_and_the_tasks_behind_it_run() {
     .unwrap();
     std::fs::write(pending.join("0000000001-binary.json"), [0xff, 0xfe, 0x00]).unwrap();
     std::fs::write(pending.join("0000000002-empty.json"), "").unwrap();
+    std::fs::write(
+        pending.join("0000000003-schema.json"),
+        r#"{"id":"schema","description":7,"command":"touch schema-ran"}"#,
+    )
+    .unwrap();
+    let big = format!(
+        r#"{{"id":"big","description":"{}","command":"touch big-ran"}}"#,
+        "x".repeat(2 << 20)
+    );
+    std::fs::write(pending.join("0000000004-oversized.json"), big).unwrap();
     std::fs::write(pending.join(".hidden.json"), "ignored").unwrap();
+    std::fs::write(pending.join("half-written.tmp"), "ignored").unwrap();
     std::fs::create_dir(pending.join("a-folder")).unwrap();
+    p.write(
+        "outside.json",
+        r#"{"id":"via-link","description":"x","command":"touch link-ran"}"#,
+    );
+    std::os::unix::fs::symlink(p.path().join("outside.json"), pending.join("link.json")).unwrap();
     let out = p.coord(&["worker", "--id", "w", "--quiet"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("2 completed") && stdout(&out).contains("3 invalid"),
+        stdout(&out).contains("2 completed") && stdout(&out).contains("5 invalid"),
         "{}",
         stdout(&out)
     );
     assert_eq!(p.files("completed"), ["good-1.json", "good-2.json"]);
     let failed = p.files("failed");
-    assert_eq!(failed.len(), 3, "{failed:?}");
-    let r = p.report("0000000002-empty.invalid");
-    assert_eq!(r["status"], "invalid");
-    assert!(r["reason"].as_str().unwrap().contains("empty file"), "{r}");
+    assert_eq!(failed.len(), 5, "{failed:?}");
+    for (name, reason) in [
+        ("0000000000-truncated", "not valid JSON"),
+        ("0000000001-binary", "UTF-8"),
+        ("0000000002-empty", "empty file"),
+        ("0000000003-schema", "description"),
+        ("0000000004-oversized", "larger than"),
+    ] {
+        let r = p.report(&format!("{name}.invalid"));
+        assert_eq!(r["status"], "invalid");
+        assert!(
+            r["reason"].as_str().unwrap().contains(reason),
+            "{name}: {r}"
+        );
+    }
+    for ran in ["schema-ran", "big-ran", "link-ran"] {
+        assert!(
+            !p.path().join(ran).exists(),
+            "{ran}: an invalid or linked file ran"
+        );
+    }
     assert_eq!(
         p.files("pending"),
-        [".hidden.json"],
-        "hidden files and folders are left alone"
+        [".hidden.json", "half-written.tmp"],
+        "hidden and temp files, folders and symlinks are left alone"
+    );
+    assert!(pending.join("link.json").is_symlink());
+    assert!(
+        p.path().join("outside.json").exists(),
+        "a link's target is untouched"
     );
 }
 
