@@ -5,55 +5,6 @@ use std::time::Duration;
 
 use super::support::*;
 
-/// A small deterministic generator, seeded from the clock; the seed is printed so a failing run
-/// can be replayed with `COORD_TEST_SEED`.
-struct Rng(u64);
-
-impl Rng {
-    fn seeded() -> Rng {
-        let seed = std::env::var("COORD_TEST_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos() as u64
-            });
-        eprintln!("COORD_TEST_SEED={seed}");
-        Rng(seed | 1)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
-
-/// Every id's state folders: an id must be in exactly one of pending, assigned/*, completed, failed.
-fn states(p: &Project) -> HashMap<String, Vec<String>> {
-    let mut seen: HashMap<String, Vec<String>> = HashMap::new();
-    let mut folders = vec!["pending".to_string(), "completed".into(), "failed".into()];
-    for w in std::fs::read_dir(p.root().join("assigned")).unwrap() {
-        let w = w.unwrap();
-        folders.push(format!("assigned/{}", w.file_name().to_string_lossy()));
-    }
-    for folder in folders {
-        for name in p.files(&folder) {
-            let id = name
-                .trim_end_matches(".json")
-                .rsplit('.')
-                .next()
-                .unwrap()
-                .to_string();
-            seen.entry(id).or_default().push(folder.clone());
-        }
-    }
-    seen
-}
-
 #[test]
 fn killing_random_workers_loses_no_task_and_completes_each_once() {
     const TASKS: usize = 1000;

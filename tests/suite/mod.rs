@@ -2,6 +2,7 @@
 
 mod chaos;
 mod concurrency;
+mod crash;
 mod cycle;
 mod doctor;
 mod errors;
