@@ -15,3 +15,7 @@ ci:
 # The benchmark against dirq, nq and task-spooler (installs them if missing); see docs/performance.md.
 bench *ARGS:
     python3 bench/run.py {{ARGS}}
+
+# Fuzz the task-file and tasks-file readers for SECS seconds (needs a nightly toolchain and `cargo install cargo-fuzz`).
+fuzz SECS="60":
+    cargo +nightly fuzz run task_file -- -max_total_time={{SECS}}
