@@ -152,13 +152,17 @@ fn settle(ws: &Workspace, worker: &str, name: &str, held: PathBuf) -> Result<Cla
         }
         None => {
             // A file dropped into pending/ by hand: give it its id's name if the id is free.
-            let workers = store::assigned_workers(ws)?;
+            let dst = ws.assigned(worker).join(format!("{}.json", task.spec.id));
+            let mut workers = store::assigned_workers(ws)?;
+            if held == dst {
+                // Already under its id's name: the copy in this worker's folder is this file.
+                workers.retain(|w| w != worker);
+            }
             if let Some((state, _)) = store::locate_settled(ws, &workers, &task.spec.id) {
                 let reason = format!("task id {} is already used ({state})", task.spec.id);
                 return crate::finish::quarantine(ws, worker, name, &held, &reason);
             }
-            let dst = ws.assigned(worker).join(format!("{}.json", task.spec.id));
-            if durable::move_noreplace(&held, &dst).is_err() {
+            if held != dst && durable::move_noreplace(&held, &dst).is_err() {
                 let reason = format!("task id {} is already used", task.spec.id);
                 return crate::finish::quarantine(ws, worker, name, &held, &reason);
             }

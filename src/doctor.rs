@@ -44,13 +44,13 @@ fn rank(state: &TaskState) -> u8 {
 pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
     let mut findings = Vec::new();
     for path in [ws.root().to_path_buf(), ws.pending(), ws.assigned_root()] {
-        if let Some(problem) = trust::problem(&path) {
+        if let Some(distrust) = trust::problem(&path, ws.shared_group()) {
             findings.push(Finding {
                 kind: "unsafe".into(),
                 path: path.clone(),
                 message: format!(
-                    "{problem}: workers will not run commands; fix with `chmod go-w {}`",
-                    path.display()
+                    "{}: workers will not run commands; fix with `{}`",
+                    distrust.problem, distrust.fix
                 ),
                 fixed: false,
             });

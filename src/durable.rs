@@ -7,7 +7,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 use crate::host;
@@ -17,6 +17,60 @@ use crate::host;
 pub struct Durability {
     /// fsync files before publishing them and directories after changing them.
     pub fsync: bool,
+}
+
+static SHARED: AtomicBool = AtomicBool::new(false);
+
+/// Makes every file and folder this process creates from now on group-accessible (0660 and
+/// 2770) instead of private (0600 and 0700), whatever the umask; set once a shared workspace
+/// is opened.
+pub fn share_with_group() {
+    SHARED.store(true, Ordering::Relaxed);
+}
+
+/// The permission bits of new files: 0660 in a shared workspace, else 0600.
+pub fn file_mode() -> u32 {
+    if SHARED.load(Ordering::Relaxed) {
+        0o660
+    } else {
+        0o600
+    }
+}
+
+/// The permission bits of new folders: 2770 (setgid, so files inherit the group) in a shared
+/// workspace, else 0700.
+pub fn dir_mode() -> u32 {
+    if SHARED.load(Ordering::Relaxed) {
+        0o2770
+    } else {
+        0o700
+    }
+}
+
+/// Gives a file coord just created its workspace mode, which the umask may have narrowed.
+pub fn set_file_mode(file: &File, path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if SHARED.load(Ordering::Relaxed) {
+        file.set_permissions(fs::Permissions::from_mode(file_mode()))
+            .map_err(|e| Error::io("set the mode of", path, e))?;
+    }
+    Ok(())
+}
+
+/// Creates a folder (and its missing parents) with the workspace's folder mode, whatever the
+/// umask; harmless when it exists.
+pub fn create_dir(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if path.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(dir_mode() & 0o777)
+        .create(path)
+        .map_err(|e| Error::io("create", path, e))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(dir_mode()))
+        .map_err(|e| Error::io("set the mode of", path, e))
 }
 
 /// The suffix every temp file carries; queue folders ignore such names.
@@ -35,7 +89,7 @@ pub fn unique_tmp_name(tag: &str) -> String {
     )
 }
 
-/// Writes `bytes` to a new file in `dir` (created exclusively, mode 0600) and returns its path.
+/// Writes `bytes` to a new file in `dir` (created exclusively, [`file_mode`]) and returns its path.
 ///
 /// The file is fsynced when `durability.fsync` is set; the caller publishes it.
 pub fn write_tmp(dir: &Path, tag: &str, bytes: &[u8], durability: Durability) -> Result<PathBuf> {
@@ -43,15 +97,26 @@ pub fn write_tmp(dir: &Path, tag: &str, bytes: &[u8], durability: Durability) ->
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o600)
+        .mode(file_mode())
         .open(&path)
         .map_err(|e| Error::io("create", &path, e))?;
-    file.write_all(bytes)
-        .map_err(|e| Error::io("write", &path, e))?;
-    if durability.fsync {
-        file.sync_all().map_err(|e| Error::io("fsync", &path, e))?;
+    let written = set_file_mode(&file, &path)
+        .and_then(|()| {
+            file.write_all(bytes)
+                .map_err(|e| Error::io("write", &path, e))
+        })
+        .and_then(|()| match durability.fsync {
+            true => file.sync_all().map_err(|e| Error::io("fsync", &path, e)),
+            false => Ok(()),
+        });
+    match written {
+        Ok(()) => Ok(path),
+        Err(e) => {
+            // A full or failing disk leaves no half-written temp file behind.
+            let _ = fs::remove_file(&path);
+            Err(e)
+        }
     }
-    Ok(path)
 }
 
 /// Makes `tmp` visible as `dst` unless `dst` exists; returns false (and keeps `dst`) if it does.
@@ -243,7 +308,7 @@ impl Dir {
         self.fd.as_raw_fd()
     }
 
-    /// Creates `name` (mode 0600, failing if it exists) holding `bytes`, fsynced if asked.
+    /// Creates `name` ([`file_mode`], failing if it exists) holding `bytes`, fsynced if asked.
     pub fn create_new(&self, name: &str, bytes: &[u8], fsync: bool) -> Result<()> {
         use std::os::fd::FromRawFd;
         let c = cstring(std::ffi::OsStr::new(name))?;
@@ -253,7 +318,7 @@ impl Dir {
                 self.raw(),
                 c.as_ptr(),
                 libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC | libc::O_NOFOLLOW,
-                0o600,
+                file_mode(),
             )
         };
         if fd < 0 {
@@ -265,13 +330,21 @@ impl Dir {
         }
         // SAFETY: `fd` is a fresh descriptor that nothing else owns.
         let mut file = unsafe { File::from_raw_fd(fd) };
-        file.write_all(bytes)
-            .map_err(|e| Error::io("write", self.path.join(name), e))?;
-        if fsync {
-            file.sync_all()
-                .map_err(|e| Error::io("fsync", self.path.join(name), e))?;
+        let path = self.path.join(name);
+        let written = set_file_mode(&file, &path)
+            .and_then(|()| {
+                file.write_all(bytes)
+                    .map_err(|e| Error::io("write", &path, e))
+            })
+            .and_then(|()| match fsync {
+                true => file.sync_all().map_err(|e| Error::io("fsync", &path, e)),
+                false => Ok(()),
+            });
+        if written.is_err() {
+            // A full or failing disk leaves no half-written file behind.
+            let _ = self.remove(name);
         }
-        Ok(())
+        written
     }
 
     /// Links `name` to `dst/dst_name` without replacing anything; false if `dst_name` exists.

@@ -137,6 +137,8 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong with it.
         problem: String,
+        /// A shell command that fixes it.
+        fix: String,
     },
     /// A value in the command line or a file is not acceptable.
     #[error("{0}")]
@@ -194,10 +196,15 @@ impl Error {
             Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
                 Some("check the owner and mode of the workspace (ls -ld .coord)".into())
             }
-            Error::Unsafe { path, .. } => Some(format!(
-                "another user could have written the tasks there; if that is not so, run `chmod go-w {}` (and `chown` it to this user)",
-                path.display()
+            Error::Unsafe { fix, .. } => Some(format!(
+                "another user could have written the tasks there; if that is not so, run `{fix}`"
             )),
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::StorageFull => Some(
+                "the file system is full: free some space (old task logs in .coord/logs/tasks/ can go) and run the command again; no task was left half-moved".into(),
+            ),
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::ReadOnlyFilesystem => Some(
+                "the workspace's file system is read-only: remount it read-write and run the command again; no task was left half-moved".into(),
+            ),
             Error::UnknownTask { .. } => Some("list the tasks with `coord status`, or look in .coord/*/".into()),
             Error::NotHeld { hint, .. } => Some(hint.clone()),
             Error::StaleToken { id, .. } => Some(format!(

@@ -6,6 +6,7 @@
 //! holder is dead. Locks are never trusted across hosts.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -115,12 +116,15 @@ fn live_path(ws: &Workspace, id: &str) -> PathBuf {
 }
 
 fn open_lock_file(path: &PathBuf) -> Result<File> {
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(durable::file_mode())
         .open(path)
-        .map_err(|e| Error::io("open", path, e))
+        .map_err(|e| Error::io("open", path, e))?;
+    durable::set_file_mode(&file, path)?;
+    Ok(file)
 }
 
 /// Reads a worker's record, if it has one that parses.
@@ -215,7 +219,7 @@ pub fn register(ws: &Workspace, id: &str, mode: &str, watch: bool) -> Result<Reg
     };
     reg.write()?;
     let assigned = ws.assigned(id);
-    create_private_dir(&assigned)?;
+    durable::create_dir(&assigned)?;
     Ok(reg)
 }
 
@@ -326,7 +330,7 @@ pub fn renew_handoff(ws: &Workspace, id: &str) -> Result<WorkerRecord> {
     let record = WorkerRecord::of_this_process(id, HANDOFF, false, started_at, beat);
     write_record(ws, &record)?;
     let assigned = ws.assigned(id);
-    create_private_dir(&assigned)?;
+    durable::create_dir(&assigned)?;
     Ok(record)
 }
 
@@ -379,14 +383,4 @@ pub fn unchanged_for(ws: &Workspace, record: &WorkerRecord) -> Result<Duration> 
             Ok(Duration::ZERO)
         }
     }
-}
-
-/// Creates a worker's claims folder, mode 0700 whatever the umask, so the trust check passes.
-fn create_private_dir(path: &std::path::Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-        .map_err(|e| Error::io("create", path, e))
 }

@@ -2,6 +2,8 @@
 //!
 //! Each line starts with a UTC RFC 3339 timestamp with milliseconds.
 
+use std::os::unix::fs::OpenOptionsExt;
+
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::fmt::writer::MakeWriterExt;
@@ -24,11 +26,13 @@ pub fn init_worker(ws: &Workspace, worker: &str, quiet: bool) -> Result<()> {
     let dir = ws.logs();
     let path = dir.join(format!("{worker}.log"));
     // Open once here so a permission problem is reported before the worker starts.
-    std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(crate::durable::file_mode())
         .open(&path)
         .map_err(|e| Error::io("open", &path, e))?;
+    crate::durable::set_file_mode(&file, &path)?;
     let file = tracing_appender::rolling::never(&dir, format!("{worker}.log"));
     let builder = tracing_subscriber::fmt()
         .with_timer(UtcMillis)

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use crate::durable;
@@ -41,8 +42,10 @@ fn lock_queue(ws: &Workspace) -> Result<File> {
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(durable::file_mode())
         .open(&path)
         .map_err(|e| Error::io("open", &path, e))?;
+    durable::set_file_mode(&file, &path)?;
     file.lock().map_err(|e| Error::io("lock", &path, e))?;
     Ok(file)
 }
@@ -160,17 +163,23 @@ fn publish(ws: &Workspace, results: &mut [Queued], fresh: Vec<(usize, TaskFile)>
             durable::sync_file(&tmp.path().join(name))?;
         }
     }
-    for (slot, name, dst) in staged {
-        if !tmp.move_new(&name, &pending, &dst)? {
-            tmp.remove(&name)?;
-            return Err(Error::Conflict {
-                conflicts: vec![format!(
-                    "{}: a file named {dst} is already in pending/",
-                    results[slot].id
-                )],
+    for (i, (slot, name, dst)) in staged.iter().enumerate() {
+        let moved = tmp.move_new(name, &pending, dst);
+        if !matches!(moved, Ok(true)) {
+            // Tasks already published stay queued, whole; the rest are not queued at all, and
+            // queuing the same file again adds exactly them.
+            cleanup(&staged[i..])?;
+            return Err(match moved {
+                Err(e) => e,
+                _ => Error::Conflict {
+                    conflicts: vec![format!(
+                        "{}: a file named {dst} is already in pending/",
+                        results[*slot].id
+                    )],
+                },
             });
         }
-        results[slot].path = pending.path().join(dst);
+        results[*slot].path = pending.path().join(dst);
     }
     pending.sync(durability.fsync)
 }

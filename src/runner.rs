@@ -3,6 +3,7 @@
 
 use std::fs::OpenOptions;
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -74,8 +75,10 @@ fn start(job: &Job<'_>, program: &str, args: &[&str], death_signal: bool) -> Res
     let log = OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(crate::durable::file_mode())
         .open(job.log)
         .map_err(|e| Error::io("open", job.log, e))?;
+    crate::durable::set_file_mode(&log, job.log)?;
     let err = log.try_clone().map_err(|e| Error::io("open", job.log, e))?;
     let mut cmd = Command::new(program);
     cmd.args(args)

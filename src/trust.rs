@@ -1,8 +1,11 @@
-//! The trust boundary: a worker runs commands only from files no other user could have written.
+//! The trust boundary: a worker runs commands only from files no untrusted user could have
+//! written.
 //!
 //! Like ssh's StrictModes: the workspace folders a command's task passes through, and the task
 //! file itself, must belong to the worker's user (or root) and must not be writable by the group
-//! or by others. Nothing is followed through a symlink.
+//! or by others. In a shared workspace (`coord init --shared GROUP`) the workspace's group is
+//! trusted too: a path may belong to any user and be group-writable when its group is that
+//! group. Nothing is followed through a symlink.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -15,30 +18,60 @@ fn euid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// Why a path is not trusted, and the command that makes it so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Distrust {
+    /// What is wrong ("it is writable by others (mode 0777)").
+    pub problem: String,
+    /// A shell command that fixes it.
+    pub fix: String,
+}
+
 /// What is wrong with one path's ownership or mode, or None when it is safe.
-pub fn problem(path: &Path) -> Option<String> {
+///
+/// `group` is the workspace's shared group, if it has one.
+pub fn problem(path: &Path, group: Option<u32>) -> Option<Distrust> {
+    let shown = path.display();
+    let distrust = |problem: String, fix: String| Some(Distrust { problem, fix });
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
-        Err(e) => return Some(format!("cannot inspect it: {e}")),
+        Err(e) => return distrust(format!("cannot inspect it: {e}"), format!("ls -ld {shown}")),
     };
     if meta.file_type().is_symlink() {
-        return Some("it is a symlink".into());
+        return distrust("it is a symlink".into(), format!("rm {shown}"));
     }
     let me = euid();
-    if meta.uid() != me && meta.uid() != 0 {
-        return Some(format!(
-            "it belongs to uid {}, not to this worker's uid {me} or root",
-            meta.uid()
-        ));
-    }
+    let in_group = group == Some(meta.gid());
     let mode = meta.mode() & 0o777;
-    if mode & 0o022 != 0 {
-        let who = match (mode & 0o020 != 0, mode & 0o002 != 0) {
-            (true, true) => "its group and by others",
-            (true, false) => "its group",
-            _ => "others",
-        };
-        return Some(format!("it is writable by {who} (mode {mode:04o})"));
+    if meta.uid() != me && meta.uid() != 0 && !in_group {
+        return distrust(
+            format!(
+                "it belongs to uid {}, not to this worker's uid {me} or root",
+                meta.uid()
+            ),
+            match group {
+                Some(gid) => format!("chgrp {gid} {shown}"),
+                None => format!("chown {me} {shown}"),
+            },
+        );
+    }
+    if mode & 0o002 != 0 {
+        return distrust(
+            format!("it is writable by others (mode {mode:04o})"),
+            format!("chmod o-w {shown}"),
+        );
+    }
+    if mode & 0o020 != 0 && !in_group {
+        return distrust(
+            format!(
+                "it is writable by its group (gid {}, mode {mode:04o})",
+                meta.gid()
+            ),
+            match group {
+                Some(gid) => format!("chgrp {gid} {shown}"),
+                None => format!("chmod g-w {shown}"),
+            },
+        );
     }
     None
 }
@@ -51,9 +84,28 @@ pub fn check_workspace(ws: &Workspace, worker: &str) -> Result<()> {
         ws.assigned_root(),
         ws.assigned(worker),
     ] {
-        if let Some(problem) = problem(&path) {
-            return Err(Error::Unsafe { path, problem });
+        if let Some(Distrust { problem, fix }) = problem(&path, ws.shared_group()) {
+            return Err(Error::Unsafe { path, problem, fix });
         }
     }
     Ok(())
+}
+
+/// The id of a group given by name or number.
+pub fn group_id(group: &str) -> Result<u32> {
+    if let Ok(gid) = group.parse::<u32>() {
+        return Ok(gid);
+    }
+    let name = std::ffi::CString::new(group)
+        .map_err(|_| Error::Invalid(format!("group name {group:?} contains a NUL byte")))?;
+    // SAFETY: `name` is a valid NUL-terminated string; the returned record is only read before
+    // any other call that could overwrite it.
+    let entry = unsafe { libc::getgrnam(name.as_ptr()) };
+    if entry.is_null() {
+        return Err(Error::Invalid(format!(
+            "there is no group {group:?} on this host; give an existing group name or a group id"
+        )));
+    }
+    // SAFETY: a non-null result points to a valid group record.
+    Ok(unsafe { (*entry).gr_gid })
 }

@@ -373,9 +373,11 @@ impl Worker<'_> {
             spec.max_attempts(),
             spec.description
         );
-        if let Some(problem) = crate::trust::problem(&claimed.path) {
-            let reason =
-                format!("not run: another user could have written this task file: {problem}");
+        if let Some(distrust) = crate::trust::problem(&claimed.path, ws.shared_group()) {
+            let reason = format!(
+                "not run: another user could have written this task file: {}",
+                distrust.problem
+            );
             warn!("{id}: {reason}");
             finish::quarantine(
                 ws,

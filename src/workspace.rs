@@ -1,8 +1,8 @@
 //! The workspace: a `.coord` folder, how it is found, and where each kind of file lives in it.
 
-use std::fs::{self, DirBuilder};
+use std::fs;
 use std::io;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -40,6 +40,10 @@ pub struct Config {
     /// Seconds a hand-off worker may show no sign of life before its tasks are taken back.
     #[serde(default = "default_lease")]
     pub lease_secs: u64,
+    /// The group a shared workspace belongs to (`coord init --shared GROUP`), trusted like the
+    /// owner; None for a private workspace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_gid: Option<u32>,
 }
 
 fn default_lease() -> u64 {
@@ -59,6 +63,7 @@ impl Default for Config {
             version: 1,
             fsync: true,
             lease_secs: DEFAULT_LEASE_SECS,
+            shared_gid: None,
         }
     }
 }
@@ -81,23 +86,45 @@ pub enum Origin {
 }
 
 impl Workspace {
-    /// Creates `<dir>/.coord` with all its folders (mode 0700); harmless when it already exists.
-    pub fn init(dir: &Path) -> Result<Workspace> {
+    /// Creates `<dir>/.coord` with all its folders; harmless when it already exists.
+    ///
+    /// A private workspace is mode 0700. With `shared_gid`, the workspace and its folders
+    /// belong to that group with mode 2770, and every file coord writes in it is 0660.
+    pub fn init(dir: &Path, shared_gid: Option<u32>) -> Result<Workspace> {
         let root = dir.join(DIR_NAME);
-        let mut builder = DirBuilder::new();
-        builder.mode(0o700).recursive(true);
-        builder
-            .create(&root)
-            .map_err(|e| Error::io("create", &root, e))?;
-        for folder in FOLDERS {
-            let path = root.join(folder);
-            builder
-                .create(&path)
-                .map_err(|e| Error::io("create", &path, e))?;
-        }
         let config_path = root.join(CONFIG_FILE);
+        if let Ok(existing) = Workspace::open(&root)
+            && existing.config.shared_gid != shared_gid
+        {
+            let kind = match existing.config.shared_gid {
+                Some(_) => "shared",
+                None => "private",
+            };
+            return Err(Error::Invalid(format!(
+                "{} already exists as a {kind} workspace; its sharing is set when it is created",
+                root.display()
+            )));
+        }
+        if shared_gid.is_some() {
+            durable::share_with_group();
+        }
+        durable::create_dir(&root)?;
+        if let Some(gid) = shared_gid {
+            std::os::unix::fs::chown(&root, None, Some(gid))
+                .map_err(|e| Error::io("change the group of", &root, e))?;
+            // The setgid bit is cleared by chown; set the mode again.
+            fs::set_permissions(&root, fs::Permissions::from_mode(durable::dir_mode()))
+                .map_err(|e| Error::io("set the mode of", &root, e))?;
+        }
+        for folder in FOLDERS {
+            durable::create_dir(&root.join(folder))?;
+        }
         if !config_path.exists() {
-            let bytes = serde_json::to_vec_pretty(&Config::default()).expect("config serializes");
+            let config = Config {
+                shared_gid,
+                ..Config::default()
+            };
+            let bytes = serde_json::to_vec_pretty(&config).expect("config serializes");
             let durability = Durability { fsync: true };
             let tmp = durable::write_tmp(&root.join("tmp"), "config", &bytes, durability)?;
             durable::publish_new(&tmp, &config_path)?;
@@ -128,6 +155,9 @@ impl Workspace {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Config::default(),
             Err(e) => return Err(Error::io("read", &config_path, e)),
         };
+        if config.shared_gid.is_some() {
+            durable::share_with_group();
+        }
         if let Ok(v) = std::env::var("COORD_FSYNC") {
             config.fsync = !matches!(v.as_str(), "0" | "false" | "off" | "no");
         }
@@ -172,6 +202,11 @@ impl Workspace {
         Durability {
             fsync: self.config.fsync,
         }
+    }
+
+    /// The group a shared workspace belongs to, None for a private one.
+    pub fn shared_group(&self) -> Option<u32> {
+        self.config.shared_gid
     }
 
     /// The workspace's default lease for hand-off work.

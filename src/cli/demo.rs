@@ -58,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(path.parent().expect("fixture paths have a folder"))?;
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let ws = Workspace::init(&project)?;
+    let ws = Workspace::init(&project, None)?;
     println!("project:   {}", project.display());
     println!("workspace: {}", ws.root().display());
 

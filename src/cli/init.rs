@@ -10,6 +10,10 @@ use coord::exit::ExitCode;
 pub struct Args {
     /// The project directory to create .coord in (default: the current directory).
     dir: Option<PathBuf>,
+    /// Share the workspace with a group (name or id): folders 2770, files 0660, and the
+    /// group trusted like the owner. Without it the workspace is private (0700).
+    #[arg(long, value_name = "GROUP")]
+    shared: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -22,11 +26,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => std::env::current_dir()?,
     };
     std::fs::create_dir_all(&dir).map_err(|e| coord::Error::io("create", &dir, e))?;
-    let ws = Workspace::init(&dir)?;
+    let gid = args
+        .shared
+        .as_deref()
+        .map(coord::trust::group_id)
+        .transpose()?;
+    let ws = Workspace::init(&dir, gid)?;
     if args.json {
         super::print_json(&serde_json::json!({
             "root": ws.root(),
             "project": ws.project(),
+            "sharedGid": ws.shared_group(),
         }))?;
     } else {
         println!("{}", ws.root().display());
