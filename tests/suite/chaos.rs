@@ -123,3 +123,52 @@ fn a_task_that_kills_its_worker_is_dead_lettered_after_its_attempts() {
         "{r}"
     );
 }
+
+/// Whether a process is alive (a zombie waiting to be reaped counts as dead).
+fn alive(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn a_dead_worker_s_task_processes_are_killed_before_its_task_runs_again() {
+    let p = Project::new();
+    p.queue(r#"{"id":"bg","description":"leaves a grandchild","command":"if [ \"$COORD_ATTEMPT\" = 1 ]; then sleep 300 & echo $! > grandchild.pid; wait; fi"}"#);
+    let mut worker = p.spawn(&["worker", "--id", "doomed", "--quiet"]);
+    let pid_file = p.path().join("grandchild.pid");
+    assert!(wait_until(Duration::from_secs(20), || {
+        std::fs::read_to_string(&pid_file).is_ok_and(|s| s.ends_with('\n'))
+    }));
+    let grandchild = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    // The shell dies with its worker (parent-death signal); its own child does not, yet.
+    assert!(
+        alive(&grandchild),
+        "precondition: the grandchild still runs after its worker died"
+    );
+    let out = p.coord(&["recover"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("recovered bg from doomed"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || !alive(&grandchild)),
+        "recovery killed the dead worker's leftover process before requeueing its task"
+    );
+    let out = p.coord(&["worker", "--id", "rescuer", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = p.report("bg");
+    assert_eq!(r["status"], "completed");
+    assert_eq!(r["attempt"], 2);
+}
