@@ -1,0 +1,172 @@
+//! Tasks: the fields a user queues, the state coord keeps beside them, and their validation.
+
+mod names;
+mod parse;
+mod validate;
+
+pub use names::{ORDER_LEN, id_from_pending_name, is_ignored_name, order_key, pending_name};
+pub use parse::{Parsed, parse_tasks};
+pub use validate::{check_id, check_project_path, validate_object};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The largest task file coord reads or writes, in bytes (1 MiB).
+pub const MAX_TASK_BYTES: u64 = 1 << 20;
+
+/// Attempts a task gets when it does not say (`maxAttempts`).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+
+/// The key inside a task file under which coord keeps its own state; refused in queued tasks.
+pub const STATE_KEY: &str = "coord";
+
+/// A task as the user queued it: known fields typed, every other field kept verbatim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Spec {
+    /// Unique id: 1-128 of `[A-Za-z0-9._-]`, starting with a letter or digit.
+    pub id: String,
+    /// What the task is, for people and agents.
+    pub description: String,
+    /// Files the task reads or edits, relative to the project directory.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_files: Vec<String>,
+    /// Files the task must produce, relative to the project directory.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output_files: Vec<String>,
+    /// A shell command that does the task (run with `sh -c`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Seconds after which the command's process group is killed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+    /// How many attempts before the task is dead-lettered (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// Higher runs first (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+    /// Every other field, handed to the worker untouched.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Spec {
+    /// The number of attempts this task gets.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS)
+    }
+}
+
+/// What happened to one claim of a task that did not end it (failed with a retry, released, lost).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    /// The attempt number this claim ran as.
+    pub attempt: u32,
+    /// The worker that held it.
+    pub worker: String,
+    /// "failed", "released" or "lost".
+    pub outcome: String,
+    /// Why, in words.
+    pub reason: String,
+    /// When the claim ended (the recording process's clock).
+    pub at: String,
+    /// Whether the claim used up an attempt.
+    pub counted: bool,
+}
+
+/// A note a holder left on a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Note {
+    /// The worker that wrote it.
+    pub worker: String,
+    /// The attempt it was written in.
+    pub attempt: u32,
+    /// The note.
+    pub text: String,
+    /// When (the writer's clock).
+    pub at: String,
+}
+
+/// The state coord keeps inside a task file, under the `coord` key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct State {
+    /// The ordering key that names the task in pending/ (priority, then queue time).
+    #[serde(default)]
+    pub order: String,
+    /// When the task was queued.
+    #[serde(default)]
+    pub queued_at: String,
+    /// When the current claim was taken through `coord next` (the claimer's clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<String>,
+    /// The last note a holder left with `coord heartbeat --note`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_note: Option<Note>,
+    /// Every earlier claim that did not finish the task.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
+}
+
+/// A task file: the spec's fields at the top level and coord's state under `coord`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskFile {
+    /// The task as queued.
+    #[serde(flatten)]
+    pub spec: Spec,
+    /// coord's bookkeeping.
+    #[serde(default)]
+    pub coord: State,
+}
+
+impl TaskFile {
+    /// The attempt number the current (or next) claim runs as.
+    pub fn attempt(&self) -> u32 {
+        1 + self.coord.history.iter().filter(|h| h.counted).count() as u32
+    }
+
+    /// The token of the current claim: `<attempt>-<claim number>`; every claim gets a new one.
+    pub fn token(&self) -> String {
+        format!("{}-{}", self.attempt(), self.coord.history.len() + 1)
+    }
+
+    /// The task's `acceptance` checks (validated when the task was queued).
+    pub fn acceptance(&self) -> crate::checks::Acceptance {
+        crate::checks::parse(self.spec.extra.get("acceptance")).unwrap_or_default()
+    }
+
+    /// The task's own lease in seconds, if it sets `leaseSecs`.
+    pub fn lease_secs(&self) -> Option<u64> {
+        self.spec.extra.get("leaseSecs").and_then(Value::as_u64)
+    }
+
+    /// Serializes the task file as pretty JSON.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("task files serialize");
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// Parses and validates a task file's bytes; the error says what is wrong.
+    pub fn parse(bytes: &[u8]) -> Result<TaskFile, String> {
+        let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+        if text.trim().is_empty() {
+            return Err("empty file".into());
+        }
+        let mut value: Value =
+            serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+        let Some(obj) = value.as_object_mut() else {
+            return Err("not a JSON object".into());
+        };
+        let state = match obj.remove(STATE_KEY) {
+            None => State::default(),
+            Some(v) => serde_json::from_value(v).map_err(|e| format!("bad `coord` state: {e}"))?,
+        };
+        let obj = std::mem::take(obj);
+        let spec = validate_object(obj, true).map_err(|problems| problems.join("; "))?;
+        Ok(TaskFile { spec, coord: state })
+    }
+}

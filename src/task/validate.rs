@@ -1,0 +1,127 @@
+//! Validation of what users queue: ids, paths and every known field of a task.
+
+use serde_json::{Map, Value};
+
+use super::Spec;
+
+/// Checks that `id` is a valid task id; the error says why not.
+pub fn check_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > 128 {
+        return Err(format!("id must be 1-128 characters, not {}", id.len()));
+    }
+    if let Some(bad) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(format!(
+            "id {id:?} has the character {bad:?}; use letters, digits, '.', '_' and '-'"
+        ));
+    }
+    if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(format!("id {id:?} must start with a letter or digit"));
+    }
+    Ok(())
+}
+
+/// Checks that a task path is relative and stays inside the project directory.
+pub fn check_project_path(path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err("empty path".into());
+    }
+    if path.chars().any(char::is_control) {
+        return Err(format!("path {path:?} contains a control character"));
+    }
+    let p = std::path::Path::new(path);
+    if p.is_absolute() {
+        return Err(format!(
+            "path {path:?} is absolute; give it relative to the project directory"
+        ));
+    }
+    if p.components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(format!(
+            "path {path:?} uses '..' and could leave the project directory"
+        ));
+    }
+    Ok(())
+}
+
+/// Validates a task object's fields; with `id_required` false a missing id is accepted.
+///
+/// Returns every problem found, not only the first.
+pub fn validate_object(obj: Map<String, Value>, id_required: bool) -> Result<Spec, Vec<String>> {
+    let mut problems = Vec::new();
+    match obj.get("id") {
+        None if !id_required => {}
+        None => problems.push("missing `id`".to_string()),
+        Some(Value::String(id)) => {
+            if let Err(e) = check_id(id) {
+                problems.push(e);
+            }
+        }
+        Some(_) => problems.push("`id` must be a string".into()),
+    }
+    match obj.get("description") {
+        Some(Value::String(d)) if !d.trim().is_empty() => {}
+        Some(Value::String(_)) => problems.push("`description` is empty".into()),
+        Some(_) => problems.push("`description` must be a string".into()),
+        None => problems.push("missing `description` (say what the task is)".into()),
+    }
+    for key in ["targetFiles", "outputFiles"] {
+        match obj.get(key) {
+            None => {}
+            Some(Value::Array(items)) => {
+                for item in items {
+                    match item {
+                        Value::String(p) => {
+                            if let Err(e) = check_project_path(p) {
+                                problems.push(format!("`{key}`: {e}"));
+                            }
+                        }
+                        _ => problems.push(format!("`{key}` must hold strings")),
+                    }
+                }
+            }
+            Some(_) => problems.push(format!("`{key}` must be an array of paths")),
+        }
+    }
+    match obj.get("command") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(c)) if !c.trim().is_empty() => {}
+        Some(Value::String(_)) => problems.push("`command` is empty".into()),
+        Some(_) => problems.push("`command` must be a string".into()),
+    }
+    if let Err(e) = crate::checks::parse(obj.get("acceptance")) {
+        problems.push(e);
+    }
+    for key in ["timeoutSecs", "maxAttempts", "leaseSecs"] {
+        match obj.get(key) {
+            None | Some(Value::Null) => {}
+            Some(v) => match v.as_u64() {
+                Some(n) if n >= 1 && n <= u64::from(u32::MAX) => {}
+                _ => problems.push(format!("`{key}` must be a whole number from 1 up")),
+            },
+        }
+    }
+    match obj.get("priority") {
+        None | Some(Value::Null) => {}
+        Some(v) => {
+            if v.as_i64().and_then(|n| i32::try_from(n).ok()).is_none() {
+                problems.push(format!(
+                    "`priority` must be a whole number from {} to {}",
+                    i32::MIN,
+                    i32::MAX
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut obj = obj;
+    if !obj.contains_key("id") {
+        obj.insert("id".into(), Value::String(String::new()));
+    }
+    serde_json::from_value(Value::Object(obj)).map_err(|e| vec![e.to_string()])
+}
