@@ -19,3 +19,7 @@ bench *ARGS:
 # Fuzz the task-file and tasks-file readers for SECS seconds (needs a nightly toolchain and `cargo install cargo-fuzz`).
 fuzz SECS="60":
     cargo +nightly fuzz run task_file -- -max_total_time={{SECS}}
+
+# The torture test for as long as you like (default 5 minutes); figures in docs/reliability.md.
+soak MINUTES="5":
+    python3 scripts/soak.py --minutes {{MINUTES}}

@@ -129,9 +129,45 @@ pub fn claim_next(
                 return Err(Error::io("claim", &src, e));
             }
         }
-        return settle(ws, worker, &name, dst).map(Some);
+        let claimed = settle(ws, worker, &name, dst)?;
+        if let Claimed::Task(t) = &claimed
+            && !t.task.spec.depends_on.is_empty()
+            && crate::depends::readiness(ws, &t.task.spec.depends_on) != Ok(true)
+        {
+            defer(ws, t)?;
+            continue;
+        }
+        return Ok(Some(claimed));
     }
     Ok(None)
+}
+
+/// Puts a claimed task whose dependencies have not all completed (a file dropped into pending/
+/// by hand) in blocked/, where the completion of its last dependency will find it.
+fn defer(ws: &Workspace, claimed: &ClaimedTask) -> Result<()> {
+    let mut task = claimed.task.clone();
+    task.ensure_order();
+    let tmp = durable::write_tmp(&ws.tmp(), "task", &task.to_bytes(), ws.durability())?;
+    durable::replace(&tmp, &claimed.path)?;
+    let dst = ws.blocked().join(format!("{}.json", task.spec.id));
+    match durable::move_noreplace(&claimed.path, &dst) {
+        Ok(()) => {}
+        Err(MoveError::Other(e)) => return Err(Error::io("move", &claimed.path, e)),
+        Err(_) => {
+            return Err(Error::io(
+                "move",
+                &claimed.path,
+                std::io::Error::other(format!("{} already exists", dst.display())),
+            ));
+        }
+    }
+    tracing::info!(
+        "{} waits for the tasks it depends on: moved to blocked/",
+        task.spec.id
+    );
+    let mut moved = crate::depends::Moved::default();
+    crate::depends::settle(ws, &dst, &task, "coord", &mut moved)?;
+    Ok(())
 }
 
 /// Reads a freshly claimed file; a file that is not a valid task is set aside.

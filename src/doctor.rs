@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::depends;
 use crate::durable::{self, MoveError};
 use crate::error::{Error, Result};
 use crate::finish;
@@ -33,7 +34,7 @@ pub struct Finding {
 /// The rank of a state in the flow: a copy in a later state wins over one in an earlier state.
 fn rank(state: &TaskState) -> u8 {
     match state {
-        TaskState::Pending => 0,
+        TaskState::Pending | TaskState::Blocked => 0,
         TaskState::Assigned(_) => 1,
         TaskState::Failed => 2,
         TaskState::Completed => 3,
@@ -77,6 +78,14 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
                 .push((TaskState::Pending, ws.pending().join(&name)));
         }
     }
+    for name in store::list_files(&ws.blocked())? {
+        if let Some(id) = name.strip_suffix(".json") {
+            copies
+                .entry(id.to_string())
+                .or_default()
+                .push((TaskState::Blocked, ws.blocked().join(&name)));
+        }
+    }
     let records: Vec<String> = lease::list_records(ws)?
         .into_iter()
         .map(|r| r.worker_id)
@@ -110,7 +119,14 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
         }
     }
     for (id, mut places) in copies {
-        places.sort_by_key(|(state, _)| std::cmp::Reverse(rank(state)));
+        // The copy an operator sent back most recently (`coord retry`) wins, then the most
+        // advanced state.
+        if places.len() > 1 {
+            places.sort_by_key(|(state, path)| {
+                let retries = store::read_task(path).map_or(0, |t| t.retries());
+                std::cmp::Reverse((retries, rank(state)))
+            });
+        }
         let (kept_state, kept) = places[0].clone();
         for (state, path) in places.into_iter().skip(1) {
             findings.push(set_aside_duplicate(
@@ -128,6 +144,20 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
         {
             findings.push(missing_report(ws, &id, &kept_state, &kept, fix)?);
         }
+    }
+    for (path, task) in depends::stuck(ws)? {
+        findings.push(Finding {
+            kind: "blocked".into(),
+            path,
+            message: format!(
+                "{} waits in blocked/ though every task it depends on has finished (the process that finished the last one stopped first); the fix moves it to pending/ or, if one failed, to failed/",
+                task.spec.id
+            ),
+            fixed: fix,
+        });
+    }
+    if fix {
+        depends::settle_stuck(ws, "coord doctor")?;
     }
     Ok(findings)
 }

@@ -65,7 +65,25 @@ pub fn complete_locked(ws: &Workspace, held: &Path, report: &Report) -> Result<D
     let durability = ws.durability();
     durable::sync_dir(&ws.completed(), durability)?;
     prepared.publish(ws)?;
+    move_dependents_on(ws, &report.task_id, &report.worker_id);
     Ok(Disposition::Completed)
+}
+
+/// After a task finished for good: its dependents in blocked/ go to pending/ or failed/. The
+/// task's own outcome stands whatever happens here; a dependent left behind by an error is moved
+/// on by the next worker's rescan, `coord recover` or `coord doctor --fix`.
+fn move_dependents_on(ws: &Workspace, id: &str, by: &str) {
+    match crate::depends::after_finished(ws, id, by) {
+        Ok(moved) => {
+            for d in &moved.unblocked {
+                tracing::info!("unblocked {d}: every task it depends on has completed");
+            }
+            for d in &moved.failed {
+                tracing::warn!("failed {d}: a task it depends on did not complete");
+            }
+        }
+        Err(e) => tracing::warn!("cannot move on the tasks that depend on {id}: {e}"),
+    }
 }
 
 /// Records a failed attempt: back to pending/ while attempts remain (and `retry` is set), else
@@ -204,6 +222,7 @@ fn end_claim(
         counted,
     });
     task.coord.claimed_at = None;
+    task.ensure_order();
     let out_of_attempts = counted && (!retry || attempt >= task.spec.max_attempts());
     let durability = ws.durability();
     let tmp = durable::write_tmp(&ws.tmp(), "task", &task.to_bytes(), durability)?;
@@ -212,9 +231,7 @@ fn end_claim(
         let dst = ws.failed().join(format!("{}.json", task.spec.id));
         (dst, Disposition::DeadLettered)
     } else {
-        let dst = ws
-            .pending()
-            .join(task::pending_name(&task.coord.order, &task.spec.id));
+        let dst = ws.pending().join(task.pending_name());
         let d = if counted {
             Disposition::Requeued
         } else {
@@ -256,6 +273,9 @@ fn end_claim(
     )?;
     if let Some(p) = prepared {
         p.publish(ws)?;
+    }
+    if disposition == Disposition::DeadLettered {
+        move_dependents_on(ws, &task.spec.id, worker);
     }
     Ok(disposition)
 }

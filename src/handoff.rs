@@ -309,6 +309,12 @@ fn not_held(ws: &Workspace, worker: &str, id: &str) -> Error {
             },
             format!("see `coord show {id}`; {next}"),
         ),
+        TaskState::Blocked => (
+            format!(
+                "{id} is blocked: it waits for the tasks it depends on, and no worker holds it"
+            ),
+            format!("see `coord show {id}`; {next}"),
+        ),
         TaskState::Pending => {
             let last = store::read_task(&path)
                 .ok()

@@ -6,6 +6,7 @@
 
 pub mod checks;
 pub mod claim;
+pub mod depends;
 pub mod doctor;
 pub mod durable;
 pub mod error;

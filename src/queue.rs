@@ -8,8 +8,9 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
+use crate::depends;
 use crate::durable;
-use crate::error::{Error, Result};
+use crate::error::{Error, Problem, Result};
 use crate::host;
 use crate::store::{self, TaskState};
 use crate::task::{self, Parsed, State, TaskFile};
@@ -20,6 +21,8 @@ use crate::workspace::Workspace;
 pub enum Outcome {
     /// Newly published into pending/.
     Queued,
+    /// Newly published into blocked/: it waits for the tasks it depends on.
+    Blocked,
     /// Already in the workspace with identical content; left as it was, in this state.
     Unchanged(TaskState),
 }
@@ -76,7 +79,9 @@ pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
     let mut results = Vec::with_capacity(tasks.len());
     let mut fresh: Vec<(usize, TaskFile)> = Vec::new();
     let mut conflicts = Vec::new();
+    let mut positions = Vec::with_capacity(tasks.len());
     for (index, Parsed { position, mut spec }) in tasks.into_iter().enumerate() {
+        positions.push(position.clone());
         if spec.id.is_empty() {
             spec.id = format!("task-{micros:x}-{batch_tag:04x}-{index}");
         }
@@ -118,12 +123,72 @@ pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
     if !conflicts.is_empty() {
         return Err(Error::Conflict { conflicts });
     }
-    publish(ws, &mut results, fresh)?;
+    let known = |id: &str| {
+        results.iter().any(|r| r.id == id) || pending.contains_key(id) || lookup.find(id).is_some()
+    };
+    let mut problems = Vec::new();
+    for (slot, file) in &fresh {
+        for dep in &file.spec.depends_on {
+            if !known(dep) {
+                problems.push(Problem {
+                    position: positions[*slot].clone(),
+                    id: Some(file.spec.id.clone()),
+                    message: format!(
+                        "`dependsOn`: no task {dep} in this file or in the workspace; queue it first or in the same file"
+                    ),
+                });
+            }
+        }
+    }
+    let graph: HashMap<&str, &[String]> = fresh
+        .iter()
+        .map(|(_, f)| (f.spec.id.as_str(), f.spec.depends_on.as_slice()))
+        .collect();
+    for (id, message) in depends::cycles(&graph) {
+        let slot = fresh.iter().find(|(_, f)| f.spec.id == id).map(|(s, _)| *s);
+        problems.push(Problem {
+            position: slot.map(|s| positions[s].clone()).unwrap_or_default(),
+            id: Some(id),
+            message,
+        });
+    }
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| positions.iter().position(|q| *q == p.position));
+        return Err(Error::InvalidTasks { problems });
+    }
+    for (slot, file) in &fresh {
+        for dep in &file.spec.depends_on {
+            if depends::dep_state(ws, dep) == depends::DepState::Dead {
+                conflicts.push(format!(
+                    "{} ({}): it depends on {dep}, which is in failed/; send {dep} back with `coord retry {dep}` first",
+                    positions[*slot], file.spec.id
+                ));
+            }
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(Error::Conflict { conflicts });
+    }
+    for (slot, file) in &fresh {
+        if !matches!(depends::readiness(ws, &file.spec.depends_on), Ok(true)) {
+            results[*slot].outcome = Outcome::Blocked;
+        }
+    }
+    publish(ws, &mut results, &fresh)?;
+    // A dependency may have finished while the batch was written: look again at what was
+    // blocked (see the module comment of `depends`).
+    let mut moved = depends::Moved::default();
+    for (slot, file) in &fresh {
+        if results[*slot].outcome == Outcome::Blocked {
+            depends::settle(ws, &results[*slot].path, file, "coord queue", &mut moved)?;
+        }
+    }
     Ok(results)
 }
 
-/// Writes every new task to a temp file, makes them durable, then links each into pending/.
-fn publish(ws: &Workspace, results: &mut [Queued], fresh: Vec<(usize, TaskFile)>) -> Result<()> {
+/// Writes every new task to a temp file, makes them durable, then moves each into pending/ (or
+/// blocked/, as its outcome says).
+fn publish(ws: &Workspace, results: &mut [Queued], fresh: &[(usize, TaskFile)]) -> Result<()> {
     if fresh.is_empty() {
         return Ok(());
     }
@@ -131,11 +196,16 @@ fn publish(ws: &Workspace, results: &mut [Queued], fresh: Vec<(usize, TaskFile)>
     let one_sync = durability.fsync && fresh.len() > SYNCFS_THRESHOLD;
     let tmp = durable::Dir::open(&ws.tmp())?;
     let pending = durable::Dir::open(&ws.pending())?;
+    let blocked = match results.iter().any(|r| r.outcome == Outcome::Blocked) {
+        true => Some(durable::Dir::open(&ws.blocked())?),
+        false => None,
+    };
     let mut staged: Vec<(usize, String, String)> = Vec::with_capacity(fresh.len());
     let cleanup = |staged: &[(usize, String, String)]| -> Result<()> {
         staged.iter().try_for_each(|(_, name, _)| tmp.remove(name))
     };
     for (slot, file) in fresh {
+        let slot = *slot;
         let bytes = file.to_bytes();
         if bytes.len() as u64 > task::MAX_TASK_BYTES {
             cleanup(&staged)?;
@@ -152,11 +222,11 @@ fn publish(ws: &Workspace, results: &mut [Queued], fresh: Vec<(usize, TaskFile)>
             cleanup(&staged)?;
             return Err(e);
         }
-        staged.push((
-            slot,
-            name,
-            task::pending_name(&file.coord.order, &file.spec.id),
-        ));
+        let dst = match results[slot].outcome {
+            Outcome::Blocked => format!("{}.json", file.spec.id),
+            _ => task::pending_name(&file.coord.order, &file.spec.id),
+        };
+        staged.push((slot, name, dst));
     }
     if one_sync && !durable::sync_filesystem(tmp.path())? {
         for (_, name, _) in &staged {
@@ -164,7 +234,11 @@ fn publish(ws: &Workspace, results: &mut [Queued], fresh: Vec<(usize, TaskFile)>
         }
     }
     for (i, (slot, name, dst)) in staged.iter().enumerate() {
-        let moved = tmp.move_new(name, &pending, dst);
+        let folder = match (&blocked, &results[*slot].outcome) {
+            (Some(b), Outcome::Blocked) => b,
+            _ => &pending,
+        };
+        let moved = tmp.move_new(name, folder, dst);
         if !matches!(moved, Ok(true)) {
             // Tasks already published stay queued, whole; the rest are not queued at all, and
             // queuing the same file again adds exactly them.
@@ -173,13 +247,17 @@ fn publish(ws: &Workspace, results: &mut [Queued], fresh: Vec<(usize, TaskFile)>
                 Err(e) => e,
                 _ => Error::Conflict {
                     conflicts: vec![format!(
-                        "{}: a file named {dst} is already in pending/",
-                        results[*slot].id
+                        "{}: a file named {dst} is already in {}",
+                        results[*slot].id,
+                        folder.path().display()
                     )],
                 },
             });
         }
-        results[*slot].path = pending.path().join(dst);
+        results[*slot].path = folder.path().join(dst);
+    }
+    if let Some(b) = &blocked {
+        b.sync(durability.fsync)?;
     }
     pending.sync(durability.fsync)
 }

@@ -38,6 +38,8 @@ pub struct Status {
     pub workers: Vec<WorkerStatus>,
     /// Tasks in pending/.
     pub queue_size: usize,
+    /// Tasks in blocked/, waiting for the tasks they depend on.
+    pub blocked: usize,
     /// Tasks held by workers.
     pub active_tasks: usize,
     /// Tasks completed.
@@ -94,6 +96,7 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
     Ok(Status {
         workers,
         queue_size: store::count_files(&ws.pending())?,
+        blocked: store::count_files(&ws.blocked())?,
         active_tasks: active,
         completed: store::count_files(&ws.completed())?,
         failed: store::count_files(&ws.failed())?,

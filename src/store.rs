@@ -14,6 +14,8 @@ use crate::workspace::Workspace;
 pub enum TaskState {
     /// In pending/: ready to be claimed.
     Pending,
+    /// In blocked/: waiting for the tasks it depends on.
+    Blocked,
     /// In assigned/<worker>/: held by that worker.
     Assigned(String),
     /// In completed/.
@@ -26,6 +28,7 @@ impl std::fmt::Display for TaskState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TaskState::Pending => f.write_str("pending"),
+            TaskState::Blocked => f.write_str("blocked"),
             TaskState::Assigned(w) => write!(f, "assigned to {w}"),
             TaskState::Completed => f.write_str("completed"),
             TaskState::Failed => f.write_str("failed"),
@@ -84,6 +87,10 @@ pub fn locate_settled(
     id: &str,
 ) -> Option<(TaskState, PathBuf)> {
     let file = format!("{id}.json");
+    let p = ws.blocked().join(&file);
+    if p.is_file() {
+        return Some((TaskState::Blocked, p));
+    }
     for w in workers {
         let p = ws.assigned(w).join(&file);
         if p.is_file() {
@@ -139,7 +146,7 @@ impl Folder {
 impl Lookup {
     /// Prepares to check `ids_to_check` ids in `ws`.
     pub fn open(ws: &Workspace, ids_to_check: usize) -> Result<Lookup> {
-        let mut folders = Vec::new();
+        let mut folders = vec![(TaskState::Blocked, Folder::new(ws.blocked(), ids_to_check)?)];
         for w in assigned_workers(ws)? {
             folders.push((
                 TaskState::Assigned(w.clone()),

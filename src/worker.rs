@@ -334,6 +334,10 @@ impl Worker<'_> {
         )?;
         let id = self.opts.id.clone();
         self.log_recovered(&id, own);
+        let stuck = crate::depends::settle_stuck(self.ws, &self.opts.id)?;
+        for d in stuck.unblocked {
+            info!("unblocked {d}: the tasks it depends on had finished");
+        }
         let published = finish::settle_orphans(self.ws)?;
         if published > 0 {
             info!(

@@ -18,6 +18,7 @@ const CONFIG_FILE: &str = "config.json";
 /// The folders every workspace holds, created by `coord init`.
 const FOLDERS: &[&str] = &[
     "pending",
+    "blocked",
     "assigned",
     "completed",
     "failed",
@@ -158,6 +159,10 @@ impl Workspace {
         if config.shared_gid.is_some() {
             durable::share_with_group();
         }
+        if !root.join("blocked").is_dir() {
+            // Made by an older coord: add the folder (a read-only workspace simply has none).
+            let _ = durable::create_dir(&root.join("blocked"));
+        }
         if let Ok(v) = std::env::var("COORD_FSYNC") {
             config.fsync = !matches!(v.as_str(), "0" | "false" | "off" | "no");
         }
@@ -217,6 +222,11 @@ impl Workspace {
     /// Tasks ready to be claimed.
     pub fn pending(&self) -> PathBuf {
         self.root.join("pending")
+    }
+
+    /// Tasks waiting for the tasks they depend on.
+    pub fn blocked(&self) -> PathBuf {
+        self.root.join("blocked")
     }
 
     /// The folder of all workers' claims.

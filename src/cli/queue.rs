@@ -43,6 +43,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             .map(|r| {
                 let (outcome, state) = match &r.outcome {
                     Outcome::Queued => ("queued", "pending".to_string()),
+                    Outcome::Blocked => ("queued", "blocked".to_string()),
                     Outcome::Unchanged(state) => ("unchanged", state.to_string()),
                 };
                 serde_json::json!({"id": r.id, "outcome": outcome, "state": state, "path": r.path})
@@ -55,6 +56,11 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         for r in &results {
             match &r.outcome {
                 Outcome::Queued => writeln!(out, "queued     {}", r.id)?,
+                Outcome::Blocked => writeln!(
+                    out,
+                    "blocked    {} (waits for the tasks it depends on)",
+                    r.id
+                )?,
                 Outcome::Unchanged(state) => {
                     writeln!(out, "unchanged  {} (already {state})", r.id)?
                 }

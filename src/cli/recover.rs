@@ -17,6 +17,10 @@ pub struct Args {
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
     let moved = recover::recover(&ws, None)?;
+    let stuck = coord::depends::settle_stuck(&ws, "coord recover")?;
+    for d in &stuck.unblocked {
+        eprintln!("unblocked {d}: the tasks it depends on had finished");
+    }
     let published = coord::finish::settle_orphans(&ws)?;
     if published > 0 {
         eprintln!("published {published} report(s) that a dead worker had left in tmp/");

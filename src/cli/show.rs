@@ -39,6 +39,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let (state_name, holder) = match &state {
         TaskState::Assigned(w) => ("assigned", Some(w.clone())),
         TaskState::Pending => ("pending", None),
+        TaskState::Blocked => ("blocked", None),
         TaskState::Completed => ("completed", None),
         TaskState::Failed => ("failed", None),
     };
@@ -71,6 +72,22 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     }
     if !task.spec.output_files.is_empty() {
         println!("  output files: {}", task.spec.output_files.join(", "));
+    }
+    if !task.spec.depends_on.is_empty() {
+        let deps: Vec<String> = task
+            .spec
+            .depends_on
+            .iter()
+            .map(|d| {
+                let state = match coord::depends::dep_state(&ws, d) {
+                    coord::depends::DepState::Completed => "completed",
+                    coord::depends::DepState::Dead => "failed",
+                    coord::depends::DepState::Waiting => "not finished",
+                };
+                format!("{d} ({state})")
+            })
+            .collect();
+        println!("  depends on: {}", deps.join(", "));
     }
     if let Some(a) = task.spec.extra.get("acceptance") {
         println!("  acceptance: {a}");

@@ -8,7 +8,7 @@ use coord::status;
 /// Arguments of `coord status`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print JSON: {"workers":[...],"queueSize","activeTasks","completed","failed"}.
+    /// Print JSON: {"workers":[...],"queueSize","blocked","activeTasks","completed","failed"}.
     #[arg(long)]
     json: bool,
 }
@@ -27,8 +27,12 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
 
 /// The human view of a status.
 pub fn render(st: &status::Status) -> String {
+    let blocked = match st.blocked {
+        0 => String::new(),
+        n => format!("   blocked {n}"),
+    };
     let mut out = format!(
-        "pending {}   assigned {}   completed {}   failed {}\n",
+        "pending {}{blocked}   assigned {}   completed {}   failed {}\n",
         st.queue_size, st.active_tasks, st.completed, st.failed
     );
     if st.workers.is_empty() {

@@ -46,6 +46,21 @@ pub struct Spec {
     /// Higher runs first (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
+    /// Ids of tasks that must complete before this one can be claimed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+    /// Labels a worker must have (`--labels`) to claim this task.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
+    /// Not claimable before this time (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<String>,
+    /// First delay between attempts in seconds, doubled for each later attempt (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_backoff_secs: Option<f64>,
+    /// Whether no other worker may hold a task touching the same files meanwhile (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclusive_files: Option<bool>,
     /// Every other field, handed to the worker untouched.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -55,6 +70,16 @@ impl Spec {
     /// The number of attempts this task gets.
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS)
+    }
+
+    /// The delay before attempt `next` (2 or more): the backoff doubled per earlier retry,
+    /// capped at [`MAX_RETRY_DELAY_SECS`], scaled by `jitter` (a number in 0.5..=1.0).
+    pub fn retry_delay(&self, next: u32, jitter: f64) -> std::time::Duration {
+        let base = self
+            .retry_backoff_secs
+            .unwrap_or(DEFAULT_RETRY_BACKOFF_SECS);
+        let doubled = base * 2f64.powi(next.saturating_sub(2).min(30) as i32);
+        std::time::Duration::from_secs_f64(doubled.min(MAX_RETRY_DELAY_SECS) * jitter)
     }
 }
 
@@ -66,7 +91,7 @@ pub struct HistoryEntry {
     pub attempt: u32,
     /// The worker that held it.
     pub worker: String,
-    /// "failed", "released" or "lost".
+    /// "failed", "released", "lost" or "retried" (sent back by an operator).
     pub outcome: String,
     /// Why, in words.
     pub reason: String,
@@ -75,6 +100,15 @@ pub struct HistoryEntry {
     /// Whether the claim used up an attempt.
     pub counted: bool,
 }
+
+/// The history outcome an operator's `coord retry` records; attempts are counted after it.
+pub const RETRIED: &str = "retried";
+
+/// The delay before attempt `next` when a task does not say: 2 s, doubled per attempt.
+pub const DEFAULT_RETRY_BACKOFF_SECS: f64 = 2.0;
+
+/// The longest delay between two attempts, whatever the backoff says: 10 minutes.
+pub const MAX_RETRY_DELAY_SECS: f64 = 600.0;
 
 /// A note a holder left on a task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,6 +143,9 @@ pub struct State {
     /// Every earlier claim that did not finish the task.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryEntry>,
+    /// Not claimable before this time (RFC 3339): the backoff after a failed attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<String>,
 }
 
 /// A task file: the spec's fields at the top level and coord's state under `coord`.
@@ -123,9 +160,63 @@ pub struct TaskFile {
 }
 
 impl TaskFile {
-    /// The attempt number the current (or next) claim runs as.
+    /// The attempt number the current (or next) claim runs as: one more than the counted
+    /// claims since the last `coord retry`.
     pub fn attempt(&self) -> u32 {
-        1 + self.coord.history.iter().filter(|h| h.counted).count() as u32
+        let since_retry = self
+            .coord
+            .history
+            .iter()
+            .rposition(|h| h.outcome == RETRIED)
+            .map_or(0, |i| i + 1);
+        1 + self.coord.history[since_retry..]
+            .iter()
+            .filter(|h| h.counted)
+            .count() as u32
+    }
+
+    /// Gives a task written by hand (no ordering key yet) one: its priority, then now.
+    pub fn ensure_order(&mut self) {
+        if self.coord.order.is_empty() {
+            let micros = jiff::Timestamp::now().as_microsecond().max(0) as u64;
+            self.coord.order = order_key(self.spec.priority.unwrap_or(0), micros, 0);
+        }
+    }
+
+    /// The task's name in pending/ (a task without an ordering key sorts first in its
+    /// priority).
+    pub fn pending_name(&self) -> String {
+        match self.coord.order.is_empty() {
+            false => pending_name(&self.coord.order, &self.spec.id),
+            true => pending_name(
+                &order_key(self.spec.priority.unwrap_or(0), 0, 0),
+                &self.spec.id,
+            ),
+        }
+    }
+
+    /// How many times an operator sent the task back with `coord retry`.
+    pub fn retries(&self) -> usize {
+        self.coord
+            .history
+            .iter()
+            .filter(|h| h.outcome == RETRIED)
+            .count()
+    }
+
+    /// The earliest time the task may be claimed (its `notBefore` or its retry backoff).
+    pub fn ready_at(&self) -> Option<jiff::Timestamp> {
+        [&self.spec.not_before, &self.coord.retry_at]
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.parse::<jiff::Timestamp>().ok())
+            .max()
+    }
+
+    /// Whether other workers must not hold tasks touching this task's files meanwhile.
+    pub fn exclusive_files(&self) -> bool {
+        self.spec.exclusive_files.unwrap_or(true)
+            && !(self.spec.target_files.is_empty() && self.spec.output_files.is_empty())
     }
 
     /// The token of the current claim: `<attempt>-<claim number>`; every claim gets a new one.

@@ -104,6 +104,40 @@ pub fn validate_object(obj: Map<String, Value>, id_required: bool) -> Result<Spe
             },
         }
     }
+    for key in ["dependsOn", "requires"] {
+        match obj.get(key) {
+            None => {}
+            Some(Value::Array(items)) => {
+                for item in items {
+                    match item.as_str().map(check_id) {
+                        Some(Ok(())) => {}
+                        Some(Err(e)) => problems.push(format!("`{key}`: {e}")),
+                        None => problems.push(format!("`{key}` must hold strings")),
+                    }
+                }
+            }
+            Some(_) => problems.push(format!("`{key}` must be an array of names")),
+        }
+    }
+    match obj.get("notBefore") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(t)) if t.parse::<jiff::Timestamp>().is_ok() => {}
+        Some(_) => problems.push(
+            "`notBefore` must be an RFC 3339 time with an offset, like 2026-11-25T18:00:00Z".into(),
+        ),
+    }
+    match obj.get("retryBackoffSecs") {
+        None | Some(Value::Null) => {}
+        Some(v) => match v.as_f64() {
+            Some(s) if (0.0..=86_400.0).contains(&s) => {}
+            _ => problems
+                .push("`retryBackoffSecs` must be a number of seconds from 0 to 86400".into()),
+        },
+    }
+    match obj.get("exclusiveFiles") {
+        None | Some(Value::Null) | Some(Value::Bool(_)) => {}
+        Some(_) => problems.push("`exclusiveFiles` must be true or false".into()),
+    }
     match obj.get("priority") {
         None | Some(Value::Null) => {}
         Some(v) => {

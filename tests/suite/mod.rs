@@ -4,6 +4,7 @@ mod chaos;
 mod concurrency;
 mod crash;
 mod cycle;
+mod depends;
 mod doctor;
 mod errors;
 mod handoff;

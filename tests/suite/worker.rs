@@ -267,10 +267,25 @@ fn a_hand_written_task_dropped_into_pending_runs() {
         r#"{"id":"named","description":"named after its id","command":"true"}"#,
     )
     .unwrap();
+    std::fs::write(
+        p.root().join("pending/retried.json"),
+        r#"{"id":"retried","description":"fails twice","command":"false","maxAttempts":2,"retryBackoffSecs":0}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        p.root().join("pending/a-waits.json"),
+        r#"{"id":"waits","description":"after manual","dependsOn":["manual"],"command":"true"}"#,
+    )
+    .unwrap();
     let out = p.coord(&["worker", "--id", "w", "--quiet"]);
     assert!(out.status.success());
-    assert_eq!(p.files("completed"), ["manual.json", "named.json"]);
-    assert_eq!(p.count("failed"), 0);
+    assert_eq!(
+        p.files("completed"),
+        ["manual.json", "named.json", "waits.json"]
+    );
+    assert_eq!(p.files("failed"), ["retried.json"]);
+    assert_eq!(p.report("retried")["attempt"], 2);
+    assert!(p.files("pending").is_empty(), "no hidden leftovers");
 }
 
 #[test]

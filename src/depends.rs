@@ -1,0 +1,253 @@
+//! Dependencies between tasks: a task with `dependsOn` waits in blocked/ until every task it
+//! names has completed, and fails when one of them is dead-lettered or cancelled.
+//!
+//! There is no coordinator: the process that completes (or dead-letters) a task moves its
+//! dependents on, right after its own commit. `coord queue` re-checks a task it put in blocked/
+//! after publishing it, so a dependency finished meanwhile is never missed: either the finisher's
+//! scan of blocked/ sees the new file, or the queue's re-check sees the finished dependency.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use crate::durable::{self, MoveError};
+use crate::error::{Error, Result};
+use crate::report::{self, Report};
+use crate::store;
+use crate::task::TaskFile;
+use crate::workspace::Workspace;
+
+/// Where a dependency stands, as far as its dependents care.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DepState {
+    /// Completed: its dependents may go on.
+    Completed,
+    /// Dead-lettered or cancelled: its dependents can never run.
+    Dead,
+    /// Anything else: still to finish.
+    Waiting,
+}
+
+/// Where a dependency stands now, judged by the folder that holds it.
+pub fn dep_state(ws: &Workspace, id: &str) -> DepState {
+    let file = format!("{id}.json");
+    if ws.completed().join(&file).is_file() {
+        DepState::Completed
+    } else if ws.failed().join(&file).is_file() {
+        DepState::Dead
+    } else {
+        DepState::Waiting
+    }
+}
+
+/// Whether a task with these dependencies can be claimed now, must wait, or can never run
+/// (the first dead dependency named).
+pub fn readiness(ws: &Workspace, deps: &[String]) -> std::result::Result<bool, String> {
+    let mut ready = true;
+    for dep in deps {
+        match dep_state(ws, dep) {
+            DepState::Completed => {}
+            DepState::Dead => return Err(dep.clone()),
+            DepState::Waiting => ready = false,
+        }
+    }
+    Ok(ready)
+}
+
+/// Finds dependency cycles among a batch of new tasks (each id mapped to its `dependsOn`);
+/// returns one problem per task on a cycle, naming the cycle.
+pub fn cycles(batch: &HashMap<&str, &[String]>) -> Vec<(String, String)> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Active,
+        Done,
+    }
+    fn visit<'a>(
+        id: &'a str,
+        batch: &HashMap<&'a str, &'a [String]>,
+        marks: &mut HashMap<&'a str, Mark>,
+        path: &mut Vec<&'a str>,
+        found: &mut Vec<Vec<&'a str>>,
+    ) {
+        match marks.get(id) {
+            Some(Mark::Done) => return,
+            Some(Mark::Active) => {
+                let start = path.iter().position(|p| *p == id).unwrap_or(0);
+                found.push(path[start..].to_vec());
+                return;
+            }
+            None => {}
+        }
+        marks.insert(id, Mark::Active);
+        path.push(id);
+        for dep in batch.get(id).copied().unwrap_or_default() {
+            if let Some((key, _)) = batch.get_key_value(dep.as_str()) {
+                visit(key, batch, marks, path, found);
+            }
+        }
+        path.pop();
+        marks.insert(id, Mark::Done);
+    }
+    let mut marks = HashMap::new();
+    let mut found = Vec::new();
+    let mut ids: Vec<&str> = batch.keys().copied().collect();
+    ids.sort_unstable();
+    for id in ids {
+        visit(id, batch, &mut marks, &mut Vec::new(), &mut found);
+    }
+    let mut problems = Vec::new();
+    let mut seen = HashSet::new();
+    for cycle in found {
+        let text = cycle
+            .iter()
+            .chain(cycle.first())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" -> ");
+        for id in cycle {
+            if seen.insert(id) {
+                problems.push((id.to_string(), format!("`dependsOn` makes a cycle: {text}")));
+            }
+        }
+    }
+    problems
+}
+
+/// What became of the blocked tasks one call looked at.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Moved {
+    /// Ids moved from blocked/ to pending/.
+    pub unblocked: Vec<String>,
+    /// Ids dead-lettered because a dependency can never complete.
+    pub failed: Vec<String>,
+}
+
+/// After `id` completed or died: moves each blocked task that depends on it to pending/ (all
+/// its dependencies completed) or to failed/ (one of them died), and so on down the graph.
+/// `by` names who did it, for the reports of tasks that fail this way.
+pub fn after_finished(ws: &Workspace, id: &str, by: &str) -> Result<Moved> {
+    let mut moved = Moved::default();
+    let mut finished = vec![id.to_string()];
+    while let Some(done) = finished.pop() {
+        for name in store::list_files(&ws.blocked())? {
+            let path = ws.blocked().join(&name);
+            let Ok(task) = store::read_task(&path) else {
+                continue;
+            };
+            if !task.spec.depends_on.contains(&done) {
+                continue;
+            }
+            if let Some(dead) = settle(ws, &path, &task, by, &mut moved)? {
+                finished.push(dead);
+            }
+        }
+    }
+    Ok(moved)
+}
+
+/// Every task in blocked/ whose dependencies have all finished, which a process that finished
+/// the last of them should have moved on (it stopped first): its path, task and readiness.
+pub fn stuck(ws: &Workspace) -> Result<Vec<(std::path::PathBuf, TaskFile)>> {
+    let mut found = Vec::new();
+    for name in store::list_files(&ws.blocked())? {
+        let path = ws.blocked().join(&name);
+        let Ok(task) = store::read_task(&path) else {
+            continue;
+        };
+        if readiness(ws, &task.spec.depends_on) != Ok(false) {
+            found.push((path, task));
+        }
+    }
+    Ok(found)
+}
+
+/// Moves on every task [`stuck`] finds, and their dependents.
+pub fn settle_stuck(ws: &Workspace, by: &str) -> Result<Moved> {
+    let mut moved = Moved::default();
+    for (path, task) in stuck(ws)? {
+        if let Some(dead) = settle(ws, &path, &task, by, &mut moved)? {
+            let more = after_finished(ws, &dead, by)?;
+            moved.unblocked.extend(more.unblocked);
+            moved.failed.extend(more.failed);
+        }
+    }
+    Ok(moved)
+}
+
+/// Re-checks one task in blocked/ and moves it on if it can; returns its id if it failed (its
+/// own dependents must then be settled too).
+pub fn settle(
+    ws: &Workspace,
+    path: &Path,
+    task: &TaskFile,
+    by: &str,
+    moved: &mut Moved,
+) -> Result<Option<String>> {
+    let id = &task.spec.id;
+    match readiness(ws, &task.spec.depends_on) {
+        Ok(false) => Ok(None),
+        Ok(true) => {
+            let dst = ws.pending().join(task.pending_name());
+            if move_from_blocked(path, &dst)? {
+                durable::sync_dir(&ws.pending(), ws.durability())?;
+                moved.unblocked.push(id.clone());
+            }
+            Ok(None)
+        }
+        Err(dead) => {
+            let reason = format!(
+                "dependency {dead} did not complete (it is in failed/: dead-lettered or cancelled)"
+            );
+            let report = Report::recorded(id, by, "failed", 0, Some(reason));
+            let prepared = report::prepare(ws, &report)?;
+            let dst = ws.failed().join(format!("{id}.json"));
+            if !move_from_blocked(path, &dst)? {
+                prepared.discard()?;
+                return Ok(None);
+            }
+            durable::sync_dir(&ws.failed(), ws.durability())?;
+            prepared.publish(ws)?;
+            moved.failed.push(id.clone());
+            Ok(Some(id.clone()))
+        }
+    }
+}
+
+/// Moves a blocked task on; false when another process moved it first.
+fn move_from_blocked(src: &Path, dst: &Path) -> Result<bool> {
+    match durable::move_noreplace(src, dst) {
+        Ok(()) => Ok(true),
+        Err(MoveError::SourceGone) => Ok(false),
+        Err(MoveError::DestinationExists) => Err(Error::io(
+            "move",
+            src,
+            std::io::Error::other(format!(
+                "{} already exists: the task is in two states; run `coord doctor`",
+                dst.display()
+            )),
+        )),
+        Err(MoveError::Other(e)) => Err(Error::io("move", src, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cycles_are_named_and_chains_are_not() {
+        let deps: Vec<(&str, Vec<String>)> = vec![
+            ("a", vec!["b".into()]),
+            ("b", vec!["c".into()]),
+            ("c", vec!["a".into()]),
+            ("d", vec!["a".into(), "x".into()]),
+            ("e", vec![]),
+        ];
+        let batch: HashMap<&str, &[String]> =
+            deps.iter().map(|(id, d)| (*id, d.as_slice())).collect();
+        let mut problems = cycles(&batch);
+        problems.sort();
+        let ids: Vec<&str> = problems.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert!(problems[0].1.contains("a -> b -> c -> a"), "{problems:?}");
+    }
+}
