@@ -222,6 +222,15 @@ fn end_claim(
         counted,
     });
     task.coord.claimed_at = None;
+    task.coord.retry_at = None;
+    if outcome == "failed" && counted {
+        let jitter = 0.5 + (host::random_u64() % 1000) as f64 / 2000.0;
+        let delay = task.spec.retry_delay(attempt + 1, jitter);
+        if !delay.is_zero() {
+            let at = host::now() + delay;
+            task.coord.retry_at = Some(host::rfc3339(at));
+        }
+    }
     task.ensure_order();
     let out_of_attempts = counted && (!retry || attempt >= task.spec.max_attempts());
     let durability = ws.durability();

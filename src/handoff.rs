@@ -15,6 +15,7 @@ use crate::claim::{self, Claimed, PendingIndex};
 use crate::durable;
 use crate::error::{Error, Result};
 use crate::finish::{self, Disposition};
+use crate::gate::{self, Gate};
 use crate::host;
 use crate::lease;
 use crate::recover;
@@ -172,9 +173,15 @@ fn held_by(ws: &Workspace, worker: &str) -> Result<Option<Assignment>> {
     Ok(None)
 }
 
-/// Claims the next task for `worker` (or returns the one it already holds). With `wait`, blocks
-/// on file-system events until a task is ready or the time is up.
-pub fn next(ws: &Workspace, worker: &str, wait: Option<Duration>) -> Result<Option<Assignment>> {
+/// Claims the next task for `worker` (or returns the one it already holds), among the tasks its
+/// `labels` allow and that are ready now. With `wait`, blocks on file-system events until a task
+/// is ready or the time is up.
+pub fn next(
+    ws: &Workspace,
+    worker: &str,
+    labels: &[String],
+    wait: Option<Duration>,
+) -> Result<Option<Assignment>> {
     {
         let _lock = lease::lock_claims(ws, worker)?;
         lease::renew_handoff(ws, worker)?;
@@ -201,8 +208,22 @@ pub fn next(ws: &Workspace, worker: &str, wait: Option<Duration>) -> Result<Opti
     let deadline = wait.map(|w| Instant::now() + w);
     let mut index = PendingIndex::new(ws);
     index.refresh()?;
+    let mut gate = Gate::new(worker, labels);
     loop {
-        match claim::claim_next(ws, worker, &mut index, None)? {
+        let claimed = match gate::paused(ws) {
+            true => None,
+            false => {
+                gate.start_pass();
+                let mut filter = |path: &std::path::Path| gate.admits(ws, path);
+                claim::claim_next(ws, worker, &mut index, Some(&mut filter))?
+            }
+        };
+        match claimed {
+            Some(Claimed::Task(claimed))
+                if gate::confirm_files(ws, worker, &claimed)?.is_some() =>
+            {
+                continue;
+            }
             Some(Claimed::Task(claimed)) => {
                 let _lock = lease::lock_claims(ws, worker)?;
                 let mut task = claimed.task;
@@ -217,9 +238,20 @@ pub fn next(ws: &Workspace, worker: &str, wait: Option<Duration>) -> Result<Opti
                 let Some(deadline) = deadline else {
                     return Ok(None);
                 };
-                let left = deadline.saturating_duration_since(Instant::now());
+                let mut left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     return Ok(None);
+                }
+                // A task skipped for its retry time may become ready before the deadline.
+                let due = gate
+                    .next_due()
+                    .map(|due| {
+                        let until = jiff::Timestamp::now().duration_until(due);
+                        Duration::try_from(until).unwrap_or(Duration::ZERO)
+                    })
+                    .filter(|until| *until < left);
+                if let Some(until) = due {
+                    left = until + Duration::from_millis(1);
                 }
                 if watcher.is_none() {
                     // No events to wait on: rescan once a second until the time is up.
@@ -231,6 +263,7 @@ pub fn next(ws: &Workspace, worker: &str, wait: Option<Duration>) -> Result<Opti
                     Ok(Change::Added(name)) => index.insert(&name),
                     Ok(Change::Removed(_)) => {}
                     Ok(Change::Rescan) => index.refresh()?,
+                    Err(_) if due.is_some() => index.refresh()?,
                     Err(_) => return Ok(None),
                 }
             }

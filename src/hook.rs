@@ -97,7 +97,7 @@ pub fn decide(
     if harness == Harness::Cursor && input.status.as_deref().is_some_and(|s| s != "completed") {
         return Ok(None);
     }
-    if let Some(held) = handoff::next(ws, worker, None)? {
+    if let Some(held) = handoff::next(ws, worker, &[], None)? {
         if held.already_held {
             if harness == Harness::Claude && input.stop_hook_active {
                 return Ok(None);

@@ -12,6 +12,7 @@ pub mod durable;
 pub mod error;
 pub mod exit;
 pub mod finish;
+pub mod gate;
 pub mod handoff;
 pub mod hook;
 pub mod host;

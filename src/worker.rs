@@ -55,7 +55,13 @@ pub struct Options {
     pub max_tasks: Option<usize>,
     /// Use no file-system events: rescan pending/ at this interval (for network file systems).
     pub poll: Option<Duration>,
+    /// The labels this worker has: it claims only tasks whose `requires` it has.
+    pub labels: Vec<String>,
 }
+
+/// How long a worker without --watch waits, before exiting, for a task whose retry (or
+/// `notBefore`) time is near.
+pub const DRAIN_WAIT: Duration = Duration::from_secs(300);
 
 /// What a worker did, printed when it exits.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -99,6 +105,7 @@ struct Worker<'a> {
     last_touch: Instant,
     last_rescan: Instant,
     polling: Option<Duration>,
+    gate: crate::gate::Gate,
 }
 
 /// Runs a worker until the queue is drained (or, with `watch`, until a signal), and returns
@@ -144,6 +151,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<Summary> {
         last_touch: Instant::now(),
         last_rescan: Instant::now(),
         polling: opts.poll,
+        gate: crate::gate::Gate::new(&opts.id, &opts.labels),
     };
     let result = worker.main_loop();
     let Worker { reg, summary, .. } = worker;
@@ -225,9 +233,22 @@ impl Worker<'_> {
                 }
                 None if !fresh_listing => {
                     self.index.refresh()?;
+                    self.gate.forget_missing();
                     fresh_listing = true;
                 }
-                None if !self.opts.watch => return Ok(()),
+                None if !self.opts.watch => match self.due_soon() {
+                    Some(wait) => {
+                        info!(
+                            "waiting {:.1}s for a task whose retry time is near",
+                            wait.as_secs_f32()
+                        );
+                        if let Ok(wake) = self.rx.recv_timeout(wait) {
+                            self.apply(wake)?;
+                        }
+                        fresh_listing = false;
+                    }
+                    None => return Ok(()),
+                },
                 None => {
                     if !idle_logged {
                         info!("waiting for work");
@@ -243,6 +264,9 @@ impl Worker<'_> {
                         }
                         Err(RecvTimeoutError::Timeout) => {
                             self.heartbeat()?;
+                            if self.due_soon().is_some_and(|w| w.is_zero()) {
+                                fresh_listing = false;
+                            }
                             if self.polling.is_some()
                                 || self.last_rescan.elapsed() >= self.opts.rescan
                             {
@@ -259,9 +283,19 @@ impl Worker<'_> {
     }
 
     /// How long to sleep when there is nothing to do: until the next rescan when polling, else
-    /// until the next heartbeat or safety rescan.
+    /// until the next heartbeat or safety rescan, and never past a skipped task's due time.
     fn idle_wait(&self) -> Duration {
-        self.polling.unwrap_or(self.opts.rescan).min(HEARTBEAT)
+        let wait = self.polling.unwrap_or(self.opts.rescan).min(HEARTBEAT);
+        self.due_soon().map_or(wait, |due| due.min(wait))
+    }
+
+    /// How long until the earliest task skipped for its retry or `notBefore` time is due, if
+    /// that is within [`DRAIN_WAIT`].
+    fn due_soon(&self) -> Option<Duration> {
+        let due = self.gate.next_due()?;
+        let left = jiff::Timestamp::now().duration_until(due);
+        let left = Duration::try_from(left).unwrap_or(Duration::ZERO);
+        (left <= DRAIN_WAIT).then_some(left + Duration::from_millis(1))
     }
 
     /// A watching worker without --exec: tasks without a command are handed to an agent.
@@ -270,15 +304,31 @@ impl Worker<'_> {
     }
 
     fn claim(&mut self) -> Result<Option<Claimed>> {
-        if self.opts.exec.is_some() || self.listening() {
-            return claim::claim_next(self.ws, &self.opts.id, &mut self.index, None);
+        if crate::gate::paused(self.ws) {
+            return Ok(None);
         }
-        let no_command = &mut self.no_command;
-        let mut filter = |path: &Path| wants(path, no_command);
-        let claimed =
-            claim::claim_next(self.ws, &self.opts.id, &mut self.index, Some(&mut filter))?;
-        self.summary.skipped_no_command = self.no_command.len();
-        Ok(claimed)
+        loop {
+            self.gate.start_pass();
+            let needs_command = self.opts.exec.is_none() && !self.listening();
+            let (ws, gate, no_command) = (self.ws, &mut self.gate, &mut self.no_command);
+            let mut filter =
+                |path: &Path| gate.admits(ws, path) && (!needs_command || wants(path, no_command));
+            let claimed =
+                claim::claim_next(self.ws, &self.opts.id, &mut self.index, Some(&mut filter))?;
+            self.summary.skipped_no_command = self.no_command.len();
+            if let Some(Claimed::Task(task)) = &claimed
+                && let Some((other, file)) =
+                    crate::gate::confirm_files(self.ws, &self.opts.id, task)?
+            {
+                info!(
+                    "{} touches {file}, which {} holds: left in pending/",
+                    task.task.spec.id,
+                    other.display()
+                );
+                continue;
+            }
+            return Ok(claimed);
+        }
     }
 
     fn drain_wakes(&mut self) -> Result<()> {

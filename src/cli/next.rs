@@ -16,6 +16,9 @@ pub struct Args {
     /// Block on file-system events until a task is ready, for SECS seconds (default 45, at most 90).
     #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "45", require_equals = true)]
     wait: Option<u64>,
+    /// This worker's labels (comma-separated): only tasks whose `requires` it has are offered.
+    #[arg(long, value_name = "LABELS", value_delimiter = ',')]
+    labels: Vec<String>,
     /// Print JSON (the default when stdout is not a terminal).
     #[arg(long)]
     json: bool,
@@ -34,7 +37,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         Duration::from_secs(secs.min(MAX_WAIT_SECS))
     });
     let json = args.json || (!args.text && !std::io::stdout().is_terminal());
-    match handoff::next(&ws, &args.worker, wait)? {
+    match handoff::next(&ws, &args.worker, &args.labels, wait)? {
         Some(a) => {
             if json {
                 super::print_json(&a.to_json())?;
@@ -50,6 +53,9 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                 DEFAULT_WAIT_SECS.min(10)
             };
             let message = match wait {
+                _ if coord::gate::paused(&ws) => {
+                    "the workspace is paused: nothing is handed out until `coord resume`".into()
+                }
                 Some(w) => format!(
                     "no task became ready for {} within {}s",
                     args.worker,

@@ -26,6 +26,9 @@ pub struct Args {
     /// network file system needs.
     #[arg(long, value_name = "SECS")]
     poll: Option<f64>,
+    /// This worker's labels (comma-separated): it claims only tasks whose `requires` it has.
+    #[arg(long, value_name = "LABELS", value_delimiter = ',')]
+    labels: Vec<String>,
     /// Exit after N tasks have been run (completed, failed or retried).
     #[arg(long, value_name = "N")]
     max_tasks: Option<usize>,
@@ -51,6 +54,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         poll: args
             .poll
             .map(|secs| Duration::from_secs_f64(secs.clamp(0.01, 3600.0))),
+        labels: args.labels,
     };
     let summary = worker::run(&ws, &opts)?;
     // A listener's stdout is a stream of task lines for an agent; its summary goes to stderr.

@@ -185,7 +185,14 @@ fn a_token_from_an_earlier_attempt_is_refused() {
     assert_eq!(first["token"], "1-1");
     let out = p.coord(&["fail", "t", "--worker", "a", "--reason", "network down"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let second = json(&p.coord(&["next", "--worker", "a", "--json"]));
+    // The retry waits out its backoff (1 to 2 s by default); `--wait` returns when it is due.
+    let out = p.coord(&["next", "--worker", "a", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(10),
+        "not ready before its retry time"
+    );
+    let second = json(&p.coord(&["next", "--worker", "a", "--json", "--wait=10"]));
     assert_eq!(second["attempt"], 2);
     let out = p.coord(&["complete", "t", "--worker", "a", "--token", "1-1"]);
     assert_eq!(out.status.code(), Some(5));

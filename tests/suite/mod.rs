@@ -12,6 +12,7 @@ mod hooks;
 mod limits;
 mod queueing;
 mod restart;
+mod routing;
 mod sharing;
 mod status;
 mod support;
