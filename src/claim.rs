@@ -137,6 +137,15 @@ pub fn claim_next(
             defer(ws, t)?;
             continue;
         }
+        if let Claimed::Task(t) = &claimed {
+            crate::events::one(
+                ws,
+                "claimed",
+                &t.task.spec.id,
+                Some(worker),
+                Some(t.attempt),
+            );
+        }
         return Ok(Some(claimed));
     }
     Ok(None)

@@ -189,6 +189,7 @@ pub fn settle(
             let dst = ws.pending().join(task.pending_name());
             if move_from_blocked(path, &dst)? {
                 durable::sync_dir(&ws.pending(), ws.durability())?;
+                crate::events::one(ws, "unblocked", id, None, None);
                 moved.unblocked.push(id.clone());
             }
             Ok(None)
@@ -206,6 +207,7 @@ pub fn settle(
             }
             durable::sync_dir(&ws.failed(), ws.durability())?;
             prepared.publish(ws)?;
+            crate::events::one(ws, "failed", id, None, None);
             moved.failed.push(id.clone());
             Ok(Some(id.clone()))
         }

@@ -65,6 +65,13 @@ pub fn complete_locked(ws: &Workspace, held: &Path, report: &Report) -> Result<D
     let durability = ws.durability();
     durable::sync_dir(&ws.completed(), durability)?;
     prepared.publish(ws)?;
+    crate::events::one(
+        ws,
+        "completed",
+        &report.task_id,
+        Some(&report.worker_id),
+        Some(report.attempt),
+    );
     move_dependents_on(ws, &report.task_id, &report.worker_id);
     Ok(Disposition::Completed)
 }
@@ -283,6 +290,13 @@ fn end_claim(
     if let Some(p) = prepared {
         p.publish(ws)?;
     }
+    let event = match (&disposition, outcome) {
+        (Disposition::DeadLettered, _) => "failed",
+        (_, "lost") => "recovered",
+        (Disposition::Released, _) => "released",
+        _ => "requeued",
+    };
+    crate::events::one(ws, event, &task.spec.id, Some(worker), Some(attempt));
     if disposition == Disposition::DeadLettered {
         move_dependents_on(ws, &task.spec.id, worker);
     }

@@ -309,7 +309,7 @@ fn held(
 /// Where a task is, for a worker that thought it held it.
 fn not_held(ws: &Workspace, worker: &str, id: &str) -> Error {
     let next = format!("take your next task with `coord next --worker {worker}`");
-    let located = locate(ws, id).ok().flatten();
+    let located = store::locate(ws, id).ok().flatten();
     let Some((state, path)) = located else {
         return Error::UnknownTask { id: id.to_string() };
     };
@@ -368,17 +368,6 @@ fn not_held(ws: &Workspace, worker: &str, id: &str) -> Error {
         }
     };
     Error::NotHeld { message, hint }
-}
-
-/// Finds a task by id in any state (pending/ is listed; the other folders are looked up by path).
-pub fn locate(ws: &Workspace, id: &str) -> Result<Option<(TaskState, PathBuf)>> {
-    for name in store::list_files(&ws.pending())? {
-        if task::id_from_pending_name(&name) == Some(id) {
-            return Ok(Some((TaskState::Pending, ws.pending().join(name))));
-        }
-    }
-    let workers = store::assigned_workers(ws)?;
-    Ok(store::locate_settled(ws, &workers, id))
 }
 
 /// What `complete` asks for.

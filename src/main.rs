@@ -40,6 +40,16 @@ enum Command {
     Release(cli::claims::ReleaseArgs),
     /// Renew a worker's lease; with --note, leave a note on its tasks.
     Heartbeat(cli::claims::HeartbeatArgs),
+    /// Cancel tasks that have not finished (pending, blocked or held); a running one is stopped.
+    Cancel(cli::operate::CancelArgs),
+    /// Send failed tasks back with their attempts reset (history kept).
+    Retry(cli::operate::RetryArgs),
+    /// Remove finished tasks older than a duration, with their reports and logs.
+    Purge(cli::operate::PurgeArgs),
+    /// Stop claiming: running tasks finish, nothing new is claimed until `coord resume`.
+    Pause(cli::operate::PauseArgs),
+    /// Let workers claim again after `coord pause`.
+    Resume(cli::operate::PauseArgs),
     /// Show one task: state, holder, attempts, notes, checks, report, logs.
     Show(cli::show::Args),
     /// Take back now the tasks of dead workers and expired leases.
@@ -69,6 +79,11 @@ fn main() -> ExitCode {
         Command::Fail(args) => cli::claims::fail(root, args),
         Command::Release(args) => cli::claims::release(root, args),
         Command::Heartbeat(args) => cli::claims::heartbeat(root, args),
+        Command::Cancel(args) => cli::operate::cancel(root, args),
+        Command::Retry(args) => cli::operate::retry(root, args),
+        Command::Purge(args) => cli::operate::purge(root, args),
+        Command::Pause(args) => cli::operate::pause(root, args),
+        Command::Resume(args) => cli::operate::resume(root, args),
         Command::Show(args) => cli::show::run(root, args),
         Command::Recover(args) => cli::recover::run(root, args),
         Command::Doctor(args) => cli::doctor::run(root, args),

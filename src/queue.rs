@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use crate::depends;
 use crate::durable;
 use crate::error::{Error, Problem, Result};
+use crate::events;
 use crate::host;
 use crate::store::{self, TaskState};
 use crate::task::{self, Parsed, State, TaskFile};
@@ -175,6 +176,15 @@ pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
         }
     }
     publish(ws, &mut results, &fresh)?;
+    let journal: Vec<events::Event> = results
+        .iter()
+        .filter_map(|r| match r.outcome {
+            Outcome::Queued => Some(events::Event::now("queued", &r.id, None, None)),
+            Outcome::Blocked => Some(events::Event::now("blocked", &r.id, None, None)),
+            Outcome::Unchanged(_) => None,
+        })
+        .collect();
+    events::record(ws, &journal);
     // A dependency may have finished while the batch was written: look again at what was
     // blocked (see the module comment of `depends`).
     let mut moved = depends::Moved::default();

@@ -40,6 +40,8 @@ pub struct Status {
     pub queue_size: usize,
     /// Tasks in blocked/, waiting for the tasks they depend on.
     pub blocked: usize,
+    /// Whether `coord pause` is in force: nothing new is claimed.
+    pub paused: bool,
     /// Tasks held by workers.
     pub active_tasks: usize,
     /// Tasks completed.
@@ -97,6 +99,7 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
         workers,
         queue_size: store::count_files(&ws.pending())?,
         blocked: store::count_files(&ws.blocked())?,
+        paused: crate::gate::paused(ws),
         active_tasks: active,
         completed: store::count_files(&ws.completed())?,
         failed: store::count_files(&ws.failed())?,

@@ -80,6 +80,17 @@ pub fn assigned_workers(ws: &Workspace) -> Result<Vec<String>> {
     Ok(workers)
 }
 
+/// Finds a task by id in any state (pending/ is listed; the other folders are looked up by path).
+pub fn locate(ws: &Workspace, id: &str) -> Result<Option<(TaskState, PathBuf)>> {
+    for name in list_files(&ws.pending())? {
+        if task::id_from_pending_name(&name) == Some(id) {
+            return Ok(Some((TaskState::Pending, ws.pending().join(name))));
+        }
+    }
+    let workers = assigned_workers(ws)?;
+    Ok(locate_settled(ws, &workers, id))
+}
+
 /// Where a task is found outside pending/, checked by exact path (no listing of big folders).
 pub fn locate_settled(
     ws: &Workspace,

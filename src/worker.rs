@@ -178,19 +178,9 @@ impl Worker<'_> {
             let pending = watch::watch(&self.ws.pending(), move |c| {
                 let _ = tx.send(Wake::Change(c));
             });
-            // A listener hands tasks without a command to an agent and watches its own claims
-            // folder to see `coord complete`, `fail` or `release` end them from another process.
-            let held = if self.listening() {
-                let tx = self.tx.clone();
-                Some(watch::watch(&self.ws.assigned(&self.opts.id), move |c| {
-                    let _ = (c, tx.send(Wake::Held));
-                }))
-            } else {
-                None
-            };
-            match (pending, held.transpose()) {
-                (Ok(p), Ok(h)) => watchers.extend(std::iter::once(p).chain(h)),
-                (Err(e), _) | (_, Err(e)) => {
+            match pending {
+                Ok(p) => watchers.push(p),
+                Err(e) => {
                     let every = self.opts.rescan.min(FALLBACK_POLL);
                     warn!(
                         "{e}; {}; rescanning every {}s instead",
@@ -206,6 +196,20 @@ impl Worker<'_> {
                 "watching by rescanning every {}s (no file-system events)",
                 every.as_secs_f32()
             );
+        } else {
+            // The worker's own claims folder: a listener sees `coord complete`, `fail` or
+            // `release` end a handed-out task from another process, and any worker sees
+            // `coord cancel` take away the task it runs.
+            let tx = self.tx.clone();
+            match watch::watch(&self.ws.assigned(&self.opts.id), move |c| {
+                let _ = (c, tx.send(Wake::Held));
+            }) {
+                Ok(w) => watchers.push(w),
+                Err(e) => warn!(
+                    "{e}; a cancelled task is noticed within {}s",
+                    HEARTBEAT.as_secs()
+                ),
+            }
         }
         // Scan once after the watcher is in place, so nothing queued before it is missed.
         self.index.refresh()?;
@@ -488,13 +492,24 @@ impl Worker<'_> {
         let ending = match runner::spawn(&job) {
             Ok(child) => {
                 info!("running {id}: {command} (log {})", log.display());
-                self.wait_child(child, spec.timeout_secs)?
+                crate::events::one(
+                    ws,
+                    "started",
+                    &id,
+                    Some(&self.opts.id),
+                    Some(claimed.attempt),
+                );
+                self.wait_child(child, spec.timeout_secs, &claimed.path)?
             }
             Err(e) => Ending::CannotStart(e.to_string()),
         };
         let finished = host::now();
         let result = read_result(&result_file);
         durable::remove_if_exists(&result_file)?;
+        if matches!(ending, Ending::Cancelled) {
+            info!("{id} was cancelled while it ran; its command was stopped");
+            return Ok(());
+        }
         if matches!(ending, Ending::Interrupted) {
             let d = finish::release(
                 ws,
@@ -522,7 +537,7 @@ impl Worker<'_> {
                 "timeout: still running after {secs}s, process group killed"
             )),
             Ending::CannotStart(e) => Some(format!("cannot start the command: {e}")),
-            Ending::Interrupted => unreachable!("handled above"),
+            Ending::Interrupted | Ending::Cancelled => unreachable!("handled above"),
         };
         let exit_code = match &ending {
             Ending::Exited(status) => status.code(),
@@ -633,6 +648,7 @@ impl Worker<'_> {
         &mut self,
         child: std::process::Child,
         timeout_secs: Option<u64>,
+        held: &Path,
     ) -> Result<Ending> {
         let pid = child.id();
         let tx = self.tx.clone();
@@ -646,6 +662,15 @@ impl Worker<'_> {
         let mut deadline = timeout_secs.map(|s| Instant::now() + Duration::from_secs(s));
         let mut timed_out = false;
         let mut interrupted = false;
+        let mut cancelled = false;
+        let taken_away = |deadline: &mut Option<Instant>, cancelled: &mut bool| {
+            if !*cancelled && !held.exists() {
+                warn!("the task was taken away (cancelled): stopping its process group");
+                runner::signal_group(pid, libc::SIGTERM);
+                *cancelled = true;
+                *deadline = Some(Instant::now() + KILL_GRACE);
+            }
+        };
         loop {
             let wait = deadline
                 .map(|d| d.saturating_duration_since(Instant::now()))
@@ -656,7 +681,9 @@ impl Worker<'_> {
                     let status = status.map_err(|e| {
                         crate::error::Error::io("wait for", Path::new("/bin/sh"), e)
                     })?;
-                    return Ok(if interrupted {
+                    return Ok(if cancelled {
+                        Ending::Cancelled
+                    } else if interrupted {
                         Ending::Interrupted
                     } else if timed_out {
                         Ending::TimedOut(timeout_secs.unwrap_or(0))
@@ -668,10 +695,16 @@ impl Worker<'_> {
                     self.on_signal(sig, Some(pid));
                     interrupted = self.signals > 1;
                 }
+                Ok(Wake::Held) => taken_away(&mut deadline, &mut cancelled),
                 Ok(other) => self.apply(other)?,
                 Err(RecvTimeoutError::Timeout) => {
                     self.heartbeat()?;
+                    taken_away(&mut deadline, &mut cancelled);
                     match deadline {
+                        Some(d) if Instant::now() >= d && (cancelled || timed_out) => {
+                            runner::signal_group(pid, libc::SIGKILL);
+                            deadline = None;
+                        }
                         Some(d) if Instant::now() >= d && !timed_out => {
                             warn!(
                                 "timeout after {}s: stopping the task's process group",
@@ -699,6 +732,7 @@ enum Ending {
     TimedOut(u64),
     CannotStart(String),
     Interrupted,
+    Cancelled,
 }
 
 /// Whether a worker without --exec wants a pending file: not if the task has no command.

@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod hook;
 pub mod init;
 pub mod next;
+pub mod operate;
 pub mod queue;
 pub mod recover;
 pub mod show;

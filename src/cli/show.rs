@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use coord::exit::ExitCode;
 use coord::store::TaskState;
-use coord::{Error, handoff, report, store};
+use coord::{Error, report, store};
 use serde_json::json;
 
 /// Arguments of `coord show`.
@@ -21,7 +21,7 @@ pub struct Args {
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
     let id = args.task.as_str();
-    let Some((state, path)) = handoff::locate(&ws, id)? else {
+    let Some((state, path)) = store::locate(&ws, id)? else {
         return Err(Error::UnknownTask { id: id.to_string() }.into());
     };
     let task = store::read_task(&path)?;

@@ -35,6 +35,9 @@ pub fn render(st: &status::Status) -> String {
         "pending {}{blocked}   assigned {}   completed {}   failed {}\n",
         st.queue_size, st.active_tasks, st.completed, st.failed
     );
+    if st.paused {
+        out.push_str("PAUSED: nothing new is claimed until `coord resume`\n");
+    }
     if st.workers.is_empty() {
         out.push_str("no workers have run here yet; start one with `coord worker --id worker-A`\n");
         return out;

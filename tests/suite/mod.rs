@@ -10,6 +10,7 @@ mod errors;
 mod handoff;
 mod hooks;
 mod limits;
+mod operate;
 mod queueing;
 mod restart;
 mod routing;

@@ -1,0 +1,147 @@
+//! `coord cancel`, `retry`, `purge`, `pause` and `resume`: an operator's hands on the queue.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use coord::exit::ExitCode;
+use coord::operate::{self, Retried};
+
+/// Who did it, for reports and history: `$USER@host`.
+fn operator() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    format!("{user}@{}", coord::host::hostname())
+}
+
+/// Arguments of `coord cancel`.
+#[derive(Debug, clap::Args)]
+pub struct CancelArgs {
+    /// The tasks to cancel.
+    #[arg(required = true)]
+    tasks: Vec<String>,
+}
+
+/// Cancels each task: pending, blocked or held, it goes to failed/ with a `cancelled` report.
+pub fn cancel(root: Option<PathBuf>, args: CancelArgs) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    let by = operator();
+    for id in &args.tasks {
+        let c = operate::cancel(&ws, id, &by)?;
+        println!("cancelled  {id} (was {})", c.was);
+        for d in c.dependents_failed {
+            println!("failed     {d} (it depends on {id})");
+        }
+    }
+    Ok(ExitCode::Success)
+}
+
+/// Arguments of `coord retry`.
+#[derive(Debug, clap::Args)]
+pub struct RetryArgs {
+    /// The failed tasks to send back.
+    #[arg(required = true)]
+    tasks: Vec<String>,
+}
+
+/// Sends failed tasks back to pending/ (or blocked/) with their attempts reset.
+pub fn retry(root: Option<PathBuf>, args: RetryArgs) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    let by = operator();
+    for id in &args.tasks {
+        match operate::retry(&ws, id, &by)? {
+            Retried::Pending => println!("retried    {id} (pending, attempts reset)"),
+            Retried::Blocked => println!(
+                "retried    {id} (blocked until the tasks it depends on complete, attempts reset)"
+            ),
+        }
+    }
+    Ok(ExitCode::Success)
+}
+
+/// Arguments of `coord purge`.
+#[derive(Debug, clap::Args)]
+pub struct PurgeArgs {
+    /// Purge completed tasks.
+    #[arg(long)]
+    completed: bool,
+    /// Purge failed tasks (dead letters, cancelled tasks).
+    #[arg(long)]
+    failed: bool,
+    /// Only tasks that finished longer ago than this: 90s, 30m, 12h, 7d, 2w.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    older_than: Duration,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A duration like `90s`, `30m`, `12h`, `7d` or `2w`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 90s, 30m, 12h, 7d or 2w"))?;
+    let unit_secs = match unit.trim() {
+        "s" | "" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        "w" => 604_800.0,
+        other => return Err(format!("unknown unit {other:?}: use s, m, h, d or w")),
+    };
+    Ok(Duration::from_secs_f64(n * unit_secs))
+}
+
+/// Removes old finished tasks with their reports and logs.
+pub fn purge(root: Option<PathBuf>, args: PurgeArgs) -> anyhow::Result<ExitCode> {
+    if !args.completed && !args.failed {
+        return Err(coord::Error::Invalid(
+            "say what to purge: --completed, --failed or both".into(),
+        )
+        .into());
+    }
+    let ws = super::open_workspace(root)?;
+    let purged = operate::purge(&ws, args.completed, args.failed, args.older_than)?;
+    if args.json {
+        super::print_json(&serde_json::json!({"removed": purged.removed, "kept": purged.kept}))?;
+    } else {
+        println!("purged {} task(s)", purged.removed.len());
+        if !purged.kept.is_empty() {
+            println!(
+                "kept {} that blocked tasks depend on: {}",
+                purged.kept.len(),
+                purged.kept.join(", ")
+            );
+        }
+    }
+    Ok(ExitCode::Success)
+}
+
+/// Arguments of `coord pause` and `coord resume`.
+#[derive(Debug, clap::Args)]
+pub struct PauseArgs {}
+
+/// Pauses the workspace: running tasks finish, nothing new is claimed.
+pub fn pause(root: Option<PathBuf>, _args: PauseArgs) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    if operate::pause(&ws, &operator())? {
+        println!("paused: running tasks finish, nothing new is claimed until `coord resume`");
+    } else {
+        println!("already paused; `coord resume` lets workers claim again");
+    }
+    Ok(ExitCode::Success)
+}
+
+/// Resumes a paused workspace.
+pub fn resume(root: Option<PathBuf>, _args: PauseArgs) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    if operate::resume(&ws)? {
+        println!("resumed: workers claim again");
+    } else {
+        println!("not paused");
+    }
+    Ok(ExitCode::Success)
+}

@@ -1,0 +1,126 @@
+//! The events journal: `.coord/events.jsonl`, one JSON line per state change, appended.
+//!
+//! The journal is a record for people and tools, not a source of truth: each line is written
+//! after the change it describes (a crash in between loses the line, never the change), and
+//! every batch of lines goes out in one `write` on an `O_APPEND` file, so lines of concurrent
+//! processes never interleave.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::durable;
+use crate::workspace::Workspace;
+
+/// One state change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// When (UTC, milliseconds; the recording process's clock).
+    pub at: String,
+    /// What happened: queued, blocked, unblocked, claimed, started, completed, failed,
+    /// requeued, released, recovered, cancelled, retried, purged.
+    pub event: String,
+    /// The task.
+    pub task: String,
+    /// The worker concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// The attempt concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
+}
+
+impl Event {
+    /// An event stamped now.
+    pub fn now(event: &str, task: &str, worker: Option<&str>, attempt: Option<u32>) -> Event {
+        Event {
+            at: crate::host::rfc3339(crate::host::now()),
+            event: event.to_string(),
+            task: task.to_string(),
+            worker: worker.map(str::to_string),
+            attempt,
+        }
+    }
+}
+
+/// The journal's path.
+pub fn path(ws: &Workspace) -> PathBuf {
+    ws.root().join("events.jsonl")
+}
+
+static OPEN: Mutex<Option<(PathBuf, File)>> = Mutex::new(None);
+
+/// Appends events to the journal in one write. A journal that cannot be written is reported in
+/// the log and otherwise ignored: the change it describes has already happened.
+pub fn record(ws: &Workspace, events: &[Event]) {
+    if events.is_empty() {
+        return;
+    }
+    let mut text = Vec::with_capacity(events.len() * 96);
+    for e in events {
+        serde_json::to_writer(&mut text, e).expect("events serialize");
+        text.push(b'\n');
+    }
+    let target = path(ws);
+    let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+    if open.as_ref().is_none_or(|(p, _)| *p != target) {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(durable::file_mode())
+            .open(&target);
+        match file {
+            Ok(f) => {
+                let _ = durable::set_file_mode(&f, &target);
+                *open = Some((target.clone(), f));
+            }
+            Err(e) => {
+                tracing::warn!("cannot open {}: {e}; events not recorded", target.display());
+                return;
+            }
+        }
+    }
+    if let Some((_, file)) = open.as_mut()
+        && let Err(e) = file.write_all(&text)
+    {
+        tracing::warn!("cannot append to {}: {e}", target.display());
+    }
+}
+
+/// Records one event.
+pub fn one(ws: &Workspace, event: &str, task: &str, worker: Option<&str>, attempt: Option<u32>) {
+    record(ws, &[Event::now(event, task, worker, attempt)]);
+}
+
+/// Reads the journal from byte `offset`: the whole lines found and the offset after them
+/// (a line still being written is left for the next read).
+pub fn read_from(ws: &Workspace, offset: u64) -> std::io::Result<(Vec<Event>, u64)> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = match File::open(path(ws)) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), offset)),
+        Err(e) => return Err(e),
+    };
+    file.seek(SeekFrom::Start(offset))?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut events = Vec::new();
+    let mut at = offset;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line)?;
+        if n == 0 || !line.ends_with('\n') {
+            break;
+        }
+        at += n as u64;
+        if let Ok(e) = serde_json::from_str(line.trim_end()) {
+            events.push(e);
+        }
+    }
+    Ok((events, at))
+}
