@@ -24,6 +24,10 @@ pub enum ExitCode {
     Unsafe = 8,
     /// `coord next`: no task is ready for this worker (not an error; try again later).
     Empty = 10,
+    /// `coord wait`: the time ran out before the tasks finished.
+    TimedOut = 11,
+    /// `coord wait`: every task finished, but some did not complete.
+    NotAllCompleted = 12,
     /// The command was interrupted by a signal before it finished.
     Interrupted = 130,
 }

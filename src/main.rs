@@ -50,6 +50,14 @@ enum Command {
     Pause(cli::operate::PauseArgs),
     /// Let workers claim again after `coord pause`.
     Resume(cli::operate::PauseArgs),
+    /// Block until tasks finish (default: everything queued); exit 0 only if all completed.
+    Wait(cli::wait::Args),
+    /// Show worker logs merged by time; --follow keeps printing new lines.
+    Logs(cli::logs::Args),
+    /// Show the journal of state changes; --follow keeps printing new ones.
+    Events(cli::events::Args),
+    /// Counts, throughput, wait and run times, per-worker totals, first-attempt success rate.
+    Stats(cli::stats::Args),
     /// Show one task: state, holder, attempts, notes, checks, report, logs.
     Show(cli::show::Args),
     /// Take back now the tasks of dead workers and expired leases.
@@ -84,6 +92,10 @@ fn main() -> ExitCode {
         Command::Purge(args) => cli::operate::purge(root, args),
         Command::Pause(args) => cli::operate::pause(root, args),
         Command::Resume(args) => cli::operate::resume(root, args),
+        Command::Wait(args) => cli::wait::run(root, args),
+        Command::Logs(args) => cli::logs::run(root, args),
+        Command::Events(args) => cli::events::run(root, args),
+        Command::Stats(args) => cli::stats::run(root, args),
         Command::Show(args) => cli::show::run(root, args),
         Command::Recover(args) => cli::recover::run(root, args),
         Command::Doctor(args) => cli::doctor::run(root, args),

@@ -73,3 +73,36 @@ pub fn watch(
         })?;
     Ok(watcher)
 }
+
+/// Watches each of `dirs` (with its subfolders when its flag is set) and calls `on_event` with
+/// the paths of every change, contents included; stops when dropped. For views that redraw or
+/// follow files, where any change matters.
+pub fn watch_any(
+    dirs: &[(&Path, bool)],
+    on_event: impl Fn(Vec<std::path::PathBuf>) + Send + 'static,
+) -> Result<RecommendedWatcher> {
+    let handler = move |res: notify::Result<notify::Event>| match res {
+        Ok(event) if matches!(event.kind, EventKind::Access(_)) => {}
+        Ok(event) => on_event(event.paths),
+        Err(_) => on_event(Vec::new()),
+    };
+    let first = dirs
+        .first()
+        .map(|(d, _)| d.to_path_buf())
+        .unwrap_or_default();
+    let mut watcher = notify::recommended_watcher(handler).map_err(|source| Error::Watch {
+        path: first,
+        source,
+    })?;
+    for (dir, recursive) in dirs {
+        let mode = match recursive {
+            true => RecursiveMode::Recursive,
+            false => RecursiveMode::NonRecursive,
+        };
+        watcher.watch(dir, mode).map_err(|source| Error::Watch {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(watcher)
+}

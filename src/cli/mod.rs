@@ -4,14 +4,18 @@ pub mod claims;
 pub mod complete;
 pub mod demo;
 pub mod doctor;
+pub mod events;
 pub mod hook;
 pub mod init;
+pub mod logs;
 pub mod next;
 pub mod operate;
 pub mod queue;
 pub mod recover;
 pub mod show;
+pub mod stats;
 pub mod status;
+pub mod wait;
 pub mod worker;
 
 use std::io::{self, Write};

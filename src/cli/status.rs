@@ -1,6 +1,8 @@
 //! `coord status`: the workspace at a glance.
 
 use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
 
 use coord::exit::ExitCode;
 use coord::status;
@@ -11,11 +13,18 @@ pub struct Args {
     /// Print JSON: {"workers":[...],"queueSize","blocked","activeTasks","completed","failed"}.
     #[arg(long)]
     json: bool,
+    /// Redraw whenever the workspace changes (file-system events, no polling) until interrupted;
+    /// with --json, print one line per change.
+    #[arg(long, short)]
+    watch: bool,
 }
 
 /// Prints the counts per state and one line per worker.
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
+    if args.watch {
+        return watch(&ws, args.json);
+    }
     let st = status::gather(&ws)?;
     if args.json {
         super::print_json(&st)?;
@@ -23,6 +32,61 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     }
     print!("{}", render(&st));
     Ok(ExitCode::Success)
+}
+
+/// How long a burst of changes may last before the view is drawn again.
+const SETTLE: Duration = Duration::from_millis(50);
+
+/// The longest a busy queue goes without a redraw.
+const MAX_SETTLE: Duration = Duration::from_millis(250);
+
+/// Draws the status, then again after every burst of changes to the state folders.
+fn watch(ws: &coord::Workspace, json: bool) -> anyhow::Result<ExitCode> {
+    use std::io::{IsTerminal, Write};
+    let (tx, rx) = mpsc::channel();
+    let folders = [
+        (ws.pending(), false),
+        (ws.blocked(), false),
+        (ws.assigned_root(), true),
+        (ws.completed(), false),
+        (ws.failed(), false),
+        (ws.workers(), false),
+    ];
+    let dirs: Vec<(&std::path::Path, bool)> =
+        folders.iter().map(|(p, r)| (p.as_path(), *r)).collect();
+    let _watcher = coord::watch::watch_any(&dirs, move |_| {
+        let _ = tx.send(());
+    })?;
+    let tty = std::io::stdout().is_terminal();
+    loop {
+        let st = status::gather(ws)?;
+        let mut out = std::io::stdout().lock();
+        if json {
+            serde_json::to_writer(&mut out, &st)?;
+            writeln!(out)?;
+        } else {
+            if tty {
+                // Clear the screen and go home; no colour is used.
+                write!(out, "\x1b[2J\x1b[H")?;
+            } else {
+                writeln!(out, "---")?;
+            }
+            write!(out, "{}", render(&st))?;
+            writeln!(
+                out,
+                "\n{}  (redrawn on every change; Ctrl-C to stop)",
+                coord::host::rfc3339(coord::host::now())
+            )?;
+        }
+        out.flush()?;
+        drop(out);
+        if rx.recv().is_err() {
+            return Ok(ExitCode::Success);
+        }
+        // Let a burst settle, but redraw at least every MAX_SETTLE on a busy queue.
+        let burst = std::time::Instant::now();
+        while burst.elapsed() < MAX_SETTLE && rx.recv_timeout(SETTLE).is_ok() {}
+    }
 }
 
 /// The human view of a status.

@@ -17,4 +17,5 @@ mod routing;
 mod sharing;
 mod status;
 mod support;
+mod watching;
 mod worker;

@@ -210,11 +210,19 @@ pub struct Lines {
 impl Lines {
     /// Starts reading `child`'s stderr (which must be piped).
     pub fn of(child: &mut Child) -> Lines {
+        Lines::read(child.stderr.take().expect("stderr is piped"))
+    }
+
+    /// Starts reading `child`'s stdout (which must be piped).
+    pub fn stdout(child: &mut Child) -> Lines {
+        Lines::read(child.stdout.take().expect("stdout is piped"))
+    }
+
+    fn read(stream: impl std::io::Read + Send + 'static) -> Lines {
         use std::io::BufRead;
-        let stderr = child.stderr.take().expect("stderr is piped");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr)
+            for line in std::io::BufReader::new(stream)
                 .lines()
                 .map_while(Result::ok)
             {

@@ -1,0 +1,49 @@
+//! `coord logs [WORKER] [--follow]`: worker logs, merged by time, followed as they grow.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use coord::exit::ExitCode;
+use coord::logfile::{self, Follower};
+
+/// Arguments of `coord logs`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only this worker's log (default: every worker's, interleaved by time).
+    worker: Option<String>,
+    /// Keep printing lines as they are written, woken by file-system events, until interrupted.
+    #[arg(long, short)]
+    follow: bool,
+}
+
+/// Prints the logs, then (with --follow) each new line as it is written.
+pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    let worker = args.worker.as_deref();
+    let mut follower = Follower::default();
+    let (tx, rx) = mpsc::channel();
+    // Watch before the first read, so nothing written in between is missed.
+    let watcher = match args.follow {
+        true => Some(coord::watch::watch_any(
+            &[(&ws.logs(), false)],
+            move |_| {
+                let _ = tx.send(());
+            },
+        )?),
+        false => None,
+    };
+    loop {
+        let logs = logfile::files(&ws, worker)?;
+        let mut out = std::io::stdout().lock();
+        for line in follower.read(&logs)? {
+            writeln!(out, "{}", line.text)?;
+        }
+        out.flush()?;
+        drop(out);
+        if watcher.is_none() || rx.recv().is_err() {
+            return Ok(ExitCode::Success);
+        }
+        while rx.try_recv().is_ok() {}
+    }
+}

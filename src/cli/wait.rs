@@ -1,0 +1,69 @@
+//! `coord wait [TASK...]`: block until tasks finish, for scripts and CI.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use coord::exit::ExitCode;
+use coord::waiting::{self, Waited};
+
+/// Arguments of `coord wait`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The tasks to wait for (default: everything pending, blocked or held, including tasks
+    /// queued while waiting).
+    tasks: Vec<String>,
+    /// Give up after SECS seconds (exit 11).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Waits on file-system events; exit 0 when every task completed, 12 when some failed, 11 when
+/// the time ran out.
+pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    let timeout = args
+        .timeout
+        .map(|s| Duration::from_secs_f64(s.clamp(0.0, 1e9)));
+    let waited = waiting::wait(&ws, &args.tasks, timeout)?;
+    let (code, json) = match &waited {
+        Waited::Completed(done) => (
+            ExitCode::Success,
+            serde_json::json!({"outcome": "completed", "completed": done}),
+        ),
+        Waited::SomeFailed { completed, failed } => (
+            ExitCode::NotAllCompleted,
+            serde_json::json!({"outcome": "failed", "completed": completed, "failed": failed}),
+        ),
+        Waited::TimedOut(open) => (
+            ExitCode::TimedOut,
+            serde_json::json!({"outcome": "timeout", "unfinished": open}),
+        ),
+    };
+    if args.json {
+        super::print_json(&json)?;
+        return Ok(code);
+    }
+    match waited {
+        Waited::Completed(done) => println!("all {} task(s) completed", done.len()),
+        Waited::SomeFailed { completed, failed } => {
+            println!(
+                "{} task(s) completed, {} did not: {}",
+                completed.len(),
+                failed.len(),
+                failed.join(", ")
+            );
+            eprintln!("hint: see why with `coord show {}`", failed[0]);
+        }
+        Waited::TimedOut(open) => {
+            println!(
+                "time ran out; {} task(s) not finished: {}",
+                open.len(),
+                open.join(", ")
+            );
+        }
+    }
+    Ok(code)
+}

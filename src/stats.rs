@@ -1,0 +1,172 @@
+//! `coord stats`: counts, throughput, wait and run times, per-worker totals, and how often a
+//! task succeeds on its first attempt.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::events;
+use crate::report;
+use crate::status;
+use crate::store;
+use crate::workspace::Workspace;
+
+/// Percentiles of a set of durations, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Spread {
+    /// How many durations.
+    pub count: usize,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Largest.
+    pub max: u64,
+}
+
+impl Spread {
+    fn of(mut values: Vec<u64>) -> Spread {
+        if values.is_empty() {
+            return Spread::default();
+        }
+        values.sort_unstable();
+        let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+        Spread {
+            count: values.len(),
+            p50: at(0.5),
+            p90: at(0.9),
+            p99: at(0.99),
+            max: *values.last().expect("not empty"),
+        }
+    }
+}
+
+/// One worker's totals over finished tasks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerTotals {
+    /// Tasks it completed.
+    pub completed: usize,
+    /// Tasks it dead-lettered.
+    pub failed: usize,
+    /// Time its finished tasks ran, in milliseconds.
+    pub run_ms: u64,
+}
+
+/// The workspace's statistics.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Tasks in pending/.
+    pub pending: usize,
+    /// Tasks in blocked/.
+    pub blocked: usize,
+    /// Tasks held by workers.
+    pub assigned: usize,
+    /// Tasks completed.
+    pub completed: usize,
+    /// Tasks dead-lettered (failed for good, not cancelled).
+    pub failed: usize,
+    /// Tasks cancelled.
+    pub cancelled: usize,
+    /// Completed tasks per minute between the first and the last completion.
+    pub throughput_per_min: f64,
+    /// From queued to first claimed, in milliseconds.
+    pub wait_ms: Spread,
+    /// From the start of the final attempt to its end, in milliseconds.
+    pub run_ms: Spread,
+    /// Per worker.
+    pub workers: BTreeMap<String, WorkerTotals>,
+    /// Completed on the first attempt, among tasks that completed or were dead-lettered.
+    pub first_attempt_success_rate: Option<f64>,
+}
+
+fn parse(t: &str) -> Option<jiff::Timestamp> {
+    t.parse().ok()
+}
+
+fn ms_between(a: jiff::Timestamp, b: jiff::Timestamp) -> u64 {
+    a.duration_until(b).as_millis().max(0) as u64
+}
+
+/// Reads every finished task, its report and the events journal.
+pub fn gather(ws: &Workspace) -> Result<Stats> {
+    let st = status::gather(ws)?;
+    let mut stats = Stats {
+        pending: st.queue_size,
+        blocked: st.blocked,
+        assigned: st.active_tasks,
+        ..Stats::default()
+    };
+    let mut first_claim: HashMap<String, jiff::Timestamp> = HashMap::new();
+    if let Ok((journal, _)) = events::read_from(ws, 0) {
+        for e in journal.into_iter().filter(|e| e.event == "claimed") {
+            if let Some(at) = parse(&e.at) {
+                first_claim.entry(e.task).or_insert(at);
+            }
+        }
+    }
+    let mut waits = Vec::new();
+    let mut runs = Vec::new();
+    let mut finished_at = Vec::new();
+    let (mut first_try, mut decided) = (0usize, 0usize);
+    for (dir, done) in [(ws.completed(), true), (ws.failed(), false)] {
+        for name in store::list_files(&dir)? {
+            let Some(id) = name.strip_suffix(".json") else {
+                continue;
+            };
+            let Ok(task) = store::read_task(&dir.join(&name)) else {
+                continue;
+            };
+            let Ok(rep) = report::read(&report::path(ws, id)) else {
+                continue;
+            };
+            if rep.status == "cancelled" {
+                stats.cancelled += 1;
+                continue;
+            }
+            let totals = stats.workers.entry(rep.worker_id.clone()).or_default();
+            totals.run_ms += rep.duration_ms;
+            if done {
+                stats.completed += 1;
+                totals.completed += 1;
+                runs.push(rep.duration_ms);
+                finished_at.extend(parse(&rep.completed_at));
+            } else {
+                stats.failed += 1;
+                totals.failed += 1;
+            }
+            decided += 1;
+            let retried = task
+                .coord
+                .history
+                .iter()
+                .any(|h| h.outcome == "failed" || h.outcome == "lost");
+            if done && !retried {
+                first_try += 1;
+            }
+            let claimed = first_claim.get(id).copied().or_else(|| {
+                task.coord
+                    .history
+                    .is_empty()
+                    .then(|| parse(&rep.started_at))
+                    .flatten()
+            });
+            if let (Some(q), Some(c)) = (parse(&task.coord.queued_at), claimed) {
+                waits.push(ms_between(q, c));
+            }
+        }
+    }
+    stats.wait_ms = Spread::of(waits);
+    stats.run_ms = Spread::of(runs);
+    if let (Some(first), Some(last)) = (finished_at.iter().min(), finished_at.iter().max()) {
+        let minutes = (ms_between(*first, *last) as f64 / 60_000.0).max(1.0 / 60.0);
+        stats.throughput_per_min = stats.completed as f64 / minutes;
+    }
+    stats.first_attempt_success_rate = (decided > 0).then(|| first_try as f64 / decided as f64);
+    Ok(stats)
+}

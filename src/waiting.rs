@@ -1,0 +1,113 @@
+//! `coord wait`: block on file-system events until tasks are finished.
+
+use std::collections::BTreeSet;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::depends::{self, DepState};
+use crate::error::{Error, Result};
+use crate::store;
+use crate::task;
+use crate::watch;
+use crate::workspace::Workspace;
+
+/// How a wait ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waited {
+    /// Every task waited for completed.
+    Completed(Vec<String>),
+    /// Every task finished, but these did not complete (dead-lettered, cancelled, or failed
+    /// because of a dependency).
+    SomeFailed {
+        /// The tasks that completed.
+        completed: Vec<String>,
+        /// The tasks in failed/.
+        failed: Vec<String>,
+    },
+    /// The time ran out; these had not finished.
+    TimedOut(Vec<String>),
+}
+
+/// The ids of every task not finished yet: pending, blocked or held.
+fn unfinished(ws: &Workspace) -> Result<BTreeSet<String>> {
+    let mut ids = BTreeSet::new();
+    for name in store::list_files(&ws.pending())? {
+        if let Some(id) = task::id_from_pending_name(&name) {
+            ids.insert(id.to_string());
+        }
+    }
+    let mut folders = vec![ws.blocked()];
+    folders.extend(store::assigned_workers(ws)?.iter().map(|w| ws.assigned(w)));
+    for folder in folders {
+        for name in store::list_files(&folder)? {
+            if let Some(id) = name.strip_suffix(".json") {
+                ids.insert(id.to_string());
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Waits until every task in `ids` has finished (or, when `ids` is empty, until nothing is
+/// pending, blocked or held, tasks queued meanwhile included), or `timeout` passes. Woken by
+/// file-system events on the state folders; where events cannot be had, it looks once a second.
+pub fn wait(ws: &Workspace, ids: &[String], timeout: Option<Duration>) -> Result<Waited> {
+    for id in ids {
+        if store::locate(ws, id)?.is_none() {
+            return Err(Error::UnknownTask { id: id.clone() });
+        }
+    }
+    let (tx, rx) = mpsc::channel();
+    let assigned = ws.assigned_root();
+    let watched = [
+        (ws.completed(), false),
+        (ws.failed(), false),
+        (ws.pending(), false),
+        (ws.blocked(), false),
+        (assigned, true),
+    ];
+    let dirs: Vec<(&std::path::Path, bool)> =
+        watched.iter().map(|(p, r)| (p.as_path(), *r)).collect();
+    let watcher = watch::watch_any(&dirs, move |_| {
+        let _ = tx.send(());
+    });
+    if let Err(e) = &watcher {
+        tracing::warn!("{e}; looking once a second instead");
+    }
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let mut tracked: BTreeSet<String> = ids.iter().cloned().collect();
+    loop {
+        if ids.is_empty() {
+            tracked.extend(unfinished(ws)?);
+        }
+        let open: Vec<String> = tracked
+            .iter()
+            .filter(|id| depends::dep_state(ws, id) == DepState::Waiting)
+            .cloned()
+            .collect();
+        if open.is_empty() {
+            let (completed, failed): (Vec<String>, Vec<String>) = tracked
+                .into_iter()
+                .partition(|id| depends::dep_state(ws, id) == DepState::Completed);
+            return Ok(match failed.is_empty() {
+                true => Waited::Completed(completed),
+                false => Waited::SomeFailed { completed, failed },
+            });
+        }
+        let left = match deadline {
+            Some(d) => match d.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => left,
+                _ => return Ok(Waited::TimedOut(open)),
+            },
+            None => Duration::from_secs(3600),
+        };
+        let left = match watcher {
+            Ok(_) => left,
+            Err(_) => left.min(Duration::from_secs(1)),
+        };
+        if rx.recv_timeout(left).is_ok() {
+            // One look for a burst of changes.
+            while rx.try_recv().is_ok() {}
+        }
+    }
+}
