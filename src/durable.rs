@@ -257,7 +257,8 @@ pub fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
-    let mut buf = Vec::new();
+    // Task files are small: one read usually gets all of it, a second sees the end.
+    let mut buf = Vec::with_capacity(8192);
     file.take(limit + 1).read_to_end(&mut buf)?;
     if buf.len() as u64 > limit {
         return Err(io::Error::new(
