@@ -162,6 +162,31 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
     Ok(findings)
 }
 
+/// What the file system probe says is unsafe.
+pub fn filesystem_findings(ws: &Workspace, probe: &crate::fsinfo::Probe) -> Vec<Finding> {
+    let mut found = Vec::new();
+    if !probe.rename_exclusive {
+        found.push(Finding {
+            kind: "filesystem".into(),
+            path: ws.root().to_path_buf(),
+            message: format!(
+                "on this {} file system a name renamed away could be renamed again: two workers could claim one task; use a file system with atomic rename",
+                probe.filesystem
+            ),
+            fixed: false,
+        });
+    }
+    if !probe.locks_exclude && !probe.shared {
+        found.push(Finding {
+            kind: "filesystem".into(),
+            path: ws.root().to_path_buf(),
+            message: "flock does not exclude here: a dead worker cannot be told from a live one by its lock; run workers with a lease instead (see docs/multi-host.md)".into(),
+            fixed: false,
+        });
+    }
+    found
+}
+
 fn orphan_claims(ws: &Workspace, worker: &str, held: usize, fix: bool) -> Result<Finding> {
     let reason = format!(
         "held by worker {worker}, which has no record: nobody can renew or recover its claims"

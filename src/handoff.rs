@@ -259,11 +259,13 @@ pub fn next(
                     index.refresh()?;
                     continue;
                 }
-                match rx.recv_timeout(left) {
+                // On a network file system other hosts' changes raise no event: rescan too.
+                let poll = crate::fsinfo::poll_interval(ws.root()).filter(|p| *p < left);
+                match rx.recv_timeout(poll.unwrap_or(left)) {
                     Ok(Change::Added(name)) => index.insert(&name),
                     Ok(Change::Removed(_)) => {}
                     Ok(Change::Rescan) => index.refresh()?,
-                    Err(_) if due.is_some() => index.refresh()?,
+                    Err(_) if due.is_some() || poll.is_some() => index.refresh()?,
                     Err(_) => return Ok(None),
                 }
             }

@@ -44,6 +44,9 @@ pub struct WorkerRecord {
     /// A counter raised at every sign of life; observers watch it change, never the clock.
     #[serde(default)]
     pub beat: u64,
+    /// How often the worker rescans pending/, when it does (a network file system, `--poll`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_secs: Option<f64>,
 }
 
 impl WorkerRecord {
@@ -67,6 +70,7 @@ impl WorkerRecord {
             watch,
             stopped: false,
             beat,
+            poll_secs: None,
         }
     }
 }
@@ -209,7 +213,29 @@ pub fn register(ws: &Workspace, id: &str, mode: &str, watch: bool) -> Result<Reg
             Err(TryLockError::Error(e)) => return Err(Error::io("lock", live_path(ws, id), e)),
         }
     }
-    let beat = read_record(ws, id).map_or(0, |r| r.beat) + 1;
+    let old = read_record(ws, id);
+    if let Some(old) = &old
+        && !old.stopped
+        && old.mode != HANDOFF
+        && (old.host != host::hostname() || old.boot_id != boot_id())
+    {
+        // The life lock says nothing about another host: its beat must have stopped for the
+        // worker lease, as this host sees it.
+        let silent = unchanged_for(ws, old)?;
+        if silent < ws.worker_lease() {
+            return Err(Error::WorkerRunning {
+                worker: id.to_string(),
+                pid: old.pid,
+                host: format!(
+                    "{}; its beat changed {}s ago as seen from here, and it counts as gone only after {}s",
+                    old.host,
+                    silent.as_secs(),
+                    ws.worker_lease().as_secs()
+                ),
+            });
+        }
+    }
+    let beat = old.map_or(0, |r| r.beat) + 1;
     let record = WorkerRecord::of_this_process(id, mode, watch, None, beat);
     let reg = Registration {
         _live: live,
@@ -238,6 +264,12 @@ impl Registration {
             durable::Durability { fsync: false },
         )?;
         durable::replace(&tmp, &self.path)
+    }
+
+    /// Records how often the worker rescans pending/ (None: it waits on events alone).
+    pub fn set_poll(&mut self, secs: Option<f64>) -> Result<()> {
+        self.record.poll_secs = secs;
+        self.touch()
     }
 
     /// Renews `lastSeen` and raises `beat`.

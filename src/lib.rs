@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod exit;
 pub mod finish;
+pub mod fsinfo;
 pub mod gate;
 pub mod handoff;
 pub mod hook;

@@ -3,9 +3,10 @@
 //! The rule, for each worker that holds tasks:
 //! - a `coord worker` process recorded on this host and boot is dead when its life lock can be
 //!   taken; its tasks go back at once;
-//! - any other holder (a hand-off worker using `coord next`, or a worker on another host) is gone
-//!   when its beat has not changed for the task's lease time, as measured on this host's own
-//!   monotonic clock from the moment this host first saw that beat.
+//! - any other holder is gone when its beat has not changed for its lease, as measured on this
+//!   host's own monotonic clock from the moment this host first saw that beat: the task's lease
+//!   (default the workspace's `leaseSecs`) for a hand-off worker using `coord next`, the
+//!   workspace's `workerLeaseSecs` (default 60) for a `coord worker` process on another host.
 
 use crate::error::Result;
 use crate::finish::{self, Disposition};
@@ -78,9 +79,13 @@ fn recover_expired(
         let Ok(task) = store::read_task(&path) else {
             continue;
         };
-        let lease = task
-            .lease_secs()
-            .map_or_else(|| ws.lease(), std::time::Duration::from_secs);
+        let lease = match record.mode == lease::HANDOFF {
+            true => task
+                .lease_secs()
+                .map_or_else(|| ws.lease(), std::time::Duration::from_secs),
+            // A worker process beats every 10 s, running or idle.
+            false => ws.worker_lease(),
+        };
         if silent < lease {
             continue;
         }

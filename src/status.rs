@@ -17,8 +17,10 @@ pub struct WorkerStatus {
     pub busy: bool,
     /// The task it holds (the first, if several).
     pub current_task: Option<String>,
-    /// "busy", "idle", "stopped" (exited cleanly), "gone" (died), or "unknown" (on another host).
-    /// A hand-off worker (one using `coord next`) is "busy" while it holds a task, else "idle".
+    /// "busy", "idle", "stopped" (exited cleanly), "gone" (died), or "unknown". A worker on
+    /// another host is judged by its lease: "gone" once its beat has not changed for the worker
+    /// lease as seen from here. A hand-off worker (one using `coord next`) is "busy" while it
+    /// holds a task, else "idle".
     pub state: String,
     /// "exec", "task-command" (a `coord worker` process) or "handoff" (`coord next` and friends).
     pub mode: String,
@@ -28,6 +30,9 @@ pub struct WorkerStatus {
     pub pid: u32,
     /// Its host.
     pub host: String,
+    /// How often it rescans pending/, when it does (network file system, `--poll`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll_secs: Option<f64>,
 }
 
 /// The workspace's state; the JSON keeps the names of the original field report.
@@ -42,6 +47,10 @@ pub struct Status {
     pub blocked: usize,
     /// Whether `coord pause` is in force: nothing new is claimed.
     pub paused: bool,
+    /// The workspace's file system ("ext4", "nfs", "fuse", ...).
+    pub filesystem: String,
+    /// Whether other hosts may share it: workers then rescan instead of relying on events.
+    pub shared_filesystem: bool,
     /// Tasks held by workers.
     pub active_tasks: usize,
     /// Tasks completed.
@@ -70,6 +79,16 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
         } else {
             lease::probe(ws, &record)?
         };
+        let liveness = match liveness {
+            Liveness::OtherHost if record.stopped => Liveness::Dead,
+            // Judged by its lease; a read-only workspace cannot keep this host's observation.
+            Liveness::OtherHost => match lease::unchanged_for(ws, &record) {
+                Ok(silent) if silent < ws.worker_lease() => Liveness::Alive,
+                Ok(_) => Liveness::Dead,
+                Err(_) => Liveness::OtherHost,
+            },
+            other => other,
+        };
         let state = match liveness {
             Liveness::Dead if record.stopped => "stopped",
             Liveness::Dead => "gone",
@@ -88,6 +107,7 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
             last_seen: record.last_seen.clone(),
             pid: record.pid,
             host: record.host.clone(),
+            poll_secs: record.poll_secs,
         });
     }
     for worker in store::assigned_workers(ws)? {
@@ -95,11 +115,14 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
             active += store::count_files(&ws.assigned(&worker))?;
         }
     }
+    let fs = crate::fsinfo::kind(ws.root());
     Ok(Status {
         workers,
         queue_size: store::count_files(&ws.pending())?,
         blocked: store::count_files(&ws.blocked())?,
         paused: crate::gate::paused(ws),
+        filesystem: fs.as_ref().map_or("unknown", |k| k.name).to_string(),
+        shared_filesystem: fs.is_some_and(|k| k.shared),
         active_tasks: active,
         completed: store::count_files(&ws.completed())?,
         failed: store::count_files(&ws.failed())?,

@@ -91,21 +91,24 @@ pub fn check_workspace(ws: &Workspace, worker: &str) -> Result<()> {
     Ok(())
 }
 
-/// The id of a group given by name or number.
+/// The id of a group given by name or number; names are looked up in /etc/group.
 pub fn group_id(group: &str) -> Result<u32> {
     if let Ok(gid) = group.parse::<u32>() {
         return Ok(gid);
     }
-    let name = std::ffi::CString::new(group)
-        .map_err(|_| Error::Invalid(format!("group name {group:?} contains a NUL byte")))?;
-    // SAFETY: `name` is a valid NUL-terminated string; the returned record is only read before
-    // any other call that could overwrite it.
-    let entry = unsafe { libc::getgrnam(name.as_ptr()) };
-    if entry.is_null() {
-        return Err(Error::Invalid(format!(
-            "there is no group {group:?} on this host; give an existing group name or a group id"
-        )));
-    }
-    // SAFETY: a non-null result points to a valid group record.
-    Ok(unsafe { (*entry).gr_gid })
+    let table = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    table
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            let gid = fields.nth(1)?.parse::<u32>().ok()?;
+            (name == group).then_some(gid)
+        })
+        .next()
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "there is no group {group:?} in /etc/group; give an existing group name or its numeric id (`getent group {group}` shows it)"
+            ))
+        })
 }

@@ -101,9 +101,12 @@ pub fn wait(ws: &Workspace, ids: &[String], timeout: Option<Duration>) -> Result
             },
             None => Duration::from_secs(3600),
         };
-        let left = match watcher {
-            Ok(_) => left,
-            Err(_) => left.min(Duration::from_secs(1)),
+        // Without events, or on a network file system (other hosts' changes raise none here),
+        // look again at the rescan interval too.
+        let left = match (&watcher, crate::fsinfo::poll_interval(ws.root())) {
+            (Err(_), _) => left.min(Duration::from_secs(1)),
+            (Ok(_), Some(poll)) => left.min(poll),
+            (Ok(_), None) => left,
         };
         if rx.recv_timeout(left).is_ok() {
             // One look for a burst of changes.

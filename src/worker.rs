@@ -173,7 +173,27 @@ impl Worker<'_> {
         crate::trust::check_workspace(self.ws, &self.opts.id)?;
         self.recover_dead()?;
         let mut watchers = Vec::new();
-        if self.opts.watch && self.polling.is_none() {
+        if self.polling.is_none()
+            && let Some(every) = crate::fsinfo::poll_interval(self.ws.root())
+        {
+            self.polling = Some(every);
+            match crate::fsinfo::kind(self.ws.root()).filter(|k| k.shared) {
+                Some(fs) => warn!(
+                    "the workspace is on a {} file system, which other hosts may share: their changes raise no events here, so this worker also rescans every {}s (set it with --poll); {}",
+                    fs.name,
+                    every.as_secs_f32(),
+                    crate::fsinfo::CACHE_ADVICE
+                ),
+                None => info!(
+                    "COORD_POLL_SECS is set: rescanning every {}s besides events",
+                    every.as_secs_f32()
+                ),
+            }
+        }
+        // With --poll the user asked for no events at all; otherwise events do the work where
+        // they come (changes made on this host), and a rescan covers the rest.
+        let events = self.opts.poll.is_none();
+        if self.opts.watch && events {
             let tx = self.tx.clone();
             let pending = watch::watch(&self.ws.pending(), move |c| {
                 let _ = tx.send(Wake::Change(c));
@@ -187,16 +207,11 @@ impl Worker<'_> {
                         e.hint().unwrap_or_default(),
                         every.as_secs_f32()
                     );
-                    self.polling = Some(every);
+                    self.polling = Some(self.polling.map_or(every, |p| p.min(every)));
                 }
             }
         }
-        if let Some(every) = self.polling {
-            info!(
-                "watching by rescanning every {}s (no file-system events)",
-                every.as_secs_f32()
-            );
-        } else {
+        if events {
             // The worker's own claims folder: a listener sees `coord complete`, `fail` or
             // `release` end a handed-out task from another process, and any worker sees
             // `coord cancel` take away the task it runs.
@@ -211,11 +226,18 @@ impl Worker<'_> {
                 ),
             }
         }
+        if let Some(every) = self.polling {
+            info!("rescanning pending/ every {}s", every.as_secs_f32());
+            self.reg.set_poll(Some(every.as_secs_f64()))?;
+        }
         // Scan once after the watcher is in place, so nothing queued before it is missed.
         self.index.refresh()?;
         let mut fresh_listing = true;
         let mut idle_logged = false;
         loop {
+            // A busy worker is never idle long enough for a timeout: beat here too, so another
+            // host never takes its lease for expired.
+            self.heartbeat()?;
             self.drain_wakes()?;
             if self.signals > 0 {
                 return Ok(());
@@ -289,7 +311,10 @@ impl Worker<'_> {
     /// How long to sleep when there is nothing to do: until the next rescan when polling, else
     /// until the next heartbeat or safety rescan, and never past a skipped task's due time.
     fn idle_wait(&self) -> Duration {
-        let wait = self.polling.unwrap_or(self.opts.rescan).min(HEARTBEAT);
+        let wait = self
+            .polling
+            .unwrap_or(self.opts.rescan)
+            .min(self.beat_every());
         self.due_soon().map_or(wait, |due| due.min(wait))
     }
 
@@ -368,8 +393,14 @@ impl Worker<'_> {
         }
     }
 
+    /// How often the worker beats: every 10 s, and at least four times per worker lease so that
+    /// no other host takes a live worker for gone.
+    fn beat_every(&self) -> Duration {
+        HEARTBEAT.min(self.ws.worker_lease() / 4)
+    }
+
     fn heartbeat(&mut self) -> Result<()> {
-        if self.last_touch.elapsed() >= HEARTBEAT {
+        if self.last_touch.elapsed() >= self.beat_every() {
             self.reg.touch()?;
             self.last_touch = Instant::now();
         }
@@ -616,6 +647,7 @@ impl Worker<'_> {
             assignment.complete_command()
         );
         while claimed.path.exists() {
+            self.heartbeat()?;
             match self.rx.recv_timeout(self.idle_wait()) {
                 Ok(Wake::Signal(sig)) => {
                     self.signals += 1;
@@ -672,10 +704,12 @@ impl Worker<'_> {
             }
         };
         loop {
+            self.heartbeat()?;
+            let beat = self.beat_every();
             let wait = deadline
                 .map(|d| d.saturating_duration_since(Instant::now()))
-                .unwrap_or(HEARTBEAT)
-                .min(HEARTBEAT);
+                .unwrap_or(beat)
+                .min(self.polling.unwrap_or(beat).min(beat));
             match self.rx.recv_timeout(wait) {
                 Ok(Wake::Exited(status)) => {
                     let status = status.map_err(|e| {

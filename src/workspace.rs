@@ -41,6 +41,10 @@ pub struct Config {
     /// Seconds a hand-off worker may show no sign of life before its tasks are taken back.
     #[serde(default = "default_lease")]
     pub lease_secs: u64,
+    /// Seconds a `coord worker` on another host may show no new beat before its tasks are
+    /// taken back (it beats every 10 s, running or idle).
+    #[serde(default = "default_worker_lease")]
+    pub worker_lease_secs: u64,
     /// The group a shared workspace belongs to (`coord init --shared GROUP`), trusted like the
     /// owner; None for a private workspace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,6 +54,13 @@ pub struct Config {
 fn default_lease() -> u64 {
     DEFAULT_LEASE_SECS
 }
+
+fn default_worker_lease() -> u64 {
+    DEFAULT_WORKER_LEASE_SECS
+}
+
+/// The default lease of a `coord worker` process seen from another host: 60 seconds.
+pub const DEFAULT_WORKER_LEASE_SECS: u64 = 60;
 
 /// The default lease of hand-off work: 30 minutes.
 pub const DEFAULT_LEASE_SECS: u64 = 1800;
@@ -64,6 +75,7 @@ impl Default for Config {
             version: 1,
             fsync: true,
             lease_secs: DEFAULT_LEASE_SECS,
+            worker_lease_secs: DEFAULT_WORKER_LEASE_SECS,
             shared_gid: None,
         }
     }
@@ -212,6 +224,11 @@ impl Workspace {
     /// The group a shared workspace belongs to, None for a private one.
     pub fn shared_group(&self) -> Option<u32> {
         self.config.shared_gid
+    }
+
+    /// How long a `coord worker` on another host may go without a new beat.
+    pub fn worker_lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.config.worker_lease_secs.max(1))
     }
 
     /// The workspace's default lease for hand-off work.

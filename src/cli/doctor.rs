@@ -19,11 +19,51 @@ pub struct Args {
 /// Prints each finding; exits 0 when the workspace is consistent (or everything was fixed).
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
-    let findings = doctor::check(&ws, args.fix)?;
+    let mut findings = doctor::check(&ws, args.fix)?;
+    let probe = coord::fsinfo::probe(ws.root(), &ws.tmp()).ok();
+    if let Some(p) = &probe {
+        findings.extend(doctor::filesystem_findings(&ws, p));
+    }
     let open = findings.iter().filter(|f| !f.fixed).count();
     if args.json {
-        super::print_json(&serde_json::json!({"consistent": open == 0, "findings": findings}))?;
-    } else if findings.is_empty() {
+        super::print_json(&serde_json::json!({
+            "consistent": open == 0,
+            "findings": findings,
+            "filesystem": probe,
+        }))?;
+        return Ok(if open == 0 {
+            ExitCode::Success
+        } else {
+            ExitCode::Failure
+        });
+    }
+    match &probe {
+        Some(p) => {
+            let yes = |b: bool| if b { "yes" } else { "NO" };
+            println!(
+                "file system: {}{}; locks exclude between processes here: {}; a second rename of a claimed name fails: {}; renameat2 no-replace: {}",
+                p.filesystem,
+                if p.shared {
+                    " (shared by hosts)"
+                } else {
+                    " (local)"
+                },
+                yes(p.locks_exclude),
+                yes(p.rename_exclusive),
+                yes(p.rename_noreplace)
+            );
+            if p.shared {
+                println!(
+                    "  other hosts: their locks are not seen here, so their workers are judged by lease ({}s without a new beat); workers rescan every {}s; {}",
+                    ws.worker_lease().as_secs(),
+                    coord::fsinfo::NETWORK_POLL.as_secs_f32(),
+                    coord::fsinfo::CACHE_ADVICE
+                );
+            }
+        }
+        None => println!("file system: not probed (the workspace cannot be written)"),
+    }
+    if findings.is_empty() {
         println!(
             "{}: consistent: every task is in exactly one state, with its report when finished",
             ws.root().display()

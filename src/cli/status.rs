@@ -80,8 +80,19 @@ fn watch(ws: &coord::Workspace, json: bool) -> anyhow::Result<ExitCode> {
         }
         out.flush()?;
         drop(out);
-        if rx.recv().is_err() {
-            return Ok(ExitCode::Success);
+        // On a network file system other hosts' changes raise no event here: redraw at the
+        // rescan interval too.
+        match coord::fsinfo::poll_interval(ws.root()) {
+            Some(poll) => {
+                if let Err(mpsc::RecvTimeoutError::Disconnected) = rx.recv_timeout(poll) {
+                    return Ok(ExitCode::Success);
+                }
+            }
+            None => {
+                if rx.recv().is_err() {
+                    return Ok(ExitCode::Success);
+                }
+            }
         }
         // Let a burst settle, but redraw at least every MAX_SETTLE on a busy queue.
         let burst = std::time::Instant::now();
@@ -99,6 +110,12 @@ pub fn render(st: &status::Status) -> String {
         "pending {}{blocked}   assigned {}   completed {}   failed {}\n",
         st.queue_size, st.active_tasks, st.completed, st.failed
     );
+    if st.shared_filesystem {
+        out.push_str(&format!(
+            "the workspace is on {}, shared by hosts: workers rescan pending/ (see POLL) and judge other hosts' workers by lease\n",
+            st.filesystem
+        ));
+    }
     if st.paused {
         out.push_str("PAUSED: nothing new is claimed until `coord resume`\n");
     }
@@ -114,16 +131,17 @@ pub fn render(st: &status::Status) -> String {
         .unwrap_or(6)
         .max(6);
     out.push_str(&format!(
-        "\n{:<width$}  {:<7}  {:<20}  {:<24}  LAST SEEN\n",
-        "WORKER", "STATE", "TASK", "PID@HOST"
+        "\n{:<width$}  {:<7}  {:<20}  {:<24}  {:<6}  LAST SEEN\n",
+        "WORKER", "STATE", "TASK", "PID@HOST", "POLL"
     ));
     for w in &st.workers {
         out.push_str(&format!(
-            "{:<width$}  {:<7}  {:<20}  {:<24}  {}\n",
+            "{:<width$}  {:<7}  {:<20}  {:<24}  {:<6}  {}\n",
             w.worker_id,
             w.state,
             w.current_task.as_deref().unwrap_or("-"),
             format!("{}@{}", w.pid, w.host),
+            w.poll_secs.map_or("events".into(), |s| format!("{s}s")),
             w.last_seen
         ));
     }

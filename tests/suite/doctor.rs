@@ -56,3 +56,23 @@ fn doctor_finds_and_fixes_duplicates_lost_reports_and_leftovers() {
     let out = p.coord(&["fsck"]);
     assert!(out.status.success(), "{}", stdout(&out));
 }
+
+#[test]
+fn doctor_tries_locks_and_renames_on_the_real_workspace() {
+    let p = Project::new();
+    let out = p.coord(&["doctor", "--json"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fs = &v["filesystem"];
+    assert_eq!(fs["locksExclude"], true, "{v}");
+    assert_eq!(fs["renameExclusive"], true, "{v}");
+    assert_eq!(fs["shared"], false, "{v}");
+    assert_eq!(p.count("tmp"), 0, "the trial files are gone");
+    let out = p.coord(&["doctor"]);
+    assert!(
+        stdout(&out).contains("a second rename of a claimed name fails: yes"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(p.status()["sharedFilesystem"], false);
+}

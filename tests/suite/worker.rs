@@ -432,7 +432,7 @@ fn without_file_system_events_the_rescan_still_takes_new_tasks() {
     let p = Project::new();
     let mut worker = p.spawn(&["worker", "--id", "poller", "--watch", "--poll", "0.2"]);
     let mut lines = Lines::of(&mut worker);
-    lines.expect("watching by rescanning every 0.2s");
+    lines.expect("rescanning pending/ every 0.2s");
     p.queue(r#"{"id":"unannounced","description":"x","command":"true"}"#);
     assert!(
         wait_until(BOUND, || p.count("completed") == 1),
