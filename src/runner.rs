@@ -81,8 +81,13 @@ fn start(job: &Job<'_>, program: &str, args: &[&str], death_signal: bool) -> Res
     crate::durable::set_file_mode(&log, job.log)?;
     let err = log.try_clone().map_err(|e| Error::io("open", job.log, e))?;
     let mut cmd = Command::new(program);
+    // A worker runs in the project directory already; not asking for a directory change keeps
+    // the standard library on its posix_spawn path even where it cannot find
+    // posix_spawn_file_actions_addchdir_np (a statically linked C library).
+    if std::env::current_dir().ok().as_deref() != Some(job.cwd) {
+        cmd.current_dir(job.cwd);
+    }
     cmd.args(args)
-        .current_dir(job.cwd)
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(err)

@@ -122,6 +122,10 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<Summary> {
     } else {
         "task-command"
     };
+    // Commands run in the project directory: being there already lets them start without a
+    // directory change.
+    std::env::set_current_dir(ws.project())
+        .map_err(|e| crate::error::Error::io("enter", ws.project(), e))?;
     let reg = lease::register(ws, &opts.id, mode, opts.watch)?;
     let span = info_span!("worker", id = %opts.id);
     let _entered = span.enter();
