@@ -9,6 +9,7 @@ mod doctor;
 mod errors;
 mod handoff;
 mod hooks;
+mod hosts;
 mod limits;
 mod operate;
 mod queueing;
