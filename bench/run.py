@@ -21,6 +21,8 @@ import tempfile
 import threading
 import time
 
+import multihost
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOST = subprocess.run(["rustc", "-vV"], capture_output=True, text=True).stdout.split("host: ")[1].split()[0]
 # The build `just install` makes: the C library linked statically, which saves every short-lived
@@ -45,7 +47,9 @@ def setup():
     run(["cargo", "build", "--release", "-q", *STATIC], cwd=REPO,
         env=dict(ENV, RUSTFLAGS="-C target-feature=+crt-static"))
     have = {}
-    missing = [p for p, b in (("nq", "nq"), ("task-spooler", "tsp")) if not shutil.which(b)]
+    missing = [p for p, b in (("nq", "nq"), ("task-spooler", "tsp"), ("sshfs", "sshfs")) if not shutil.which(b)]
+    if not os.path.exists("/usr/sbin/sshd"):
+        missing.append("openssh-server")
     if missing and os.geteuid() == 0:
         log(f"installing {', '.join(missing)} with apt-get")
         subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
@@ -424,6 +428,8 @@ def main():
     SAMPLES = 50 if q else 200
     HANDOFF = 200 if q else 2000
     BACKLOG = 10_000 if q else 100_000
+    HOSTS_N = 200 if q else 1000
+    HOSTS_SAMPLES = 10 if q else 40
     have = setup()
     os.makedirs(a.disk, exist_ok=True)
     tmpfs = "/dev/shm"
@@ -448,6 +454,13 @@ def main():
     fig["small_backlog"] = median_of(runs, lambda: coord_drain_with_backlog(tmpfs, 1000, 1000))
     log("coord: in process (cargo bench)")
     fig["in_process"] = coord_in_process(tmpfs, 2 * N)
+    if multihost.available():
+        log("coord: two hosts over sshfs")
+        fig["hosts_drain"] = median_of(runs, lambda: multihost.drain(COORD, ENV, HOSTS_N))
+        fig["hosts_drain_local"] = median_of(runs, lambda: coord_drain(a.disk, HOSTS_N, 2))
+        fig["hosts_pickup"] = median_of(runs, lambda: multihost.pickup(COORD, ENV, HOSTS_SAMPLES))
+    else:
+        log("skipping the two-host figures: they need root, sshd, sshfs and /dev/fuse")
     if have.get("dirq"):
         log("dirq")
         fig["dirq"] = median_of(runs, lambda: dirq_bench(tmpfs, N, SAMPLES))
@@ -519,6 +532,23 @@ def print_table(f, n, calls, samples, backlog, runs):
           f"{n:,} tasks, {calls:,} calls, {samples} latency samples\n")
     for r in [head, tuple("-" * w for w in widths)] + rows:
         print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
+    if "hosts_drain" in f:
+        local_pickup = f["pickup_disk"][1]
+        hosts = [
+            ("drain `true`, 1 worker on each of 2 hosts", "tasks/s", f["hosts_drain"],
+             f"{f['hosts_drain_local']:,.3g} (2 workers, one host, same disk)"),
+            ("pickup from the queue call, another host, median", "ms", f["hosts_pickup"][0],
+             f"{local_pickup[0]:,.3g} (same host, events)"),
+            ("pickup from the queue call, another host, p99", "ms", f["hosts_pickup"][1],
+             f"{local_pickup[1]:,.3g} (same host, events)"),
+        ]
+        head = ("figure (two hosts over sshfs)", "unit", "coord over sshfs", "local directory")
+        widths = [max(len(f"{r[i]:,.3g}" if isinstance(r[i], float) else str(r[i])) for r in hosts + [head])
+                  for i in range(4)]
+        print()
+        for r in [head, tuple("-" * w for w in widths)] + hosts:
+            cells = [f"{c:,.3g}" if isinstance(c, float) else str(c) for c in r]
+            print("| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |")
 
 
 if __name__ == "__main__":
