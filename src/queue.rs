@@ -141,8 +141,10 @@ pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
             }
         }
     }
+    // Only tasks that depend on something can be on a cycle.
     let graph: HashMap<&str, &[String]> = fresh
         .iter()
+        .filter(|(_, f)| !f.spec.depends_on.is_empty())
         .map(|(_, f)| (f.spec.id.as_str(), f.spec.depends_on.as_slice()))
         .collect();
     for (id, message) in depends::cycles(&graph) {
@@ -176,12 +178,20 @@ pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
         }
     }
     publish(ws, &mut results, &fresh)?;
+    let stamp = events::Event::now("queued", "", None, None);
     let journal: Vec<events::Event> = results
         .iter()
-        .filter_map(|r| match r.outcome {
-            Outcome::Queued => Some(events::Event::now("queued", &r.id, None, None)),
-            Outcome::Blocked => Some(events::Event::now("blocked", &r.id, None, None)),
-            Outcome::Unchanged(_) => None,
+        .filter_map(|r| {
+            let event = match r.outcome {
+                Outcome::Queued => "queued",
+                Outcome::Blocked => "blocked",
+                Outcome::Unchanged(_) => return None,
+            };
+            Some(events::Event {
+                event: event.into(),
+                task: r.id.clone(),
+                ..stamp.clone()
+            })
         })
         .collect();
     events::record(ws, &journal);
