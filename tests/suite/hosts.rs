@@ -286,9 +286,9 @@ fn three_hosts_with_two_workers_each_complete_600_tasks_exactly_once() {
         c.host(name, 2, "", &[]);
     }
     assert!(
-        wait_until(Duration::from_secs(120), || c.count("completed") == 600),
-        "stuck at {} completed",
-        c.count("completed")
+        wait_until(Duration::from_secs(120), || c.count("reports") == 600),
+        "stuck at {} reports",
+        c.count("reports")
     );
     let mut runs: HashMap<String, usize> = HashMap::new();
     let mut by_host: HashMap<String, usize> = HashMap::new();
@@ -353,7 +353,8 @@ fn a_dead_host_s_tasks_come_back_after_the_lease_and_not_before() {
     let killed = now();
     c.kill_host(a);
     assert!(
-        wait_until(Duration::from_secs(60), || c.count("completed") == 2),
+        // A report is published just after its task's commit into completed/.
+        wait_until(Duration::from_secs(60), || c.count("reports") == 2),
         "the dead host's tasks were not recovered"
     );
     for id in ["slow-1", "slow-2"] {
@@ -423,7 +424,7 @@ fn skewed_clocks_never_requeue_a_live_worker_and_still_recover_a_dead_one() {
     assert!(!moved, "a live worker with a skewed clock lost its task");
     c.kill_host(a);
     assert!(
-        wait_until(Duration::from_secs(60), || c.count("completed") == 1),
+        wait_until(Duration::from_secs(60), || c.count("reports") == 1),
         "the dead host's task was not recovered"
     );
     assert_eq!(c.report("skew-a")["workerId"], "hostC-w1");
