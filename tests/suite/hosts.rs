@@ -337,12 +337,7 @@ fn a_dead_host_s_tasks_come_back_after_the_lease_and_not_before() {
         .root()
         .join("workers/hostB-w2.json")
         .exists()));
-    // The same pid in two hosts' namespaces is two different processes.
     let (ra, rb) = (c.record("hostA-w1"), c.record("hostB-w1"));
-    assert_eq!(
-        ra["pid"], rb["pid"],
-        "each host numbers its processes alike"
-    );
     assert_ne!(ra["host"], rb["host"]);
     // While hostA lives, hostB never takes its tasks: no lock probe across hosts, and its beat
     // keeps changing within the lease.
@@ -463,4 +458,59 @@ fn a_task_queued_on_one_host_is_picked_up_on_another_within_the_rescan_interval(
         took < Duration::from_millis(3000),
         "picked up after {took:?}, more than the 1 s rescan interval allows"
     );
+}
+
+#[test]
+fn a_worker_on_another_host_with_a_local_pid_is_judged_by_lease_only() {
+    let p = Project::new();
+    let config = p.root().join("config.json");
+    let mut c: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    c["workerLeaseSecs"] = LEASE_SECS.into();
+    std::fs::write(&config, c.to_string()).unwrap();
+    p.queue(r#"{"id":"remote","description":"held elsewhere"}"#);
+    // A process that runs here, whose pid a worker on another host also has.
+    let mut local = Command::new("sleep").arg("300").spawn().unwrap();
+    let pid = local.id();
+    std::fs::create_dir_all(p.root().join("assigned/ghost")).unwrap();
+    let pending = p.files("pending");
+    std::fs::rename(
+        p.root().join("pending").join(&pending[0]),
+        p.root().join("assigned/ghost/remote.json"),
+    )
+    .unwrap();
+    let record = serde_json::json!({
+        "workerId": "ghost", "pid": pid, "host": "elsewhere", "bootId": "another-boot",
+        "startedAt": "2026-11-25T00:00:00Z", "lastSeen": "2026-11-25T00:00:00Z",
+        "mode": "exec", "watch": true, "beat": 7,
+    });
+    std::fs::write(p.root().join("workers/ghost.json"), record.to_string()).unwrap();
+    // No lock probe, no pid check: the first look only starts the lease clock.
+    let out = p.coord(&["recover"]);
+    assert!(
+        stdout(&out).contains("nothing to recover"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(p.status()["workers"][0]["state"], "busy");
+    let started = Instant::now();
+    assert!(wait_until(Duration::from_secs(20), || {
+        stdout(&p.coord(&["recover"])).contains("recovered remote from ghost")
+    }));
+    assert!(started.elapsed() >= Duration::from_secs(LEASE_SECS) - Duration::from_millis(100));
+    let name = p.files("pending")[0].clone();
+    let task: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p.root().join("pending").join(name)).unwrap())
+            .unwrap();
+    let reason = task["coord"]["history"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.contains("lease expired"), "{reason}");
+    assert!(
+        local.try_wait().unwrap().is_none(),
+        "the local process with the same pid was left alone"
+    );
+    local.kill().unwrap();
+    local.wait().unwrap();
 }
