@@ -333,10 +333,11 @@ fn a_dead_host_s_tasks_come_back_after_the_lease_and_not_before() {
             && c.holder("slow-2").is_some_and(|h| h.starts_with("hostA"))
     }));
     c.host("hostB", 2, "--rescan 1", &[]);
-    assert!(wait_until(Duration::from_secs(30), || c
-        .root()
-        .join("workers/hostB-w2.json")
-        .exists()));
+    assert!(wait_until(Duration::from_secs(30), || {
+        ["hostB-w1", "hostB-w2"]
+            .iter()
+            .all(|w| c.root().join(format!("workers/{w}.json")).exists())
+    }));
     let (ra, rb) = (c.record("hostA-w1"), c.record("hostB-w1"));
     assert_ne!(ra["host"], rb["host"]);
     // While hostA lives, hostB never takes its tasks: no lock probe across hosts, and its beat
