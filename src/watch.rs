@@ -106,3 +106,77 @@ pub fn watch_any(
     }
     Ok(watcher)
 }
+
+/// A watch on one folder that reports only names leaving it (renamed away or deleted); stops
+/// when dropped. Arrivals, such as the worker's own claims, wake nothing.
+#[derive(Debug)]
+pub struct Departures {
+    fd: std::os::fd::OwnedFd,
+    watch: i32,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Watches `dir` for names leaving it and calls `on_leave` after each batch of such events (or
+/// when events were lost).
+pub fn watch_departures(dir: &Path, on_leave: impl Fn() + Send + 'static) -> Result<Departures> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    let fail = |e: std::io::Error| Error::Watch {
+        path: dir.to_path_buf(),
+        source: notify::Error::io(e),
+    };
+    // SAFETY: inotify_init1 has no preconditions; the descriptor is owned right below.
+    let raw = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
+    if raw < 0 {
+        return Err(fail(std::io::Error::last_os_error()));
+    }
+    // SAFETY: `raw` is a fresh descriptor nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|e| fail(std::io::Error::other(e)))?;
+    let mask = libc::IN_MOVED_FROM | libc::IN_DELETE | libc::IN_DELETE_SELF | libc::IN_MOVE_SELF;
+    // SAFETY: valid descriptor and NUL-terminated path.
+    let watch = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), path.as_ptr(), mask) };
+    if watch < 0 {
+        return Err(fail(std::io::Error::last_os_error()));
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = fd.try_clone().map_err(fail)?;
+    let stopped = stop.clone();
+    std::thread::Builder::new()
+        .name("coord-departures".into())
+        .spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                // SAFETY: the buffer is valid for its length; the descriptor stays open here.
+                let n =
+                    unsafe { libc::read(reader.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+                if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                if n < 0
+                    && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+                {
+                    continue;
+                }
+                if n <= 0 {
+                    return;
+                }
+                on_leave();
+            }
+        })
+        .map_err(fail)?;
+    Ok(Departures { fd, watch, stop })
+}
+
+impl Drop for Departures {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Removing the watch queues IN_IGNORED, which wakes the reader to see the stop flag.
+        // SAFETY: valid descriptor and watch; an error only means the watch is already gone.
+        unsafe {
+            libc::inotify_rm_watch(self.fd.as_raw_fd(), self.watch);
+        }
+    }
+}

@@ -177,6 +177,7 @@ impl Worker<'_> {
         crate::trust::check_workspace(self.ws, &self.opts.id)?;
         self.recover_dead()?;
         let mut watchers = Vec::new();
+        let mut _departures = None;
         if self.polling.is_none()
             && let Some(every) = crate::fsinfo::poll_interval(self.ws.root())
         {
@@ -219,11 +220,12 @@ impl Worker<'_> {
             // The worker's own claims folder: a listener sees `coord complete`, `fail` or
             // `release` end a handed-out task from another process, and any worker sees
             // `coord cancel` take away the task it runs.
+            // Only departures matter, so the worker's own claims wake nothing.
             let tx = self.tx.clone();
-            match watch::watch(&self.ws.assigned(&self.opts.id), move |c| {
-                let _ = (c, tx.send(Wake::Held));
+            match watch::watch_departures(&self.ws.assigned(&self.opts.id), move || {
+                let _ = tx.send(Wake::Held);
             }) {
-                Ok(w) => watchers.push(w),
+                Ok(w) => _departures = Some(w),
                 Err(e) => warn!(
                     "{e}; a cancelled task is noticed within {}s",
                     HEARTBEAT.as_secs()
