@@ -194,7 +194,7 @@ pub fn next(
     }
     let (tx, rx) = mpsc::channel();
     let watcher = match wait {
-        Some(_) => match watch::watch(&ws.pending(), move |c| {
+        Some(_) => match watch::arrivals(&ws.pending(), move |c| {
             let _ = tx.send(c);
         }) {
             Ok(w) => Some(w),

@@ -200,7 +200,7 @@ impl Worker<'_> {
         let events = self.opts.poll.is_none();
         if self.opts.watch && events {
             let tx = self.tx.clone();
-            let pending = watch::watch(&self.ws.pending(), move |c| {
+            let pending = watch::arrivals(&self.ws.pending(), move |c| {
                 let _ = tx.send(Wake::Change(c));
             });
             match pending {
@@ -222,7 +222,7 @@ impl Worker<'_> {
             // `coord cancel` take away the task it runs.
             // Only departures matter, so the worker's own claims wake nothing.
             let tx = self.tx.clone();
-            match watch::watch_departures(&self.ws.assigned(&self.opts.id), move || {
+            match watch::departures(&self.ws.assigned(&self.opts.id), move || {
                 let _ = tx.send(Wake::Held);
             }) {
                 Ok(w) => _departures = Some(w),
