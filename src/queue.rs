@@ -3,7 +3,7 @@
 //! A task reaches pending/ only complete, and never replaces another file. Re-queuing a task
 //! whose id exists with the same content does nothing; with other content it is refused.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
@@ -54,12 +54,17 @@ fn lock_queue(ws: &Workspace) -> Result<File> {
     Ok(file)
 }
 
-/// The pending/ folder as a map from task id to file name.
-fn pending_ids(ws: &Workspace) -> Result<HashMap<String, String>> {
+/// The pending/ files of the ids in `wanted`, as a map from task id to file name. One listing;
+/// names of other tasks are dropped as they are read, so a long queue costs little.
+fn pending_ids(ws: &Workspace, wanted: &HashSet<&str>) -> Result<HashMap<String, String>> {
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
     Ok(store::list_files(&ws.pending())?
         .into_iter()
         .filter_map(|name| {
-            task::id_from_pending_name(&name).map(|id| (id.to_string(), name.clone()))
+            let id = task::id_from_pending_name(&name).filter(|id| wanted.contains(id))?;
+            Some((id.to_string(), name))
         })
         .collect())
 }
@@ -70,7 +75,15 @@ const SYNCFS_THRESHOLD: usize = 8;
 /// Queues every task, or none: conflicts are found before anything is written.
 pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
     let _lock = lock_queue(ws)?;
-    let pending = pending_ids(ws)?;
+    // Ids looked for in pending/: the batch's own (to find re-queues) and those it depends on.
+    let wanted: HashSet<&str> = tasks
+        .iter()
+        .flat_map(|t| std::iter::once(&t.spec.id).chain(&t.spec.depends_on))
+        .filter(|id| !id.is_empty())
+        .map(String::as_str)
+        .collect();
+    let pending = pending_ids(ws, &wanted)?;
+    drop(wanted);
     let lookup = store::Lookup::open(ws, tasks.len())?;
     let now = host::now();
     let micros = now.as_microsecond().max(0) as u64;
