@@ -41,7 +41,7 @@ fn killing_random_workers_loses_no_task_and_completes_each_once() {
     while finished() < TASKS && kills < 100 {
         let target = (finished() + 5 + rng.below(36)).min(TASKS);
         assert!(
-            wait_until(Duration::from_secs(60), || finished() >= target),
+            p.wait(Duration::from_secs(60), || finished() >= target),
             "progress stalled at {}",
             finished()
         );
@@ -55,7 +55,7 @@ fn killing_random_workers_loses_no_task_and_completes_each_once() {
         kills += 1;
     }
     assert!(
-        wait_until(Duration::from_secs(60), || finished() == TASKS),
+        p.wait(Duration::from_secs(60), || finished() == TASKS),
         "stuck at {}",
         finished()
     );
@@ -141,7 +141,7 @@ fn a_dead_worker_s_task_processes_are_killed_before_its_task_runs_again() {
     p.queue(r#"{"id":"bg","description":"leaves a grandchild","command":"if [ \"$COORD_ATTEMPT\" = 1 ]; then sleep 300 & echo $! > grandchild.pid; wait; fi"}"#);
     let mut worker = p.spawn(&["worker", "--id", "doomed", "--quiet"]);
     let pid_file = p.path().join("grandchild.pid");
-    assert!(wait_until(Duration::from_secs(20), || {
+    assert!(p.wait(Duration::from_secs(20), || {
         std::fs::read_to_string(&pid_file).is_ok_and(|s| s.ends_with('\n'))
     }));
     let grandchild = std::fs::read_to_string(&pid_file)
@@ -163,7 +163,7 @@ fn a_dead_worker_s_task_processes_are_killed_before_its_task_runs_again() {
         stdout(&out)
     );
     assert!(
-        wait_until(Duration::from_secs(5), || !alive(&grandchild)),
+        wait_for_exit(grandchild.parse().unwrap(), Duration::from_secs(5)),
         "recovery killed the dead worker's leftover process before requeueing its task"
     );
     let out = p.coord(&["worker", "--id", "rescuer", "--quiet"]);

@@ -44,7 +44,7 @@ fn kill_9_inside_queue_leaves_each_task_queued_once_or_not_at_all() {
         // Kill it while it writes temp files, or while it publishes them into pending/.
         let k = 1 + rng.below(TASKS / 2);
         let while_writing = rng.below(2) == 0;
-        wait_until(Duration::from_secs(20), || {
+        p.wait(Duration::from_secs(20), || {
             let point = if while_writing {
                 p.count("tmp")
             } else {
@@ -100,7 +100,7 @@ fn kill_9_inside_next_and_complete_loses_no_task_and_a_rerun_finishes() {
     for _ in 0..6 {
         let mut loop_ = run_agent();
         let k = (p.count("completed") + 1 + rng.below(20)).min(TASKS);
-        wait_until(Duration::from_secs(30), || p.count("completed") >= k);
+        p.wait(Duration::from_secs(30), || p.count("completed") >= k);
         // SIGKILL the loop's whole process group: whichever coord call runs dies midway.
         let group = format!("-{}", loop_.id());
         std::process::Command::new("kill")

@@ -190,7 +190,7 @@ fn concurrent_workers_respect_every_dependency_of_a_wide_graph() {
     let mut workers: Vec<_> = (0..4)
         .map(|i| p.spawn(&["worker", "--id", &format!("g{i}"), "--watch", "--quiet"]))
         .collect();
-    assert!(wait_until(Duration::from_secs(30), || p.count("completed") == 48));
+    assert!(p.wait(Duration::from_secs(30), || p.count("completed") == 48));
     for w in &workers {
         signal(w, "TERM");
     }

@@ -111,7 +111,7 @@ fn the_field_report_listener_completion_from_another_process_and_next_task_pushe
         assert!(out.status.success(), "{}", stderr(&out));
         // Attempt 2 and the missing auto-assignment: the next line arrives with no further command.
     }
-    assert!(wait_until(BOUND, || p.count("completed") == 3));
+    assert!(p.wait(BOUND, || p.count("completed") == 3));
     signal(&listener, "TERM");
     assert!(listener.wait().unwrap().success());
     let log = std::fs::read_to_string(p.root().join("logs/worker-B.log")).unwrap();
@@ -231,11 +231,20 @@ fn an_expired_lease_returns_the_task_and_fences_the_old_holder() {
     ]);
     assert!(out.status.success());
     assert!(stdout(&out).contains("holding slowpoke"));
-    // The first look starts this host's clock; the lease runs out a second after it.
-    assert!(wait_until(BOUND, || {
-        p.coord(&["recover"]);
-        p.count("pending") == 1
+    // A worker of this host takes the task back once the lease has run out (its rescan is the
+    // clock, and its first look starts it); the workspace is paused, so it claims nothing itself.
+    assert!(p.coord(&["pause"]).status.success());
+    let mut keeper = p.spawn(&[
+        "worker", "--id", "keeper", "--watch", "--rescan", "1", "--quiet",
+    ]);
+    assert!(p.wait(BOUND, || {
+        p.files("pending")
+            .iter()
+            .any(|n| n.ends_with(".slowpoke.json"))
     }));
+    signal(&keeper, "TERM");
+    assert!(keeper.wait().unwrap().success());
+    assert!(p.coord(&["resume"]).status.success());
     let out = p.coord(&[
         "complete",
         "slowpoke",
@@ -271,10 +280,7 @@ fn next_waits_on_events_and_returns_when_a_task_is_queued() {
     assert_eq!(out.status.code(), Some(10));
     let waiter = p.spawn(&["next", "--worker", "w", "--wait=60", "--json"]);
     // Queue once the waiter is registered (its record appears when it starts waiting).
-    assert!(wait_until(BOUND, || p
-        .root()
-        .join("workers/w.json")
-        .exists()));
+    assert!(p.wait(BOUND, || p.root().join("workers/w.json").exists()));
     p.queue(r#"{"id":"arrives","description":"x"}"#);
     let out = waiter.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));

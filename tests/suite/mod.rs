@@ -9,7 +9,6 @@ mod doctor;
 mod errors;
 mod handoff;
 mod hooks;
-mod hosts;
 mod limits;
 mod operate;
 mod queueing;

@@ -39,10 +39,9 @@ fn cancelling_a_running_task_stops_its_command_and_the_worker_goes_on() {
     let mut worker = p.spawn(&["worker", "--id", "w", "--watch"]);
     let mut lines = Lines::of(&mut worker);
     lines.expect("running long");
-    assert!(wait_until(Duration::from_secs(20), || p
-        .path()
-        .join("started")
-        .exists()));
+    assert!(p.wait(Duration::from_secs(20), || {
+        p.path().join("started").exists()
+    }));
     let out = p.coord(&["cancel", "long"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(

@@ -42,7 +42,7 @@ fn replacing_every_worker_in_turn_runs_each_task_once_on_its_first_attempt() {
     }
     let total = BATCHES * PER_BATCH;
     assert!(
-        wait_until(Duration::from_secs(60), || p.count("completed") == total),
+        p.wait(Duration::from_secs(60), || p.count("completed") == total),
         "stuck at {} of {total}",
         p.count("completed")
     );

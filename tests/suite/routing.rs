@@ -64,8 +64,9 @@ fn two_workers_never_hold_tasks_touching_the_same_file() {
         "1",
         "--quiet",
     ]);
-    assert!(wait_until(Duration::from_secs(20), || ledger(&p)
-        .contains(&"start-1".to_string())));
+    assert!(p.wait(Duration::from_secs(20), || {
+        ledger(&p).contains(&"start-1".to_string())
+    }));
     let out = p.coord(&["worker", "--id", "two", "--quiet"]);
     assert!(out.status.success(), "{}", stderr(&out));
     // While edit-1 holds docs/shared.md, the second worker took only the task elsewhere.
@@ -103,8 +104,9 @@ fn a_task_may_opt_out_of_exclusive_files() {
         "1",
         "--quiet",
     ]);
-    assert!(wait_until(Duration::from_secs(20), || ledger(&p)
-        .contains(&"start-long".to_string())));
+    assert!(p.wait(Duration::from_secs(20), || {
+        ledger(&p).contains(&"start-long".to_string())
+    }));
     let out = p.coord(&["worker", "--id", "two", "--quiet"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(p.files("completed"), ["reader.json"]);

@@ -50,9 +50,9 @@ fn status_json_keeps_the_field_report_names() {
     assert!(human.contains("busy-worker"), "{human}");
 
     p.write("go", "");
-    assert!(wait_until(BOUND, || p.count("completed") == 2));
+    assert!(p.wait(BOUND, || p.count("completed") == 2));
     // The listener hands d to an agent; stopped, it leaves d held under its lease.
-    assert!(wait_until(BOUND, || p.files("assigned/busy-worker") == ["d.json"]));
+    assert!(p.wait(BOUND, || p.files("assigned/busy-worker") == ["d.json"]));
     signal(&busy, "TERM");
     assert!(busy.wait().unwrap().success());
     let st = p.status();

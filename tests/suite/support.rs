@@ -36,6 +36,12 @@ impl Project {
         self.dir.path()
     }
 
+    /// Waits until `cond` holds, looking again after every change in the project, for at most
+    /// `limit`.
+    pub fn wait(&self, limit: Duration, cond: impl FnMut() -> bool) -> bool {
+        wait_on_changes(self.path(), limit, cond)
+    }
+
     /// The workspace folder.
     pub fn root(&self) -> PathBuf {
         self.path().join(".coord")
@@ -154,18 +160,56 @@ fn unique() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Waits until `cond` holds, checking every 10 ms, for at most `limit`; returns whether it held.
-pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+/// Waits until `cond` holds, looking again after file-system changes under `dir` (and on nothing
+/// else), for at most `limit`; returns whether it held. Changes arriving within 20 ms of a look
+/// are taken together, so a busy folder does not make the test spin.
+pub fn wait_on_changes(dir: &Path, limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    use notify::Watcher;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |_| {
+        let _ = tx.send(());
+    })
+    .unwrap();
+    // Watch first, then look: a change between the two still wakes the loop.
+    watcher
+        .watch(dir, notify::RecursiveMode::Recursive)
+        .unwrap();
     let deadline = Instant::now() + limit;
     loop {
         if cond() {
             return true;
         }
-        if Instant::now() >= deadline {
-            return false;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || rx.recv_timeout(left).is_err() {
+            return cond();
         }
-        std::thread::sleep(Duration::from_millis(10));
+        // One look for a burst of changes.
+        let burst = Instant::now() + Duration::from_millis(20);
+        while let Some(gap) = burst.checked_duration_since(Instant::now()) {
+            if rx.recv_timeout(gap).is_err() {
+                break;
+            }
+        }
     }
+}
+
+/// Waits (at most `limit`) for process `pid` to end, through a pidfd; returns whether it ended.
+pub fn wait_for_exit(pid: u32, limit: Duration) -> bool {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) } as i32;
+    if fd < 0 {
+        return true; // already gone
+    }
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; the descriptor is closed right after.
+    let ready = unsafe { libc::poll(&mut pfd, 1, limit.as_millis() as i32) };
+    // SAFETY: `fd` is ours and closed once.
+    unsafe { libc::close(fd) };
+    ready > 0
 }
 
 /// A process's stderr as text.

@@ -93,13 +93,13 @@ fn a_watching_worker_takes_a_task_queued_after_it_started_without_a_rescan() {
 
     p.queue(r#"{"id":"late","description":"queued later","command":"true"}"#);
     assert!(
-        wait_until(BOUND, || p.count("completed") == 1),
+        p.wait(BOUND, || p.count("completed") == 1),
         "the task was taken"
     );
 
     p.queue(r#"{"id":"later","description":"queued after a completion","command":"true"}"#);
     assert!(
-        wait_until(BOUND, || p.count("completed") == 2),
+        p.wait(BOUND, || p.count("completed") == 2),
         "the next task was taken too"
     );
     signal(&worker, "TERM");
@@ -113,13 +113,13 @@ fn sigterm_lets_the_running_task_finish_and_a_second_one_hands_it_back() {
     p.queue(r#"[{"id":"slow","description":"slow","command":"touch started; while [ ! -e go ]; do sleep 0.05; done"},
                {"id":"next","description":"not started","command":"true"}]"#);
     let worker = p.spawn(&["worker", "--id", "sig", "--quiet"]);
-    assert!(wait_until(BOUND, || p.path().join("started").exists()));
+    assert!(p.wait(BOUND, || p.path().join("started").exists()));
     signal(&worker, "TERM");
-    assert!(wait_until(BOUND, || std::fs::read_to_string(
-        p.root().join("logs/sig.log")
-    )
-    .unwrap_or_default()
-    .contains("stopping after the running task")));
+    assert!(p.wait(BOUND, || {
+        std::fs::read_to_string(p.root().join("logs/sig.log"))
+            .unwrap_or_default()
+            .contains("stopping after the running task")
+    }));
     p.write("go", "");
     let out = worker.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -134,15 +134,15 @@ fn sigterm_lets_the_running_task_finish_and_a_second_one_hands_it_back() {
     std::fs::remove_file(p.path().join("go")).unwrap();
     p.queue(r#"{"id":"slow2","description":"slow","priority":9,"command":"touch started; while [ ! -e go ]; do sleep 0.05; done"}"#);
     let worker = p.spawn(&["worker", "--id", "sig", "--quiet"]);
-    assert!(wait_until(BOUND, || p.path().join("started").exists()));
+    assert!(p.wait(BOUND, || p.path().join("started").exists()));
     signal(&worker, "TERM");
-    assert!(wait_until(BOUND, || std::fs::read_to_string(
-        p.root().join("logs/sig.log")
-    )
-    .unwrap_or_default()
-    .matches("stopping after the running task")
-    .count()
-        == 2));
+    assert!(p.wait(BOUND, || {
+        std::fs::read_to_string(p.root().join("logs/sig.log"))
+            .unwrap_or_default()
+            .matches("stopping after the running task")
+            .count()
+            == 2
+    }));
     signal(&worker, "TERM");
     let out = worker.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
@@ -170,14 +170,8 @@ fn a_task_over_its_timeout_has_its_process_group_killed() {
     assert_eq!(r["status"], "failed");
     assert!(r["reason"].as_str().unwrap().starts_with("timeout"), "{r}");
     let pid = std::fs::read_to_string(p.path().join("child.pid")).unwrap();
-    let alive = std::path::Path::new(&format!("/proc/{}", pid.trim())).exists();
     assert!(
-        !alive
-            || wait_until(BOUND, || !std::path::Path::new(&format!(
-                "/proc/{}",
-                pid.trim()
-            ))
-            .exists()),
+        wait_for_exit(pid.trim().parse().unwrap(), BOUND),
         "the background child was killed too"
     );
 }
@@ -314,7 +308,7 @@ fn a_killed_worker_s_task_is_recovered_when_it_restarts() {
     let p = Project::new();
     p.queue(r#"{"id":"victim","description":"x","command":"if [ \"$COORD_ATTEMPT\" = 1 ]; then touch started; sleep 300; fi"}"#);
     let mut worker = p.spawn(&["worker", "--id", "crashy", "--quiet"]);
-    assert!(wait_until(BOUND, || p.path().join("started").exists()));
+    assert!(p.wait(BOUND, || p.path().join("started").exists()));
     worker.kill().unwrap();
     worker.wait().unwrap();
     assert_eq!(p.files("assigned/crashy"), ["victim.json"]);
@@ -435,7 +429,7 @@ fn without_file_system_events_the_rescan_still_takes_new_tasks() {
     lines.expect("rescanning pending/ every 0.2s");
     p.queue(r#"{"id":"unannounced","description":"x","command":"true"}"#);
     assert!(
-        wait_until(BOUND, || p.count("completed") == 1),
+        p.wait(BOUND, || p.count("completed") == 1),
         "{}",
         lines.seen()
     );
