@@ -57,6 +57,19 @@ pub fn set_file_mode(file: &File, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Opens (creating it if needed, with the workspace's file mode) a lock file, for `flock`.
+pub fn open_lock_file(path: &Path) -> Result<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(file_mode())
+        .open(path)
+        .map_err(|e| Error::io("open", path, e))?;
+    set_file_mode(&file, path)?;
+    Ok(file)
+}
+
 /// Creates a folder (and its missing parents) with the workspace's folder mode, whatever the
 /// umask; harmless when it exists.
 pub fn create_dir(path: &Path) -> Result<()> {

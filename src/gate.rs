@@ -191,16 +191,8 @@ impl Gate {
 
 /// Holds `.coord/files.lock` while a claim of a task with exclusive files is checked.
 fn lock_files(ws: &Workspace) -> Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
     let path = ws.root().join("files.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(durable::file_mode())
-        .open(&path)
-        .map_err(|e| Error::io("open", &path, e))?;
-    durable::set_file_mode(&file, &path)?;
+    let file = durable::open_lock_file(&path)?;
     file.lock().map_err(|e| Error::io("lock", &path, e))?;
     Ok(file)
 }

@@ -6,7 +6,6 @@
 //! holder is dead. Locks are never trusted across hosts.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -119,18 +118,6 @@ fn live_path(ws: &Workspace, id: &str) -> PathBuf {
     ws.workers().join(format!("{id}.live"))
 }
 
-fn open_lock_file(path: &PathBuf) -> Result<File> {
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(durable::file_mode())
-        .open(path)
-        .map_err(|e| Error::io("open", path, e))?;
-    durable::set_file_mode(&file, path)?;
-    Ok(file)
-}
-
 /// Reads a worker's record, if it has one that parses.
 pub fn read_record(ws: &Workspace, id: &str) -> Option<WorkerRecord> {
     let bytes = fs::read(record_path(ws, id)).ok()?;
@@ -191,7 +178,7 @@ pub struct Registration {
 /// Fails with [`Error::WorkerRunning`] naming the other process if the id is in use.
 pub fn register(ws: &Workspace, id: &str, mode: &str, watch: bool) -> Result<Registration> {
     check_worker_id(id)?;
-    let live = open_lock_file(&live_path(ws, id))?;
+    let live = durable::open_lock_file(&live_path(ws, id))?;
     let mut tries = 0;
     loop {
         match live.try_lock() {
@@ -304,7 +291,7 @@ pub struct ClaimsLock {
 /// Takes `id`'s claims lock, waiting for another process that holds it to finish its change.
 pub fn lock_claims(ws: &Workspace, id: &str) -> Result<ClaimsLock> {
     let path = ws.workers().join(format!("{id}.lock"));
-    let file = open_lock_file(&path)?;
+    let file = durable::open_lock_file(&path)?;
     file.lock().map_err(|e| Error::io("lock", &path, e))?;
     Ok(ClaimsLock { _file: file })
 }
@@ -319,7 +306,7 @@ pub struct LifeLock {
 /// cannot restart while its tasks are being recovered.
 pub fn hold_if_dead(ws: &Workspace, id: &str) -> Result<Option<LifeLock>> {
     let path = live_path(ws, id);
-    let file = open_lock_file(&path)?;
+    let file = durable::open_lock_file(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(Some(LifeLock { _file: file })),
         Err(TryLockError::WouldBlock) => Ok(None),

@@ -4,8 +4,7 @@
 //! whose id exists with the same content does nothing; with other content it is refused.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
 use std::path::PathBuf;
 
 use crate::depends;
@@ -42,14 +41,7 @@ pub struct Queued {
 /// Holds `.coord/queue.lock` so that queue calls do not race each other on the same ids.
 fn lock_queue(ws: &Workspace) -> Result<File> {
     let path = ws.queue_lock();
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(durable::file_mode())
-        .open(&path)
-        .map_err(|e| Error::io("open", &path, e))?;
-    durable::set_file_mode(&file, &path)?;
+    let file = durable::open_lock_file(&path)?;
     file.lock().map_err(|e| Error::io("lock", &path, e))?;
     Ok(file)
 }

@@ -41,21 +41,8 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         }
         out.flush()?;
         drop(out);
-        if watcher.is_none() {
+        if watcher.is_none() || !super::next_change(&ws, &rx) {
             return Ok(ExitCode::Success);
         }
-        // On a network file system other hosts' writes raise no event here: look at the
-        // rescan interval too.
-        let woke = match coord::fsinfo::poll_interval(ws.root()) {
-            Some(poll) => !matches!(
-                rx.recv_timeout(poll),
-                Err(mpsc::RecvTimeoutError::Disconnected)
-            ),
-            None => rx.recv().is_ok(),
-        };
-        if !woke {
-            return Ok(ExitCode::Success);
-        }
-        while rx.try_recv().is_ok() {}
     }
 }

@@ -38,6 +38,21 @@ pub fn open_workspace(root: Option<PathBuf>) -> anyhow::Result<Workspace> {
     Ok(Workspace::find(explicit, &cwd)?)
 }
 
+/// Blocks until a watcher reports a change (all pending reports taken at once), or, on a network
+/// file system where other hosts' writes raise no event here, until the rescan interval passes.
+/// False when the watcher is gone.
+pub fn next_change(ws: &Workspace, rx: &std::sync::mpsc::Receiver<()>) -> bool {
+    let woke = match coord::fsinfo::poll_interval(ws.root()) {
+        Some(poll) => !matches!(
+            rx.recv_timeout(poll),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+        ),
+        None => rx.recv().is_ok(),
+    };
+    while rx.try_recv().is_ok() {}
+    woke
+}
+
 /// Prints a value as one line of JSON on stdout.
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();

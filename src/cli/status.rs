@@ -80,19 +80,8 @@ fn watch(ws: &coord::Workspace, json: bool) -> anyhow::Result<ExitCode> {
         }
         out.flush()?;
         drop(out);
-        // On a network file system other hosts' changes raise no event here: redraw at the
-        // rescan interval too.
-        match coord::fsinfo::poll_interval(ws.root()) {
-            Some(poll) => {
-                if let Err(mpsc::RecvTimeoutError::Disconnected) = rx.recv_timeout(poll) {
-                    return Ok(ExitCode::Success);
-                }
-            }
-            None => {
-                if rx.recv().is_err() {
-                    return Ok(ExitCode::Success);
-                }
-            }
+        if !super::next_change(ws, &rx) {
+            return Ok(ExitCode::Success);
         }
         // Let a burst settle, but redraw at least every MAX_SETTLE on a busy queue.
         let burst = std::time::Instant::now();
