@@ -1,7 +1,7 @@
 """Two simulated hosts sharing one workspace over sshfs, for bench/run.py.
 
 Each host is a process tree in its own UTS, PID and mount namespaces (`unshare`) with its own
-sshfs mount of one directory served by sshd on 127.0.0.1, as in tests/suite/hosts.rs. Needs root
+sshfs mount of one directory served by sshd on 127.0.0.1, as in tests/hosts.rs. Needs root
 (or unprivileged namespaces), sshd and sshfs; `available()` says whether they are here.
 """
 
