@@ -9,9 +9,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use coord::claim::{self, Claimed, PendingIndex};
-use coord::report::Report;
-use coord::{Workspace, finish, queue, task};
+use coord::claim::{Claimed, Claimer};
+use coord::report::{Report, Status};
+use coord::state::{self, locks};
+use coord::{Workspace, queue, task};
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -74,21 +75,20 @@ fn drain_in_process(base: &Path, tasks: usize, threads: usize, fsync: bool) -> f
                 s.spawn(move || {
                     let worker = format!("bench-{t}");
                     std::fs::create_dir_all(ws.assigned(&worker)).unwrap();
-                    let mut index = PendingIndex::new(ws);
-                    index.refresh().unwrap();
+                    let mut claimer = Claimer::new(ws, &worker, &[]);
+                    claimer.refresh().unwrap();
                     let mut done = 0;
-                    while let Some(Claimed::Task(c)) =
-                        claim::claim_next(ws, &worker, &mut index, None).unwrap()
-                    {
+                    while let Some(Claimed::Task(c)) = claimer.next(ws, None).unwrap() {
                         let mut report = Report::recorded(
                             &c.task.spec.id,
                             &worker,
-                            "completed",
+                            Status::Completed,
                             c.attempt,
                             None,
                         );
                         report.exit_code = Some(0);
-                        finish::complete(ws, &c.path, &report).unwrap();
+                        let lock = locks::claims(ws, &worker).unwrap();
+                        state::complete(&lock, ws, &c.path, &report).unwrap();
                         done += 1;
                     }
                     done

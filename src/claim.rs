@@ -1,14 +1,20 @@
-//! Claiming: the sorted listing of pending/ a worker keeps, and the one rename that claims.
+//! The one claim pipeline, used by `coord worker`, `coord next` and the stop hooks.
 //!
-//! A claim is `rename(pending/<order>.<id>.json, assigned/<worker>/<id>.json)`. Of several
-//! workers renaming the same file, exactly one succeeds; the others get ENOENT and try the next
-//! name. The listing is a hint refreshed on events and on a miss, never the truth.
+//! In order: the index of pending/ names, the gate (pause, labels, not-before and retry times,
+//! exclusive files), the claiming rename ([`state::take`]), the confirmation (the file is read;
+//! an invalid one is set aside, one whose dependencies have not completed is parked in
+//! blocked/, one whose files another worker holds is put back), and only then the `claimed`
+//! event. The index is a hint refreshed on events and on a miss, never the truth: the rename
+//! decides.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use crate::durable::{self, MoveError};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::events::{self, Kind};
+use crate::gate::{self, Gate};
+use crate::state::{self, Taken, locks};
 use crate::store;
 use crate::task::{self, TaskFile};
 use crate::workspace::Workspace;
@@ -85,139 +91,192 @@ pub enum Claimed {
     },
 }
 
-/// Decides, before claiming, whether this worker wants a pending file.
+/// Decides, before claiming, whether the caller wants a pending file (beyond the gate).
 pub type Filter<'a> = &'a mut dyn FnMut(&Path) -> bool;
 
-/// Claims the first task of the index that this worker can take, or returns None when the index
-/// runs out. Invalid files met on the way are moved aside and returned as [`Claimed::Invalid`].
-pub fn claim_next(
-    ws: &Workspace,
-    worker: &str,
-    index: &mut PendingIndex,
-    filter: Option<Filter<'_>>,
-) -> Result<Option<Claimed>> {
-    let mut filter = filter;
-    while let Some(name) = index.pop() {
-        let src = ws.pending().join(&*name);
-        if let Some(f) = filter.as_mut()
-            && !f(&src)
-        {
-            continue;
+/// One worker's claiming state: its index of pending/ and its gate.
+#[derive(Debug)]
+pub struct Claimer {
+    worker: String,
+    index: PendingIndex,
+    gate: Gate,
+}
+
+impl Claimer {
+    /// A claimer for `worker` with these labels; its index is empty until
+    /// [`Claimer::refresh`].
+    pub fn new(ws: &Workspace, worker: &str, labels: &[String]) -> Claimer {
+        Claimer {
+            worker: worker.to_string(),
+            index: PendingIndex::new(ws),
+            gate: Gate::new(worker, labels),
         }
-        let held_name = match task::id_from_pending_name(&name) {
-            Some(id) => format!("{id}.json"),
-            None => name.to_string(),
+    }
+
+    /// Re-reads pending/ in full.
+    pub fn refresh(&mut self) -> Result<()> {
+        self.index.refresh()
+    }
+
+    /// Adds a name an event reported in pending/.
+    pub fn insert(&mut self, name: &str) {
+        self.index.insert(name);
+    }
+
+    /// Forgets what the gate read about pending files that are gone.
+    pub fn forget_missing(&mut self) {
+        self.gate.forget_missing();
+    }
+
+    /// How long until the earliest task the last pass skipped for its not-before or retry time
+    /// becomes claimable (zero if it already is); None if none was skipped.
+    pub fn due_in(&self) -> Option<Duration> {
+        let due = self.gate.next_due()?;
+        let left = jiff::Timestamp::now().duration_until(due);
+        Some(Duration::try_from(left).unwrap_or(Duration::ZERO))
+    }
+
+    /// Claims the next task this worker may take (and `wants`), or returns None when there is
+    /// none in the index or the workspace is paused. Invalid files met on the way are set aside
+    /// and returned as [`Claimed::Invalid`].
+    pub fn next(
+        &mut self,
+        ws: &Workspace,
+        mut wants: Option<Filter<'_>>,
+    ) -> Result<Option<Claimed>> {
+        if gate::paused(ws) {
+            return Ok(None);
+        }
+        self.gate.start_pass();
+        while let Some(name) = self.index.pop() {
+            let src = ws.pending().join(&*name);
+            if !self.gate.admits(ws, &src) || wants.as_mut().is_some_and(|w| !w(&src)) {
+                continue;
+            }
+            let held = match state::take(ws, &self.worker, &name)? {
+                Taken::Held(path) => path,
+                Taken::Gone => continue,
+            };
+            let claimed = match self.confirm(ws, &name, held)? {
+                Some(c) => c,
+                None => continue,
+            };
+            if let Claimed::Task(t) = &claimed {
+                events::one(
+                    ws,
+                    Kind::Claimed,
+                    &t.task.spec.id,
+                    Some(&self.worker),
+                    Some(t.attempt),
+                );
+            }
+            return Ok(Some(claimed));
+        }
+        Ok(None)
+    }
+
+    /// Reads a freshly claimed file and checks it can run now; None when it was moved on
+    /// (parked in blocked/ or put back).
+    fn confirm(&mut self, ws: &Workspace, name: &str, held: PathBuf) -> Result<Option<Claimed>> {
+        let (task, path) = match self.read_claimed(ws, name, held)? {
+            Ok(found) => found,
+            Err(invalid) => return Ok(Some(invalid)),
         };
-        let dst = ws.assigned(worker).join(&held_name);
-        match durable::move_noreplace(&src, &dst) {
-            Ok(()) => {}
-            Err(MoveError::SourceGone) => continue,
-            Err(MoveError::DestinationExists) => {
-                return Err(Error::io(
-                    "claim",
-                    &src,
-                    std::io::Error::other(format!(
-                        "{} already exists: the task is held twice; run `coord status`",
-                        dst.display()
-                    )),
-                ));
-            }
-            Err(MoveError::Other(e)) => {
-                if e.raw_os_error() == Some(libc::ENOENT) {
-                    continue;
-                }
-                return Err(Error::io("claim", &src, e));
-            }
-        }
-        let claimed = settle(ws, worker, &name, dst)?;
-        if let Claimed::Task(t) = &claimed
-            && !t.task.spec.depends_on.is_empty()
-            && crate::depends::readiness(ws, &t.task.spec.depends_on) != Ok(true)
+        if !task.spec.depends_on.is_empty()
+            && crate::depends::readiness(ws, &task.spec.depends_on) != Ok(true)
         {
-            defer(ws, t)?;
-            continue;
-        }
-        if let Claimed::Task(t) = &claimed {
-            crate::events::one(
-                ws,
-                "claimed",
-                &t.task.spec.id,
-                Some(worker),
-                Some(t.attempt),
+            let parked = {
+                let lock = locks::claims(ws, &self.worker)?;
+                state::defer(&lock, ws, &path, &task)?
+            };
+            tracing::info!(
+                "{} waits for the tasks it depends on: moved to blocked/",
+                task.spec.id
             );
+            crate::depends::settle_blocked(ws, &parked, "coord")?;
+            return Ok(None);
         }
-        return Ok(Some(claimed));
+        if task.exclusive_files() {
+            let lock = locks::claims(ws, &self.worker)?;
+            let _files = locks::files(ws)?;
+            if let Some((other, file)) = gate::held_elsewhere(ws, &self.worker, &task)? {
+                state::put_back(&lock, ws, &path, &task)?;
+                tracing::info!(
+                    "{} touches {file}, which {} holds: left in pending/",
+                    task.spec.id,
+                    other.display()
+                );
+                return Ok(None);
+            }
+        }
+        let attempt = task.attempt();
+        Ok(Some(Claimed::Task(Box::new(ClaimedTask {
+            task,
+            path,
+            attempt,
+        }))))
     }
-    Ok(None)
-}
 
-/// Puts a claimed task whose dependencies have not all completed (a file dropped into pending/
-/// by hand) in blocked/, where the completion of its last dependency will find it.
-fn defer(ws: &Workspace, claimed: &ClaimedTask) -> Result<()> {
-    let mut task = claimed.task.clone();
-    task.ensure_order();
-    let tmp = durable::write_tmp(&ws.tmp(), "task", &task.to_bytes(), ws.durability())?;
-    durable::replace(&tmp, &claimed.path)?;
-    let dst = ws.blocked().join(format!("{}.json", task.spec.id));
-    match durable::move_noreplace(&claimed.path, &dst) {
-        Ok(()) => {}
-        Err(MoveError::Other(e)) => return Err(Error::io("move", &claimed.path, e)),
-        Err(_) => {
-            return Err(Error::io(
-                "move",
-                &claimed.path,
-                std::io::Error::other(format!("{} already exists", dst.display())),
-            ));
+    /// Reads a claimed file: the task and its path under its id's name, or, for a file that is
+    /// not a valid task, what setting it aside gave.
+    fn read_claimed(
+        &self,
+        ws: &Workspace,
+        name: &str,
+        held: PathBuf,
+    ) -> Result<std::result::Result<(TaskFile, PathBuf), Claimed>> {
+        let parsed = crate::durable::read_limited(&held, task::MAX_TASK_BYTES)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| TaskFile::parse(&bytes));
+        let task = match parsed {
+            Ok(t) => t,
+            Err(reason) => return self.set_aside(ws, name, &held, reason).map(Err),
+        };
+        match task::id_from_pending_name(name) {
+            Some(id) if id == task.spec.id => return Ok(Ok((task, held))),
+            Some(id) => {
+                let reason = format!("its name says task {id} but it holds task {}", task.spec.id);
+                return self.set_aside(ws, name, &held, reason).map(Err);
+            }
+            None => {}
         }
+        // A file dropped into pending/ by hand: give it its id's name if the id is free.
+        let id = task.spec.id.clone();
+        let dst = ws
+            .assigned(&self.worker)
+            .join(state::layout::file_name(&id));
+        let mut workers = store::assigned_workers(ws)?;
+        if held == dst {
+            // Already under its id's name: the copy in this worker's folder is this file.
+            workers.retain(|w| *w != self.worker);
+        }
+        if let Some((state, _)) = store::locate_settled(ws, &workers, &id) {
+            let reason = format!("task id {id} is already used ({state})");
+            return self.set_aside(ws, name, &held, reason).map(Err);
+        }
+        if held != dst {
+            let lock = locks::claims(ws, &self.worker)?;
+            if !state::rename_to_id(&lock, ws, &held, &id)? {
+                drop(lock);
+                let reason = format!("task id {id} is already used");
+                return self.set_aside(ws, name, &held, reason).map(Err);
+            }
+        }
+        Ok(Ok((task, dst)))
     }
-    tracing::info!(
-        "{} waits for the tasks it depends on: moved to blocked/",
-        task.spec.id
-    );
-    let mut moved = crate::depends::Moved::default();
-    crate::depends::settle(ws, &dst, &task, "coord", &mut moved)?;
-    Ok(())
-}
 
-/// Reads a freshly claimed file; a file that is not a valid task is set aside.
-fn settle(ws: &Workspace, worker: &str, name: &str, held: PathBuf) -> Result<Claimed> {
-    let bytes = match durable::read_limited(&held, task::MAX_TASK_BYTES) {
-        Ok(b) => b,
-        Err(e) => return crate::finish::quarantine(ws, worker, name, &held, &e.to_string()),
-    };
-    let task = match TaskFile::parse(&bytes) {
-        Ok(t) => t,
-        Err(reason) => return crate::finish::quarantine(ws, worker, name, &held, &reason),
-    };
-    let path = match task::id_from_pending_name(name) {
-        Some(id) if id == task.spec.id => held,
-        Some(id) => {
-            let reason = format!("its name says task {id} but it holds task {}", task.spec.id);
-            return crate::finish::quarantine(ws, worker, name, &held, &reason);
-        }
-        None => {
-            // A file dropped into pending/ by hand: give it its id's name if the id is free.
-            let dst = ws.assigned(worker).join(format!("{}.json", task.spec.id));
-            let mut workers = store::assigned_workers(ws)?;
-            if held == dst {
-                // Already under its id's name: the copy in this worker's folder is this file.
-                workers.retain(|w| w != worker);
-            }
-            if let Some((state, _)) = store::locate_settled(ws, &workers, &task.spec.id) {
-                let reason = format!("task id {} is already used ({state})", task.spec.id);
-                return crate::finish::quarantine(ws, worker, name, &held, &reason);
-            }
-            if held != dst && durable::move_noreplace(&held, &dst).is_err() {
-                let reason = format!("task id {} is already used", task.spec.id);
-                return crate::finish::quarantine(ws, worker, name, &held, &reason);
-            }
-            dst
-        }
-    };
-    let attempt = task.attempt();
-    Ok(Claimed::Task(Box::new(ClaimedTask {
-        task,
-        path,
-        attempt,
-    })))
+    fn set_aside(
+        &self,
+        ws: &Workspace,
+        name: &str,
+        held: &Path,
+        reason: String,
+    ) -> Result<Claimed> {
+        let lock = locks::claims(ws, &self.worker)?;
+        state::set_aside(&lock, ws, name, held, &reason)?;
+        Ok(Claimed::Invalid {
+            name: name.to_string(),
+            reason,
+        })
+    }
 }

@@ -9,9 +9,8 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use crate::durable::{self, MoveError};
-use crate::error::{Error, Result};
-use crate::report::{self, Report};
+use crate::error::Result;
+use crate::state::{self, TaskState, layout};
 use crate::store;
 use crate::task::TaskFile;
 use crate::workspace::Workspace;
@@ -29,10 +28,9 @@ pub enum DepState {
 
 /// Where a dependency stands now, judged by the folder that holds it.
 pub fn dep_state(ws: &Workspace, id: &str) -> DepState {
-    let file = format!("{id}.json");
-    if ws.completed().join(&file).is_file() {
+    if layout::settled_path(ws, &TaskState::Completed, id).is_file() {
         DepState::Completed
-    } else if ws.failed().join(&file).is_file() {
+    } else if layout::settled_path(ws, &TaskState::Failed, id).is_file() {
         DepState::Dead
     } else {
         DepState::Waiting
@@ -144,6 +142,30 @@ pub fn after_finished(ws: &Workspace, id: &str, by: &str) -> Result<Moved> {
     Ok(moved)
 }
 
+/// After a claim ended as `disposition`: if the task finished for good (completed or
+/// dead-lettered), moves its dependents on. The task's own outcome stands whatever happens here;
+/// a dependent left behind by an error is moved on by the next worker's rescan, `coord recover`
+/// or `coord doctor --fix`.
+pub fn after(ws: &Workspace, id: &str, by: &str, disposition: &state::Disposition) {
+    if !matches!(
+        disposition,
+        state::Disposition::Completed | state::Disposition::DeadLettered
+    ) {
+        return;
+    }
+    match after_finished(ws, id, by) {
+        Ok(moved) => {
+            for d in &moved.unblocked {
+                tracing::info!("unblocked {d}: every task it depends on has completed");
+            }
+            for d in &moved.failed {
+                tracing::warn!("failed {d}: a task it depends on did not complete");
+            }
+        }
+        Err(e) => tracing::warn!("cannot move on the tasks that depend on {id}: {e}"),
+    }
+}
+
 /// Every task in blocked/ whose dependencies have all finished, which a process that finished
 /// the last of them should have moved on (it stopped first): its path, task and readiness.
 pub fn stuck(ws: &Workspace) -> Result<Vec<(std::path::PathBuf, TaskFile)>> {
@@ -163,12 +185,25 @@ pub fn stuck(ws: &Workspace) -> Result<Vec<(std::path::PathBuf, TaskFile)>> {
 /// Moves on every task [`stuck`] finds, and their dependents.
 pub fn settle_stuck(ws: &Workspace, by: &str) -> Result<Moved> {
     let mut moved = Moved::default();
-    for (path, task) in stuck(ws)? {
-        if let Some(dead) = settle(ws, &path, &task, by, &mut moved)? {
-            let more = after_finished(ws, &dead, by)?;
-            moved.unblocked.extend(more.unblocked);
-            moved.failed.extend(more.failed);
-        }
+    for (path, _) in stuck(ws)? {
+        let more = settle_blocked(ws, &path, by)?;
+        moved.unblocked.extend(more.unblocked);
+        moved.failed.extend(more.failed);
+    }
+    Ok(moved)
+}
+
+/// Re-checks the task at `path` in blocked/ and moves it on if it can, with its own
+/// dependents; what moved is returned.
+pub fn settle_blocked(ws: &Workspace, path: &Path, by: &str) -> Result<Moved> {
+    let mut moved = Moved::default();
+    let Ok(task) = store::read_task(path) else {
+        return Ok(moved);
+    };
+    if let Some(dead) = settle(ws, path, &task, by, &mut moved)? {
+        let more = after_finished(ws, &dead, by)?;
+        moved.unblocked.extend(more.unblocked);
+        moved.failed.extend(more.failed);
     }
     Ok(moved)
 }
@@ -186,10 +221,7 @@ pub fn settle(
     match readiness(ws, &task.spec.depends_on) {
         Ok(false) => Ok(None),
         Ok(true) => {
-            let dst = ws.pending().join(task.pending_name());
-            if move_from_blocked(path, &dst)? {
-                durable::sync_dir(&ws.pending(), ws.durability())?;
-                crate::events::one(ws, "unblocked", id, None, None);
+            if state::unblock(ws, path, task)? {
                 moved.unblocked.push(id.clone());
             }
             Ok(None)
@@ -198,36 +230,12 @@ pub fn settle(
             let reason = format!(
                 "dependency {dead} did not complete (it is in failed/: dead-lettered or cancelled)"
             );
-            let report = Report::recorded(id, by, "failed", 0, Some(reason));
-            let prepared = report::prepare(ws, &report)?;
-            let dst = ws.failed().join(format!("{id}.json"));
-            if !move_from_blocked(path, &dst)? {
-                prepared.discard()?;
+            if !state::fail_dependent(ws, path, task, by, reason)? {
                 return Ok(None);
             }
-            durable::sync_dir(&ws.failed(), ws.durability())?;
-            prepared.publish(ws)?;
-            crate::events::one(ws, "failed", id, None, None);
             moved.failed.push(id.clone());
             Ok(Some(id.clone()))
         }
-    }
-}
-
-/// Moves a blocked task on; false when another process moved it first.
-fn move_from_blocked(src: &Path, dst: &Path) -> Result<bool> {
-    match durable::move_noreplace(src, dst) {
-        Ok(()) => Ok(true),
-        Err(MoveError::SourceGone) => Ok(false),
-        Err(MoveError::DestinationExists) => Err(Error::io(
-            "move",
-            src,
-            std::io::Error::other(format!(
-                "{} already exists: the task is in two states; run `coord doctor`",
-                dst.display()
-            )),
-        )),
-        Err(MoveError::Other(e)) => Err(Error::io("move", src, e)),
     }
 }
 

@@ -2,17 +2,16 @@
 //! hand edit left behind.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
 use crate::depends;
-use crate::durable::{self, MoveError};
-use crate::error::{Error, Result};
-use crate::finish;
+use crate::error::Result;
 use crate::lease;
-use crate::report::{self, Report};
-use crate::store::{self, TaskState};
+use crate::report;
+use crate::state::{self, TaskState, locks};
+use crate::store;
 use crate::task;
 use crate::trust;
 use crate::workspace::Workspace;
@@ -57,7 +56,7 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
             });
         }
     }
-    let orphans = finish::orphans(ws, fix)?;
+    let orphans = state::orphans(ws, fix)?;
     if orphans.published + orphans.removed > 0 {
         findings.push(Finding {
             kind: "leftover".into(),
@@ -118,33 +117,64 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
             }
         }
     }
-    for (id, mut places) in copies {
-        // The copy an operator sent back most recently (`coord retry`) wins, then the most
-        // advanced state.
+    let mut finished_ids = Vec::new();
+    for (id, places) in copies {
+        let mut kept_state = places[0].0.clone();
         if places.len() > 1 {
-            places.sort_by_key(|(state, path)| {
-                let retries = store::read_task(path).map_or(0, |t| t.retries());
-                std::cmp::Reverse((retries, rank(state)))
-            });
+            // The copy an operator sent back most recently (`coord retry`) wins, then the most
+            // advanced state. The doctor looks again under the movers' locks first.
+            let aside = state::set_aside_duplicates(ws, &id, &places, fix, |copies| {
+                (0..copies.len())
+                    .max_by_key(|&i| {
+                        let (state, path) = &copies[i];
+                        let retries = store::read_task(path).map_or(0, |t| t.retries());
+                        (retries, rank(state))
+                    })
+                    .unwrap_or(0)
+            })?;
+            for a in aside {
+                kept_state = a.kept.clone();
+                findings.push(Finding {
+                    kind: "duplicate".into(),
+                    path: a.path,
+                    message: format!(
+                        "{id} is also {}; the fix moves this {} copy to failed/{id}.duplicate",
+                        a.kept, a.state
+                    ),
+                    fixed: fix,
+                });
+            }
         }
-        let (kept_state, kept) = places[0].clone();
-        for (state, path) in places.into_iter().skip(1) {
-            findings.push(set_aside_duplicate(
-                ws,
-                &id,
-                &state,
-                &path,
-                &kept_state,
-                fix,
-            )?);
-        }
-        if matches!(kept_state, TaskState::Completed | TaskState::Failed)
-            && !report::path(ws, &id).exists()
-            && !orphans.report_ids.contains(&id)
-        {
-            findings.push(missing_report(ws, &id, &kept_state, &kept, fix)?);
+        if kept_state.is_finished() && !orphans.report_ids.contains(&id) {
+            finished_ids.push((id, kept_state));
         }
     }
+    // Under the finished lock (when the workspace can be locked at all), a finished task's
+    // report is never still on its way: every commit into completed/ or failed/ holds it until
+    // its report is out.
+    let finished = locks::finished(ws).ok();
+    for (id, state) in finished_ids {
+        let path = state::layout::settled_path(ws, &state, &id);
+        if report::path(ws, &id).exists() || !path.exists() {
+            continue;
+        }
+        let fixed = match (&finished, fix) {
+            (Some(lock), true) => {
+                state::rebuild_report(lock, ws, &id, &state)?;
+                true
+            }
+            _ => false,
+        };
+        findings.push(Finding {
+            kind: "missing-report".into(),
+            path,
+            message: format!(
+                "{id} is {state} but has no report; the fix writes one saying the original was lost"
+            ),
+            fixed,
+        });
+    }
+    drop(finished);
     for (path, task) in depends::stuck(ws)? {
         findings.push(Finding {
             kind: "blocked".into(),
@@ -192,80 +222,12 @@ fn orphan_claims(ws: &Workspace, worker: &str, held: usize, fix: bool) -> Result
         "held by worker {worker}, which has no record: nobody can renew or recover its claims"
     );
     if fix {
-        finish::recover_worker(ws, worker, &reason)?;
+        crate::recover::recover_worker(ws, worker, &reason)?;
     }
     Ok(Finding {
         kind: "orphan-claims".into(),
         path: ws.assigned(worker),
         message: format!("{held} task(s) {reason}; the fix returns them to pending/"),
-        fixed: fix,
-    })
-}
-
-fn set_aside_duplicate(
-    ws: &Workspace,
-    id: &str,
-    state: &TaskState,
-    path: &Path,
-    kept: &TaskState,
-    fix: bool,
-) -> Result<Finding> {
-    if fix {
-        let mut n = 0;
-        loop {
-            let name = if n == 0 {
-                format!("{id}.duplicate")
-            } else {
-                format!("{id}.duplicate-{n}")
-            };
-            match durable::move_noreplace(path, &ws.failed().join(name)) {
-                Ok(()) | Err(MoveError::SourceGone) => break,
-                Err(MoveError::DestinationExists) => n += 1,
-                Err(MoveError::Other(e)) => return Err(Error::io("move", path, e)),
-            }
-        }
-    }
-    Ok(Finding {
-        kind: "duplicate".into(),
-        path: path.to_path_buf(),
-        message: format!(
-            "{id} is also {kept}; the fix moves this {state} copy to failed/{id}.duplicate"
-        ),
-        fixed: fix,
-    })
-}
-
-fn missing_report(
-    ws: &Workspace,
-    id: &str,
-    state: &TaskState,
-    path: &Path,
-    fix: bool,
-) -> Result<Finding> {
-    if fix {
-        let task = store::read_task(path)?;
-        let status = if *state == TaskState::Completed {
-            "completed"
-        } else {
-            "failed"
-        };
-        let worker = task
-            .coord
-            .history
-            .last()
-            .map(|h| h.worker.clone())
-            .unwrap_or_default();
-        let reason =
-            "the original report was lost in a crash; rebuilt by `coord doctor --fix`".to_string();
-        let r = Report::recorded(id, &worker, status, task.attempt(), Some(reason));
-        report::prepare(ws, &r)?.publish(ws)?;
-    }
-    Ok(Finding {
-        kind: "missing-report".into(),
-        path: path.to_path_buf(),
-        message: format!(
-            "{id} is {state} but has no report; the fix writes one saying the original was lost"
-        ),
         fixed: fix,
     })
 }

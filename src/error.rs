@@ -140,6 +140,23 @@ pub enum Error {
         /// A shell command that fixes it.
         fix: String,
     },
+    /// The request does not fit the task's state (cancelling a finished task, retrying one
+    /// that has not failed).
+    #[error("{message}")]
+    StateConflict {
+        /// What is in the way, in words.
+        message: String,
+        /// What to do instead.
+        hint: String,
+    },
+    /// A task was found in two states at once: a crash or a hand edit left an extra copy.
+    #[error("task {id} is in two states: {} already exists", path.display())]
+    TwoStates {
+        /// The task.
+        id: String,
+        /// The copy that is in the way.
+        path: PathBuf,
+    },
     /// A value in the command line or a file is not acceptable.
     #[error("{0}")]
     Invalid(String),
@@ -206,7 +223,10 @@ impl Error {
                 "the workspace's file system is read-only: remount it read-write and run the command again; no task was left half-moved".into(),
             ),
             Error::UnknownTask { .. } => Some("list the tasks with `coord status`, or look in .coord/*/".into()),
-            Error::NotHeld { hint, .. } => Some(hint.clone()),
+            Error::NotHeld { hint, .. } | Error::StateConflict { hint, .. } => Some(hint.clone()),
+            Error::TwoStates { .. } => Some(
+                "run `coord doctor` to see every copy, and `coord doctor --fix` to keep one".into(),
+            ),
             Error::StaleToken { id, .. } => Some(format!(
                 "this process's claim on {id} ended (its lease expired or it was released); get your current task with `coord next`"
             )),
@@ -230,6 +250,8 @@ impl Error {
             Error::Conflict { .. }
             | Error::WorkerRunning { .. }
             | Error::NotHeld { .. }
+            | Error::StateConflict { .. }
+            | Error::TwoStates { .. }
             | Error::StaleToken { .. } => ExitCode::Conflict,
             Error::ChecksFailed { .. } => ExitCode::ChecksFailed,
             Error::UnknownTask { .. } => ExitCode::UnknownTask,

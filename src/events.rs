@@ -16,15 +16,74 @@ use serde::{Deserialize, Serialize};
 use crate::durable;
 use crate::workspace::Workspace;
 
+/// What happened to a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Put in pending/ by `coord queue`.
+    Queued,
+    /// Put in blocked/ by `coord queue`: it waits for its dependencies.
+    Blocked,
+    /// Moved from blocked/ to pending/: its dependencies completed.
+    Unblocked,
+    /// Claimed by a worker (after every check of the claim passed).
+    Claimed,
+    /// Its command started.
+    Started,
+    /// Moved to completed/.
+    Completed,
+    /// Moved to failed/: out of attempts, or a dependency failed.
+    Failed,
+    /// An attempt failed; back in pending/ for another.
+    Requeued,
+    /// Handed back to pending/ without using an attempt.
+    Released,
+    /// Taken back from a gone worker.
+    Recovered,
+    /// Cancelled by an operator.
+    Cancelled,
+    /// Sent back from failed/ by an operator.
+    Retried,
+    /// Removed by `coord purge`.
+    Purged,
+}
+
+impl Kind {
+    /// The kind's name, as the journal writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Queued => "queued",
+            Kind::Blocked => "blocked",
+            Kind::Unblocked => "unblocked",
+            Kind::Claimed => "claimed",
+            Kind::Started => "started",
+            Kind::Completed => "completed",
+            Kind::Failed => "failed",
+            Kind::Requeued => "requeued",
+            Kind::Released => "released",
+            Kind::Recovered => "recovered",
+            Kind::Cancelled => "cancelled",
+            Kind::Retried => "retried",
+            Kind::Purged => "purged",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One state change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     /// When (UTC, milliseconds; the recording process's clock).
-    pub at: String,
-    /// What happened: queued, blocked, unblocked, claimed, started, completed, failed,
-    /// requeued, released, recovered, cancelled, retried, purged.
-    pub event: String,
+    #[serde(with = "crate::time::ms")]
+    pub at: jiff::Timestamp,
+    /// What happened.
+    pub event: Kind,
     /// The task.
     pub task: String,
     /// The worker concerned, if any.
@@ -37,10 +96,10 @@ pub struct Event {
 
 impl Event {
     /// An event stamped now.
-    pub fn now(event: &str, task: &str, worker: Option<&str>, attempt: Option<u32>) -> Event {
+    pub fn now(event: Kind, task: &str, worker: Option<&str>, attempt: Option<u32>) -> Event {
         Event {
-            at: crate::host::rfc3339(crate::host::now()),
-            event: event.to_string(),
+            at: crate::host::now(),
+            event,
             task: task.to_string(),
             worker: worker.map(str::to_string),
             attempt,
@@ -93,7 +152,7 @@ pub fn record(ws: &Workspace, events: &[Event]) {
 }
 
 /// Records one event.
-pub fn one(ws: &Workspace, event: &str, task: &str, worker: Option<&str>, attempt: Option<u32>) {
+pub fn one(ws: &Workspace, event: Kind, task: &str, worker: Option<&str>, attempt: Option<u32>) {
     record(ws, &[Event::now(event, task, worker, attempt)]);
 }
 

@@ -14,7 +14,8 @@ pub enum ExitCode {
     NoWorkspace = 3,
     /// The input was invalid (tasks file, worker id); nothing was changed.
     InvalidInput = 4,
-    /// The request conflicts with the workspace's state (id reused with other content, worker id in use).
+    /// The request conflicts with the workspace's state (id reused with other content, worker id
+    /// in use, a verb that does not fit the task's state, a task in two states).
     Conflict = 5,
     /// A task's checks failed; the task was not completed and stays held.
     ChecksFailed = 6,

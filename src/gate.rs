@@ -3,16 +3,13 @@
 //!
 //! The checks read a pending file before the claiming rename, once per file and worker (a
 //! task sent back to pending/ is a new file, recognised by its inode and modification time). File exclusivity is checked again after
-//! the claim, under `.coord/files.lock`, against every task other workers hold; a claim that
-//! lost that race is undone by renaming the untouched file back under its pending name.
+//! the claim, under `.coord/files.lock`, against every task other workers hold
+//! ([`held_elsewhere`]); the claim pipeline puts back a claim that lost that race.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::claim::ClaimedTask;
-use crate::durable::{self, MoveError};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store;
 use crate::task::TaskFile;
 use crate::workspace::Workspace;
@@ -189,27 +186,14 @@ impl Gate {
     }
 }
 
-/// Holds `.coord/files.lock` while a claim of a task with exclusive files is checked.
-fn lock_files(ws: &Workspace) -> Result<File> {
-    let path = ws.root().join("files.lock");
-    let file = durable::open_lock_file(&path)?;
-    file.lock().map_err(|e| Error::io("lock", &path, e))?;
-    Ok(file)
-}
-
-/// After a claim: checks, under the files lock, that no other worker holds a task touching the
-/// same files; if one does, renames the claimed file back into pending/ untouched and returns
-/// the other task's path and the shared file.
-pub fn confirm_files(
+/// Which task another worker holds that touches one of `task`'s files, if any: its path and
+/// the shared file. The claim pipeline asks this under the files lock, right after a claim.
+pub fn held_elsewhere(
     ws: &Workspace,
     worker: &str,
-    claimed: &ClaimedTask,
+    task: &TaskFile,
 ) -> Result<Option<(PathBuf, String)>> {
-    if !claimed.task.exclusive_files() {
-        return Ok(None);
-    }
-    let mine = files_of(&claimed.task);
-    let _lock = lock_files(ws)?;
+    let mine = files_of(task);
     for w in store::assigned_workers(ws)? {
         if w == worker {
             continue;
@@ -223,23 +207,7 @@ pub fn confirm_files(
                 continue;
             }
             if let Some((_, file)) = overlap(&mine, &files_of(&other)) {
-                let file = file.to_string();
-                let back = ws.pending().join(claimed.task.pending_name());
-                match durable::move_noreplace(&claimed.path, &back) {
-                    Ok(()) => {}
-                    Err(MoveError::Other(e)) => return Err(Error::io("move", &claimed.path, e)),
-                    Err(_) => {
-                        return Err(Error::io(
-                            "move",
-                            &claimed.path,
-                            std::io::Error::other(format!(
-                                "cannot put it back as {}",
-                                back.display()
-                            )),
-                        ));
-                    }
-                }
-                return Ok(Some((path, file)));
+                return Ok(Some((path.clone(), file.to_string())));
             }
         }
     }

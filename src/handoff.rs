@@ -5,24 +5,22 @@
 //! in its current claim (the token fences off older claims), and renews the worker's lease.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::checks;
-use crate::claim::{self, Claimed, PendingIndex};
-use crate::durable;
+use crate::claim::{Claimed, Claimer};
 use crate::error::{Error, Result};
-use crate::finish::{self, Disposition};
-use crate::gate::{self, Gate};
 use crate::host;
-use crate::lease;
+use crate::lease::{self, Mode};
 use crate::recover;
-use crate::report::{self, Report};
-use crate::store::{self, TaskState};
+use crate::report::{self, Attempt, Report};
+use crate::state::{self, Disposition, End, EndKind, TaskState, locks};
+use crate::store;
 use crate::task::{self, Note, TaskFile};
-use crate::watch::{self, Change};
+use crate::wake::{Waker, Woke};
+use crate::watch::Change;
 use crate::workspace::Workspace;
 
 /// The longest `coord next --wait` blocks, in seconds: well inside an agent's command limit.
@@ -81,81 +79,12 @@ impl Assignment {
             self.task.spec.id, self.worker, self.token
         )
     }
-
-    /// The JSON object `coord next --json` prints for this assignment.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "status": "claimed",
-            "worker": self.worker,
-            "taskId": self.task.spec.id,
-            "token": self.token,
-            "attempt": self.attempt,
-            "maxAttempts": self.task.spec.max_attempts(),
-            "alreadyHeld": self.already_held,
-            "leaseSecs": self.lease_secs,
-            "taskFile": self.task_file,
-            "projectDir": self.project_dir,
-            "task": self.task.spec,
-            "lastNote": self.task.coord.last_note,
-            "complete": self.complete_command(),
-        })
-    }
-
-    /// The assignment as text for a person or an agent.
-    pub fn to_text(&self) -> String {
-        let spec = &self.task.spec;
-        let mut out = format!(
-            "{}  (attempt {} of {}, token {}{})\n  {}\n",
-            spec.id,
-            self.attempt,
-            spec.max_attempts(),
-            self.token,
-            if self.already_held {
-                ", already yours"
-            } else {
-                ""
-            },
-            spec.description
-        );
-        if !spec.target_files.is_empty() {
-            out.push_str(&format!(
-                "  target files: {}\n",
-                spec.target_files.join(", ")
-            ));
-        }
-        if !spec.output_files.is_empty() {
-            out.push_str(&format!(
-                "  output files: {}\n",
-                spec.output_files.join(", ")
-            ));
-        }
-        if let Some(acceptance) = spec.extra.get("acceptance") {
-            out.push_str(&format!("  acceptance:   {acceptance}\n"));
-        }
-        if let Some(note) = &self.task.coord.last_note {
-            out.push_str(&format!(
-                "  last note:    {} (worker {}, attempt {})\n",
-                note.text, note.worker, note.attempt
-            ));
-        }
-        out.push_str(&format!("  task file:    {}\n", self.task_file.display()));
-        out.push_str(&format!("  project:      {}\n", self.project_dir.display()));
-        out.push_str(&format!(
-            "when done:  {}\ncannot do it: coord fail {} --worker {} --reason \"...\"   or hand it back: coord release {} --worker {}\n",
-            self.complete_command(),
-            spec.id,
-            self.worker,
-            spec.id,
-            self.worker
-        ));
-        out
-    }
 }
 
 /// Renews a worker's lease if it is a hand-off worker; a `coord worker` process renews its own.
 fn renew(ws: &Workspace, worker: &str) -> Result<()> {
     match lease::read_record(ws, worker) {
-        Some(r) if r.mode != lease::HANDOFF => Ok(()),
+        Some(r) if r.mode != Mode::Handoff => Ok(()),
         _ => lease::renew_handoff(ws, worker).map(|_| ()),
     }
 }
@@ -174,16 +103,17 @@ fn held_by(ws: &Workspace, worker: &str) -> Result<Option<Assignment>> {
 }
 
 /// Claims the next task for `worker` (or returns the one it already holds), among the tasks its
-/// `labels` allow and that are ready now. With `wait`, blocks on file-system events until a task
-/// is ready or the time is up.
+/// `labels` allow and that are ready now, through the one claim pipeline. With `wait`, blocks on
+/// file-system events until a task is ready or the time is up.
 pub fn next(
     ws: &Workspace,
     worker: &str,
     labels: &[String],
     wait: Option<Duration>,
 ) -> Result<Option<Assignment>> {
+    lease::check_worker_id(worker)?;
     {
-        let _lock = lease::lock_claims(ws, worker)?;
+        let _lock = locks::claims(ws, worker)?;
         lease::renew_handoff(ws, worker)?;
         if let Some(held) = held_by(ws, worker)? {
             return Ok(Some(held));
@@ -192,90 +122,44 @@ pub fn next(
     for r in recover::recover(ws, Some(worker))? {
         tracing::warn!("took back {} from {}: {}", r.task, r.worker, r.reason);
     }
-    let (tx, rx) = mpsc::channel();
-    let watcher = match wait {
-        Some(_) => match watch::arrivals(&ws.pending(), move |c| {
-            let _ = tx.send(c);
-        }) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                tracing::warn!("{e}; waiting by rescanning every second instead");
-                None
-            }
-        },
+    let deadline = wait.map(|w| Instant::now() + w);
+    let mut waker = match wait {
+        Some(_) => Some(Waker::for_arrivals(ws, Change::into)?),
         None => None,
     };
-    let deadline = wait.map(|w| Instant::now() + w);
-    let mut index = PendingIndex::new(ws);
-    index.refresh()?;
-    let mut gate = Gate::new(worker, labels);
+    let mut claimer = Claimer::new(ws, worker, labels);
+    claimer.refresh()?;
     loop {
-        let claimed = match gate::paused(ws) {
-            true => None,
-            false => {
-                gate.start_pass();
-                let mut filter = |path: &std::path::Path| gate.admits(ws, path);
-                claim::claim_next(ws, worker, &mut index, Some(&mut filter))?
-            }
-        };
-        match claimed {
-            Some(Claimed::Task(claimed))
-                if gate::confirm_files(ws, worker, &claimed)?.is_some() =>
-            {
-                continue;
-            }
+        match claimer.next(ws, None)? {
             Some(Claimed::Task(claimed)) => {
-                let _lock = lease::lock_claims(ws, worker)?;
+                let lock = locks::claims(ws, worker)?;
                 let mut task = claimed.task;
-                task.coord.claimed_at = Some(host::rfc3339(host::now()));
-                rewrite(ws, &claimed.path, &task)?;
+                task.coord.claimed_at = Some(host::now());
+                state::rewrite_held(&lock, ws, &claimed.path, &task)?;
                 return Ok(Some(Assignment::new(ws, worker, task, claimed.path, false)));
             }
             Some(Claimed::Invalid { name, reason }) => {
                 tracing::warn!("set aside pending/{name}: not a valid task: {reason}");
             }
             None => {
-                let Some(deadline) = deadline else {
+                let (Some(waker), Some(deadline)) = (waker.as_mut(), deadline) else {
                     return Ok(None);
                 };
-                let mut left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Ok(None);
-                }
                 // A task skipped for its retry time may become ready before the deadline.
-                let due = gate
-                    .next_due()
-                    .map(|due| {
-                        let until = jiff::Timestamp::now().duration_until(due);
-                        Duration::try_from(until).unwrap_or(Duration::ZERO)
-                    })
-                    .filter(|until| *until < left);
-                if let Some(until) = due {
-                    left = until + Duration::from_millis(1);
-                }
-                if watcher.is_none() {
-                    // No events to wait on: rescan once a second until the time is up.
-                    std::thread::sleep(left.min(Duration::from_secs(1)));
-                    index.refresh()?;
-                    continue;
-                }
-                // On a network file system other hosts' changes raise no event: rescan too.
-                let poll = crate::fsinfo::poll_interval(ws.root()).filter(|p| *p < left);
-                match rx.recv_timeout(poll.unwrap_or(left)) {
-                    Ok(Change::Added(name)) => index.insert(&name),
-                    Ok(Change::Removed(_)) => {}
-                    Ok(Change::Rescan) => index.refresh()?,
-                    Err(_) if due.is_some() || poll.is_some() => index.refresh()?,
-                    Err(_) => return Ok(None),
+                let due = claimer
+                    .due_in()
+                    .map(|d| Instant::now() + d + Duration::from_millis(1));
+                let until = due.map_or(deadline, |d| d.min(deadline));
+                match waker.wait(Some(until)) {
+                    Woke::Message(Change::Added(name)) => claimer.insert(&name),
+                    Woke::Message(Change::Removed(_)) => {}
+                    Woke::Message(Change::Rescan) | Woke::Rescan => claimer.refresh()?,
+                    Woke::Deadline if Instant::now() < deadline => claimer.refresh()?,
+                    Woke::Deadline => return Ok(None),
                 }
             }
         }
     }
-}
-
-fn rewrite(ws: &Workspace, path: &std::path::Path, task: &TaskFile) -> Result<()> {
-    let tmp = durable::write_tmp(&ws.tmp(), "task", &task.to_bytes(), ws.durability())?;
-    durable::replace(&tmp, path)
 }
 
 /// The task `worker` holds under `id`, checked against `token`; the error names the real state.
@@ -287,7 +171,7 @@ fn held(
     token: Option<&str>,
 ) -> Result<(PathBuf, TaskFile)> {
     task::check_id(id).map_err(|_| Error::UnknownTask { id: id.to_string() })?;
-    let path = ws.assigned(worker).join(format!("{id}.json"));
+    let path = state::layout::settled_path(ws, &TaskState::Assigned(worker.to_string()), id);
     let task = match store::read_task(&path) {
         Ok(task) => task,
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
@@ -388,7 +272,7 @@ pub struct Completion {
 pub fn complete(ws: &Workspace, worker: &str, id: &str, req: Completion) -> Result<Report> {
     lease::check_worker_id(worker)?;
     let (_, task) = {
-        let _lock = lease::lock_claims(ws, worker)?;
+        let _lock = locks::claims(ws, worker)?;
         renew(ws, worker)?;
         held(ws, worker, id, req.token.as_deref())?
     };
@@ -407,19 +291,14 @@ pub fn complete(ws: &Workspace, worker: &str, id: &str, req: Completion) -> Resu
             failures,
         });
     }
-    let _lock = lease::lock_claims(ws, worker)?;
+    let lock = locks::claims(ws, worker)?;
     let token = task.token();
     let (path, task) = held(ws, worker, id, Some(req.token.as_deref().unwrap_or(&token)))?;
-    let report = handoff_report(
-        worker,
-        &task,
-        "completed",
-        None,
-        validation,
-        req.result,
-        req.note,
-    );
-    match finish::complete_locked(ws, &path, &report)? {
+    let report = handoff_report(worker, &task, None, validation, req.result, req.note);
+    let disposition = state::complete(&lock, ws, &path, &report)?;
+    drop(lock);
+    crate::depends::after(ws, id, worker, &disposition);
+    match disposition {
         Disposition::Completed => Ok(report),
         _ => Err(not_held(ws, worker, id)),
     }
@@ -436,7 +315,7 @@ pub fn fail(
     retry: bool,
 ) -> Result<(Disposition, u32)> {
     lease::check_worker_id(worker)?;
-    let _lock = lease::lock_claims(ws, worker)?;
+    let lock = locks::claims(ws, worker)?;
     renew(ws, worker)?;
     let (path, task) = held(ws, worker, id, token)?;
     let validation = checks::run(
@@ -448,32 +327,41 @@ pub fn fail(
     let report = handoff_report(
         worker,
         &task,
-        "failed",
         Some(reason.to_string()),
         validation,
         None,
         None,
     );
-    Ok((
-        finish::fail_locked(ws, &path, &report, retry)?,
-        task.attempt(),
-    ))
+    let end = End {
+        kind: EndKind::Failed { retry },
+        reason,
+        report: Some(&report),
+    };
+    let disposition = state::end_claim(&lock, ws, &path, end)?;
+    drop(lock);
+    crate::depends::after(ws, id, worker, &disposition);
+    Ok((disposition, task.attempt()))
 }
 
 /// Hands `id` back to pending/ untouched; no attempt is used.
 pub fn release(ws: &Workspace, worker: &str, id: &str, token: Option<&str>) -> Result<Disposition> {
     lease::check_worker_id(worker)?;
-    let _lock = lease::lock_claims(ws, worker)?;
+    let lock = locks::claims(ws, worker)?;
     renew(ws, worker)?;
     let (path, _) = held(ws, worker, id, token)?;
-    finish::release_locked(ws, worker, &path, &format!("released by {worker}"))
+    let end = End {
+        kind: EndKind::Released,
+        reason: &format!("released by {worker}"),
+        report: None,
+    };
+    state::end_claim(&lock, ws, &path, end)
 }
 
 /// Renews `worker`'s lease; with a note, keeps it on every task the worker holds. Returns the
 /// ids of the tasks it holds.
 pub fn heartbeat(ws: &Workspace, worker: &str, note: Option<&str>) -> Result<Vec<String>> {
     lease::check_worker_id(worker)?;
-    let _lock = lease::lock_claims(ws, worker)?;
+    let lock = locks::claims(ws, worker)?;
     renew(ws, worker)?;
     let mut ids = Vec::new();
     let mut names = store::list_files(&ws.assigned(worker))?;
@@ -488,50 +376,36 @@ pub fn heartbeat(ws: &Workspace, worker: &str, note: Option<&str>) -> Result<Vec
                 worker: worker.to_string(),
                 attempt: task.attempt(),
                 text: text.to_string(),
-                at: host::rfc3339(host::now()),
+                at: host::now(),
             });
-            rewrite(ws, &path, &task)?;
+            state::rewrite_held(&lock, ws, &path, &task)?;
         }
         ids.push(task.spec.id);
     }
     Ok(ids)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn handoff_report(
     worker: &str,
     task: &TaskFile,
-    status: &str,
     reason: Option<String>,
     validation: Vec<checks::Outcome>,
     result: Option<Value>,
     note: Option<String>,
 ) -> Report {
     let now = host::now();
-    let started = task
-        .coord
-        .claimed_at
-        .as_deref()
-        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
-        .unwrap_or(now);
+    let started = task.coord.claimed_at.unwrap_or(now);
     let duration_ms = now.duration_since(started).as_millis().max(0) as u64;
-    let (deliverables, missing) = checks::deliverables(&validation, &task.spec.output_files);
-    let attempt = task.attempt();
-    Report {
-        task_id: task.spec.id.clone(),
-        worker_id: worker.to_string(),
-        status: status.to_string(),
-        attempt,
-        started_at: host::rfc3339(started),
-        completed_at: host::rfc3339(now),
+    Report::of_attempt(Attempt {
+        task,
+        worker,
+        started,
         duration_ms,
         exit_code: None,
         reason,
-        deliverables,
-        missing,
+        validation,
         log: None,
         result,
-        validation,
         note,
-    }
+    })
 }

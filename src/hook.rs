@@ -1,14 +1,12 @@
 //! Stop hooks for agent harnesses: when a chat is about to stop and its worker holds no task,
 //! claim the next one and answer in the harness's format so the chat goes on by itself.
 //!
-//! Claude Code: `{"decision": "block", "reason": "..."}` keeps the agent working with the reason
-//! as its next instruction. Cursor: `{"followup_message": "..."}` is sent as the next user
-//! message. With nothing to do, the hook prints nothing (Claude Code) or `{}` (Cursor) and the
-//! chat stops. Hooks fail open: any problem lets the chat stop.
+//! This module reads the hook's input and decides; the command line renders the answer in the
+//! harness's format (`coord hook`). Hooks fail open: any problem lets the chat stop.
 
 use std::path::PathBuf;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::Result;
 use crate::handoff::{self, Assignment};
@@ -85,66 +83,32 @@ pub fn worker_id(harness: Harness, explicit: Option<&str>, input: &Input) -> Opt
     (!session.is_empty()).then(|| format!("{}-{session}", harness.prefix()))
 }
 
-/// Decides whether the chat goes on: returns the message to continue with, or None to let it
-/// stop.
-pub fn decide(
-    ws: &Workspace,
-    harness: Harness,
-    worker: &str,
-    input: &Input,
-) -> Result<Option<String>> {
+/// What a stop hook answers.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// Let the chat stop: nothing to do.
+    Stop,
+    /// Go on with this newly claimed task.
+    Start(Assignment),
+    /// The worker still holds this task: remind the chat of it.
+    Remind(Assignment),
+}
+
+/// Decides whether the chat goes on, claiming through the one claim pipeline.
+pub fn decide(ws: &Workspace, harness: Harness, worker: &str, input: &Input) -> Result<Decision> {
     lease::check_worker_id(worker)?;
     if harness == Harness::Cursor && input.status.as_deref().is_some_and(|s| s != "completed") {
-        return Ok(None);
+        return Ok(Decision::Stop);
     }
-    if let Some(held) = handoff::next(ws, worker, &[], None)? {
-        if held.already_held {
+    Ok(match handoff::next(ws, worker, &[], None)? {
+        Some(held) if held.already_held => {
             if harness == Harness::Claude && input.stop_hook_active {
-                return Ok(None);
+                Decision::Stop
+            } else {
+                Decision::Remind(held)
             }
-            return Ok(Some(reminder(&held)));
         }
-        return Ok(Some(instruction(&held)));
-    }
-    Ok(None)
-}
-
-/// What the hook prints on stdout for a decision.
-pub fn render(harness: Harness, message: Option<String>) -> String {
-    match (harness, message) {
-        (Harness::Claude, Some(reason)) => {
-            json!({"decision": "block", "reason": reason}).to_string()
-        }
-        (Harness::Claude, None) => String::new(),
-        (Harness::Cursor, Some(msg)) => json!({"followup_message": msg}).to_string(),
-        (Harness::Cursor, None) => "{}".to_string(),
-    }
-}
-
-fn instruction(a: &Assignment) -> String {
-    format!(
-        "coord: your next task is {id} (you are worker {w}).\n\n{task}\n\
-         Do the task in {project}. When it is done, run:\n  {complete}\n\
-         If a check fails, fix the work and run it again. If you cannot do it, run\n  \
-         coord fail {id} --worker {w} --reason \"why\"   (or hand it back: coord release {id} --worker {w})\n\
-         Then end your turn: the next task will be given to you. If this session ends first, the task stays \
-         yours for {lease}s after your last coord command; resume with `coord next --worker {w}`.",
-        id = a.task.spec.id,
-        w = a.worker,
-        task = a.to_text(),
-        project = a.project_dir.display(),
-        complete = a.complete_command(),
-        lease = a.lease_secs,
-    )
-}
-
-fn reminder(a: &Assignment) -> String {
-    format!(
-        "coord: you still hold task {id} (worker {w}). Finish it and run `{complete}`, or run \
-         `coord fail {id} --worker {w} --reason \"why\"` or `coord release {id} --worker {w}`, then end your turn.\n\n{task}",
-        id = a.task.spec.id,
-        w = a.worker,
-        complete = a.complete_command(),
-        task = a.to_text(),
-    )
+        Some(claimed) => Decision::Start(claimed),
+        None => Decision::Stop,
+    })
 }

@@ -30,11 +30,13 @@ pub struct WorkerRecord {
     /// Identity of the host's current boot, so a pid is never matched across reboots or hosts.
     pub boot_id: String,
     /// When the worker started (its own clock).
-    pub started_at: String,
+    #[serde(with = "crate::time::ms")]
+    pub started_at: jiff::Timestamp,
     /// When the worker last wrote its record (its own clock).
-    pub last_seen: String,
-    /// What the worker runs: "exec" (a command per task) or "task-command" (each task's own).
-    pub mode: String,
+    #[serde(with = "crate::time::ms")]
+    pub last_seen: jiff::Timestamp,
+    /// How the worker works.
+    pub mode: Mode,
     /// Whether the worker waits for new work instead of exiting on an empty queue.
     pub watch: bool,
     /// Whether the worker has exited cleanly.
@@ -48,24 +50,54 @@ pub struct WorkerRecord {
     pub poll_secs: Option<f64>,
 }
 
+/// How a worker works, as its record says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// A `coord worker` process running one `--exec` command for every task.
+    Exec,
+    /// A `coord worker` process running each task's own command (or handing it to an agent).
+    TaskCommand,
+    /// A worker that acts through `coord next`/`complete` and keeps no process alive: judged
+    /// by its lease.
+    Handoff,
+}
+
+impl Mode {
+    /// The mode's name, as records write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Exec => "exec",
+            Mode::TaskCommand => "task-command",
+            Mode::Handoff => "handoff",
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl WorkerRecord {
     /// A record of this process as worker `id`, last seen now (and started now unless given).
     fn of_this_process(
         id: &str,
-        mode: &str,
+        mode: Mode,
         watch: bool,
-        started_at: Option<String>,
+        started_at: Option<jiff::Timestamp>,
         beat: u64,
     ) -> Self {
-        let now = host::rfc3339(host::now());
+        let now = host::now();
         WorkerRecord {
             worker_id: id.to_string(),
             pid: host::pid(),
             host: host::hostname().to_string(),
             boot_id: boot_id().to_string(),
-            started_at: started_at.unwrap_or_else(|| now.clone()),
+            started_at: started_at.unwrap_or(now),
             last_seen: now,
-            mode: mode.to_string(),
+            mode,
             watch,
             stopped: false,
             beat,
@@ -73,9 +105,6 @@ impl WorkerRecord {
         }
     }
 }
-
-/// The mode of a worker that works through `coord next`/`complete` and keeps no process alive.
-pub const HANDOFF: &str = "handoff";
 
 /// This host's boot identity (Linux boot_id), or the host name where there is none.
 pub fn boot_id() -> &'static str {
@@ -176,7 +205,7 @@ pub struct Registration {
 /// Registers `id` as a live worker: takes its life lock and writes its record.
 ///
 /// Fails with [`Error::WorkerRunning`] naming the other process if the id is in use.
-pub fn register(ws: &Workspace, id: &str, mode: &str, watch: bool) -> Result<Registration> {
+pub fn register(ws: &Workspace, id: &str, mode: Mode, watch: bool) -> Result<Registration> {
     check_worker_id(id)?;
     let live = durable::open_lock_file(&live_path(ws, id))?;
     let mut tries = 0;
@@ -203,7 +232,7 @@ pub fn register(ws: &Workspace, id: &str, mode: &str, watch: bool) -> Result<Reg
     let old = read_record(ws, id);
     if let Some(old) = &old
         && !old.stopped
-        && old.mode != HANDOFF
+        && old.mode != Mode::Handoff
         && (old.host != host::hostname() || old.boot_id != boot_id())
     {
         // The life lock says nothing about another host: its beat must have stopped for the
@@ -261,7 +290,7 @@ impl Registration {
 
     /// Renews `lastSeen` and raises `beat`.
     pub fn touch(&mut self) -> Result<()> {
-        self.record.last_seen = host::rfc3339(host::now());
+        self.record.last_seen = host::now();
         self.record.beat += 1;
         self.write()
     }
@@ -269,7 +298,7 @@ impl Registration {
     /// Leaves the worker's claims to its lease: the record becomes a hand-off record, so the
     /// tasks stay held for `coord complete` and are taken back only if the lease runs out.
     pub fn hand_over(mut self) -> Result<()> {
-        self.record.mode = HANDOFF.to_string();
+        self.record.mode = Mode::Handoff;
         self.record.watch = false;
         self.touch()
     }
@@ -277,23 +306,9 @@ impl Registration {
     /// Marks the worker stopped; the life lock is released when `self` is dropped.
     pub fn stop(mut self) -> Result<()> {
         self.record.stopped = true;
-        self.record.last_seen = host::rfc3339(host::now());
+        self.record.last_seen = host::now();
         self.write()
     }
-}
-
-/// The short lock (`workers/<id>.lock`) held while a process changes `id`'s claims.
-#[derive(Debug)]
-pub struct ClaimsLock {
-    _file: File,
-}
-
-/// Takes `id`'s claims lock, waiting for another process that holds it to finish its change.
-pub fn lock_claims(ws: &Workspace, id: &str) -> Result<ClaimsLock> {
-    let path = ws.workers().join(format!("{id}.lock"));
-    let file = durable::open_lock_file(&path)?;
-    file.lock().map_err(|e| Error::io("lock", &path, e))?;
-    Ok(ClaimsLock { _file: file })
 }
 
 /// A dead worker's life lock, held by a process that recovers its tasks.
@@ -332,7 +347,7 @@ pub fn renew_handoff(ws: &Workspace, id: &str) -> Result<WorkerRecord> {
     check_worker_id(id)?;
     let old = read_record(ws, id);
     if let Some(old) = &old
-        && old.mode != HANDOFF
+        && old.mode != Mode::Handoff
         && probe(ws, old)? == Liveness::Alive
     {
         return Err(Error::WorkerRunning {
@@ -343,10 +358,10 @@ pub fn renew_handoff(ws: &Workspace, id: &str) -> Result<WorkerRecord> {
     }
     let started_at = old
         .as_ref()
-        .filter(|o| o.mode == HANDOFF)
-        .map(|o| o.started_at.clone());
+        .filter(|o| o.mode == Mode::Handoff)
+        .map(|o| o.started_at);
     let beat = old.map_or(0, |o| o.beat) + 1;
-    let record = WorkerRecord::of_this_process(id, HANDOFF, false, started_at, beat);
+    let record = WorkerRecord::of_this_process(id, Mode::Handoff, false, started_at, beat);
     write_record(ws, &record)?;
     let assigned = ws.assigned(id);
     durable::create_dir(&assigned)?;

@@ -6,15 +6,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::depends;
-use crate::durable::{self, MoveError};
+use crate::durable;
 use crate::error::{Error, Result};
-use crate::events;
 use crate::gate::PAUSE_FLAG;
 use crate::host;
-use crate::lease;
-use crate::report::{self, Report};
-use crate::store::{self, TaskState};
-use crate::task::{HistoryEntry, RETRIED};
+use crate::report;
+use crate::state::commit::Committed;
+use crate::state::operator::Retry;
+use crate::state::{self, TaskState, locks};
+use crate::store;
 use crate::workspace::Workspace;
 
 /// What `cancel` did.
@@ -28,57 +28,45 @@ pub struct Cancelled {
 
 /// Cancels a task that has not finished: it goes to failed/ with a `cancelled` report. A worker
 /// running it sees its claim vanish and kills the command; an agent holding it can no longer
-/// complete it. Tasks that depend on it fail.
+/// complete it. Tasks that depend on it fail. A task that moves on while it is being cancelled
+/// is looked up again, so a cancel never acts on a state the task has left.
 pub fn cancel(ws: &Workspace, id: &str, by: &str) -> Result<Cancelled> {
-    let Some((state, path)) = store::locate(ws, id)? else {
-        return Err(Error::UnknownTask { id: id.to_string() });
-    };
-    let _lock = match &state {
-        TaskState::Assigned(w) => Some(lease::lock_claims(ws, w)?),
-        TaskState::Completed | TaskState::Failed => {
-            return Err(Error::Invalid(format!(
-                "{id} has already finished ({state}); nothing to cancel"
-            )));
-        }
-        _ => None,
-    };
-    let attempt = store::read_task(&path).map_or(0, |t| t.attempt());
-    let holder = match &state {
-        TaskState::Assigned(w) => format!(", which {w} held"),
-        _ => String::new(),
-    };
-    let reason = format!("cancelled by {by}{holder}");
-    let mut report = Report::recorded(id, by, "cancelled", attempt, Some(reason));
-    if let TaskState::Assigned(w) = &state {
-        report.worker_id = w.clone();
-    }
-    let prepared = report::prepare(ws, &report)?;
-    let dst = ws.failed().join(format!("{id}.json"));
-    match durable::move_noreplace(&path, &dst) {
-        Ok(()) => {}
-        Err(e) => {
-            prepared.discard()?;
-            return Err(match e {
-                MoveError::SourceGone => Error::Invalid(format!(
-                    "{id} moved on while it was being cancelled; look again with `coord show {id}`"
-                )),
-                MoveError::DestinationExists => Error::Invalid(format!(
-                    "{} already exists; run `coord doctor`",
-                    dst.display()
-                )),
-                MoveError::Other(e) => Error::io("move", &path, e),
+    crate::task::check_id(id).map_err(|_| Error::UnknownTask { id: id.to_string() })?;
+    for _ in 0..MAX_TRIES {
+        let Some((state, path)) = store::locate(ws, id)? else {
+            return Err(Error::UnknownTask { id: id.to_string() });
+        };
+        if state.is_finished() {
+            return Err(Error::StateConflict {
+                message: format!("{id} has already finished ({state}); nothing to cancel"),
+                hint: format!("see `coord show {id}`; `coord retry {id}` sends a failed task back"),
             });
         }
+        match state::cancel_from(ws, id, &state, &path, by)? {
+            Committed::Moved => {
+                let moved = depends::after_finished(ws, id, by)?;
+                return Ok(Cancelled {
+                    was: state,
+                    dependents_failed: moved.failed,
+                });
+            }
+            Committed::SourceGone => continue,
+            Committed::DestinationExists => {
+                return Err(Error::TwoStates {
+                    id: id.to_string(),
+                    path: state::layout::settled_path(ws, &TaskState::Failed, id),
+                });
+            }
+        }
     }
-    durable::sync_dir(&ws.failed(), ws.durability())?;
-    prepared.publish(ws)?;
-    events::one(ws, "cancelled", id, None, None);
-    let moved = depends::after_finished(ws, id, by)?;
-    Ok(Cancelled {
-        was: state,
-        dependents_failed: moved.failed,
+    Err(Error::StateConflict {
+        message: format!("{id} kept moving while it was being cancelled"),
+        hint: format!("look again with `coord show {id}` and cancel it again"),
     })
 }
+
+/// How many times an operator verb looks a task up again when it moved on meanwhile.
+const MAX_TRIES: usize = 16;
 
 /// Where `retry` put a task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,64 +78,34 @@ pub enum Retried {
 }
 
 /// Sends a dead-lettered (or cancelled) task back with its attempts reset; its history is kept,
-/// with an entry saying so. Its old report is removed.
+/// with an entry saying so. Its old report is removed. Two retries of one task at once move it
+/// once: the second finds it no longer failed.
 pub fn retry(ws: &Workspace, id: &str, by: &str) -> Result<Retried> {
     crate::task::check_id(id).map_err(|_| Error::UnknownTask { id: id.to_string() })?;
-    let failed = ws.failed().join(format!("{id}.json"));
-    let mut task = match store::read_task(&failed) {
-        Ok(t) => t,
-        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            return Err(match store::locate(ws, id)? {
-                Some((state, _)) => Error::Invalid(format!(
-                    "{id} is {state}, not failed; only failed tasks can be retried"
-                )),
-                None => Error::UnknownTask { id: id.to_string() },
-            });
+    let outcome = state::retry_from_failed(ws, id, by, |task| {
+        match depends::readiness(ws, &task.spec.depends_on) {
+            Ok(true) => Ok(TaskState::Pending),
+            Ok(false) => Ok(TaskState::Blocked),
+            Err(dead) => Err(Error::StateConflict {
+                message: format!("{id} depends on {dead}, which is in failed/ too"),
+                hint: format!("retry {dead} first"),
+            }),
         }
-        Err(e) => return Err(e),
-    };
-    if let Err(dead) = depends::readiness(ws, &task.spec.depends_on) {
-        return Err(Error::Invalid(format!(
-            "{id} depends on {dead}, which is in failed/ too: retry {dead} first"
-        )));
+    })?;
+    match outcome {
+        Retry::Moved(TaskState::Pending, _, _) => Ok(Retried::Pending),
+        Retry::Moved(_, path, _) => {
+            depends::settle_blocked(ws, &path, by)?;
+            Ok(Retried::Blocked)
+        }
+        Retry::NotFailed => Err(match store::locate(ws, id)? {
+            Some((state, _)) => Error::StateConflict {
+                message: format!("{id} is {state}, not failed; only failed tasks can be retried"),
+                hint: format!("see `coord show {id}`"),
+            },
+            None => Error::UnknownTask { id: id.to_string() },
+        }),
     }
-    task.coord.history.push(HistoryEntry {
-        attempt: task.attempt(),
-        worker: by.to_string(),
-        outcome: RETRIED.to_string(),
-        reason: "sent back with its attempts reset".to_string(),
-        at: host::rfc3339(host::now()),
-        counted: false,
-    });
-    task.coord.retry_at = None;
-    task.coord.claimed_at = None;
-    task.ensure_order();
-    let (dst, outcome) = match depends::readiness(ws, &task.spec.depends_on) {
-        Ok(true) => (ws.pending().join(task.pending_name()), Retried::Pending),
-        _ => (ws.blocked().join(format!("{id}.json")), Retried::Blocked),
-    };
-    let tmp = durable::write_tmp(&ws.tmp(), "task", &task.to_bytes(), ws.durability())?;
-    if !durable::publish_new(&tmp, &dst)? {
-        return Err(Error::Invalid(format!(
-            "{} already exists; run `coord doctor`",
-            dst.display()
-        )));
-    }
-    durable::sync_dir(
-        dst.parent().expect("state folders have a parent"),
-        ws.durability(),
-    )?;
-    // From here the new copy wins over the old one (it records one more retry), should a crash
-    // leave both.
-    durable::remove_if_exists(&failed)?;
-    durable::remove_if_exists(&report::path(ws, id))?;
-    durable::sync_dir(&ws.failed(), ws.durability())?;
-    events::one(ws, "retried", id, Some(by), None);
-    if outcome == Retried::Blocked {
-        let mut moved = depends::Moved::default();
-        depends::settle(ws, &dst, &task, by, &mut moved)?;
-    }
-    Ok(outcome)
 }
 
 /// What `purge` removed and kept.
@@ -161,7 +119,8 @@ pub struct Purged {
 
 /// Removes finished tasks (their file, report and task logs) whose report is older than
 /// `older_than`, from completed/ and, if asked, failed/. A completed task a blocked task still
-/// depends on is kept.
+/// depends on is kept. Each task is removed under the finished lock, so a purge never races a
+/// retry or a completion's report.
 pub fn purge(
     ws: &Workspace,
     completed: bool,
@@ -175,11 +134,16 @@ pub fn purge(
             needed.extend(t.spec.depends_on);
         }
     }
+    let logs = store::list_files(&ws.task_logs())?;
     let mut out = Purged::default();
-    for (wanted, dir) in [(completed, ws.completed()), (failed, ws.failed())] {
+    for (wanted, state) in [
+        (completed, TaskState::Completed),
+        (failed, TaskState::Failed),
+    ] {
         if !wanted {
             continue;
         }
+        let dir = state::layout::folder(ws, &state);
         let mut names = store::list_files(&dir)?;
         names.sort();
         for name in names {
@@ -195,18 +159,10 @@ pub fn purge(
                 out.kept.push(id.to_string());
                 continue;
             }
-            durable::remove_if_exists(&dir.join(&name))?;
-            durable::remove_if_exists(&report::path(ws, id))?;
-            for log in store::list_files(&ws.task_logs())? {
-                if log
-                    .strip_prefix(id)
-                    .is_some_and(|r| r.starts_with('.') && r.ends_with(".log"))
-                {
-                    durable::remove_if_exists(&ws.task_logs().join(log))?;
-                }
+            let lock = locks::finished(ws)?;
+            if state::purge_one(&lock, ws, id, &state, &logs)? {
+                out.removed.push(id.to_string());
             }
-            events::one(ws, "purged", id, None, None);
-            out.removed.push(id.to_string());
         }
     }
     Ok(out)
@@ -214,10 +170,8 @@ pub fn purge(
 
 /// When a finished task finished: its report's `completedAt`, else its file's modification time.
 fn finished_at(ws: &Workspace, id: &str, file: &Path) -> Option<jiff::Timestamp> {
-    if let Ok(r) = report::read(&report::path(ws, id))
-        && let Ok(t) = r.completed_at.parse()
-    {
-        return Some(t);
+    if let Ok(r) = report::read(&report::path(ws, id)) {
+        return Some(r.completed_at);
     }
     let modified = std::fs::metadata(file).and_then(|m| m.modified()).ok()?;
     jiff::Timestamp::try_from(modified).ok()
@@ -230,7 +184,8 @@ fn flag(ws: &Workspace) -> PathBuf {
 
 /// Pauses the workspace: running tasks finish, nothing new is claimed. False if it was paused.
 pub fn pause(ws: &Workspace, by: &str) -> Result<bool> {
-    let text = serde_json::json!({"pausedBy": by, "at": host::rfc3339(host::now())}).to_string();
+    let text =
+        serde_json::json!({"pausedBy": by, "at": crate::time::format(host::now())}).to_string();
     let tmp = durable::write_tmp(&ws.tmp(), "pause", text.as_bytes(), ws.durability())?;
     let created = durable::publish_new(&tmp, &flag(ws))?;
     durable::sync_dir(&ws.pending(), ws.durability())?;

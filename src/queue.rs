@@ -4,15 +4,13 @@
 //! whose id exists with the same content does nothing; with other content it is refused.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
 use std::path::PathBuf;
 
 use crate::depends;
-use crate::durable;
 use crate::error::{Error, Problem, Result};
-use crate::events;
 use crate::host;
-use crate::store::{self, TaskState};
+use crate::state::{self, TaskState};
+use crate::store;
 use crate::task::{self, Parsed, State, TaskFile};
 use crate::workspace::Workspace;
 
@@ -38,14 +36,6 @@ pub struct Queued {
     pub path: PathBuf,
 }
 
-/// Holds `.coord/queue.lock` so that queue calls do not race each other on the same ids.
-fn lock_queue(ws: &Workspace) -> Result<File> {
-    let path = ws.queue_lock();
-    let file = durable::open_lock_file(&path)?;
-    file.lock().map_err(|e| Error::io("lock", &path, e))?;
-    Ok(file)
-}
-
 /// The pending/ files of the ids in `wanted`, as a map from task id to file name. One listing;
 /// names of other tasks are dropped as they are read, so a long queue costs little.
 fn pending_ids(ws: &Workspace, wanted: &HashSet<&str>) -> Result<HashMap<String, String>> {
@@ -61,12 +51,9 @@ fn pending_ids(ws: &Workspace, wanted: &HashSet<&str>) -> Result<HashMap<String,
         .collect())
 }
 
-/// Above this many tasks, one `syncfs` replaces an fsync per file.
-const SYNCFS_THRESHOLD: usize = 8;
-
 /// Queues every task, or none: conflicts are found before anything is written.
 pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
-    let _lock = lock_queue(ws)?;
+    let lock = state::locks::queue(ws)?;
     // Ids looked for in pending/: the batch's own (to find re-queues) and those it depends on.
     let wanted: HashSet<&str> = tasks
         .iter()
@@ -79,7 +66,7 @@ pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
     let lookup = store::Lookup::open(ws, tasks.len())?;
     let now = host::now();
     let micros = now.as_microsecond().max(0) as u64;
-    let queued_at = host::rfc3339(now);
+
     let batch_tag = host::random_u64() as u16;
 
     let mut results = Vec::with_capacity(tasks.len());
@@ -115,7 +102,7 @@ pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
             spec,
             coord: State {
                 order,
-                queued_at: queued_at.clone(),
+                queued_at: Some(now),
                 ..State::default()
             },
         };
@@ -182,24 +169,18 @@ pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
             results[*slot].outcome = Outcome::Blocked;
         }
     }
-    publish(ws, &mut results, &fresh)?;
-    let stamp = events::Event::now("queued", "", None, None);
-    let journal: Vec<events::Event> = results
+    let batch: Vec<state::Staged<'_>> = fresh
         .iter()
-        .filter_map(|r| {
-            let event = match r.outcome {
-                Outcome::Queued => "queued",
-                Outcome::Blocked => "blocked",
-                Outcome::Unchanged(_) => return None,
-            };
-            Some(events::Event {
-                event: event.into(),
-                task: r.id.clone(),
-                ..stamp.clone()
-            })
+        .map(|(slot, task)| state::Staged {
+            task,
+            blocked: results[*slot].outcome == Outcome::Blocked,
         })
         .collect();
-    events::record(ws, &journal);
+    let paths = state::publish_batch(&lock, ws, &batch)?;
+    drop(batch);
+    for ((slot, _), path) in fresh.iter().zip(paths) {
+        results[*slot].path = path;
+    }
     // A dependency may have finished while the batch was written: look again at what was
     // blocked (see the module comment of `depends`).
     let mut moved = depends::Moved::default();
@@ -209,80 +190,4 @@ pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
         }
     }
     Ok(results)
-}
-
-/// Writes every new task to a temp file, makes them durable, then moves each into pending/ (or
-/// blocked/, as its outcome says).
-fn publish(ws: &Workspace, results: &mut [Queued], fresh: &[(usize, TaskFile)]) -> Result<()> {
-    if fresh.is_empty() {
-        return Ok(());
-    }
-    let durability = ws.durability();
-    let one_sync = durability.fsync && fresh.len() > SYNCFS_THRESHOLD;
-    let tmp = durable::Dir::open(&ws.tmp())?;
-    let pending = durable::Dir::open(&ws.pending())?;
-    let blocked = match results.iter().any(|r| r.outcome == Outcome::Blocked) {
-        true => Some(durable::Dir::open(&ws.blocked())?),
-        false => None,
-    };
-    let mut staged: Vec<(usize, String, String)> = Vec::with_capacity(fresh.len());
-    let cleanup = |staged: &[(usize, String, String)]| -> Result<()> {
-        staged.iter().try_for_each(|(_, name, _)| tmp.remove(name))
-    };
-    for (slot, file) in fresh {
-        let slot = *slot;
-        let bytes = file.to_bytes();
-        if bytes.len() as u64 > task::MAX_TASK_BYTES {
-            cleanup(&staged)?;
-            return Err(Error::InvalidTasks {
-                problems: vec![crate::error::Problem {
-                    position: "task".into(),
-                    id: Some(file.spec.id.clone()),
-                    message: format!("larger than the {}-byte task limit", task::MAX_TASK_BYTES),
-                }],
-            });
-        }
-        let name = durable::unique_tmp_name("task");
-        if let Err(e) = tmp.create_new(&name, &bytes, durability.fsync && !one_sync) {
-            cleanup(&staged)?;
-            return Err(e);
-        }
-        let dst = match results[slot].outcome {
-            Outcome::Blocked => format!("{}.json", file.spec.id),
-            _ => task::pending_name(&file.coord.order, &file.spec.id),
-        };
-        staged.push((slot, name, dst));
-    }
-    if one_sync && !durable::sync_filesystem(tmp.path())? {
-        for (_, name, _) in &staged {
-            durable::sync_file(&tmp.path().join(name))?;
-        }
-    }
-    for (i, (slot, name, dst)) in staged.iter().enumerate() {
-        let folder = match (&blocked, &results[*slot].outcome) {
-            (Some(b), Outcome::Blocked) => b,
-            _ => &pending,
-        };
-        let moved = tmp.move_new(name, folder, dst);
-        if !matches!(moved, Ok(true)) {
-            // Tasks already published stay queued, whole; the rest are not queued at all, and
-            // queuing the same file again adds exactly them.
-            cleanup(&staged[i..])?;
-            return Err(match moved {
-                Err(e) => e,
-                _ => Error::Conflict {
-                    conflicts: vec![format!(
-                        "{}: a file named {dst} is already in {}",
-                        results[*slot].id,
-                        folder.path().display()
-                    )],
-                },
-            });
-        }
-        results[*slot].path = folder.path().join(dst);
-    }
-    if let Some(b) = &blocked {
-        b.sync(durability.fsync)?;
-    }
-    pending.sync(durability.fsync)
 }

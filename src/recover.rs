@@ -9,8 +9,8 @@
 //!   workspace's `workerLeaseSecs` (default 60) for a `coord worker` process on another host.
 
 use crate::error::Result;
-use crate::finish::{self, Disposition};
-use crate::lease::{self, Liveness, WorkerRecord};
+use crate::lease::{self, Liveness, Mode, WorkerRecord};
+use crate::state::{self, Disposition, End, EndKind, locks};
 use crate::store;
 use crate::workspace::Workspace;
 
@@ -38,7 +38,7 @@ pub fn recover(ws: &Workspace, except: Option<&str>) -> Result<Vec<Recovered>> {
         if held.is_empty() {
             continue;
         }
-        let by_lock = record.mode != lease::HANDOFF;
+        let by_lock = record.mode != Mode::Handoff;
         match lease::probe(ws, &record)? {
             Liveness::Alive => continue,
             Liveness::Dead if by_lock => moved.extend(recover_dead(ws, &record)?),
@@ -56,7 +56,7 @@ fn recover_dead(ws: &Workspace, record: &WorkerRecord) -> Result<Vec<Recovered>>
         "worker {} (pid {} on {}) died while holding the task",
         record.worker_id, record.pid, record.host
     );
-    Ok(finish::recover_worker(ws, &record.worker_id, &reason)?
+    Ok(recover_worker(ws, &record.worker_id, &reason)?
         .into_iter()
         .map(|(task, disposition)| Recovered {
             worker: record.worker_id.clone(),
@@ -79,7 +79,7 @@ fn recover_expired(
         let Ok(task) = store::read_task(&path) else {
             continue;
         };
-        let lease = match record.mode == lease::HANDOFF {
+        let lease = match record.mode == Mode::Handoff {
             true => task
                 .lease_secs()
                 .map_or_else(|| ws.lease(), std::time::Duration::from_secs),
@@ -89,7 +89,7 @@ fn recover_expired(
         if silent < lease {
             continue;
         }
-        let _lock = lease::lock_claims(ws, &record.worker_id)?;
+        let lock = locks::claims(ws, &record.worker_id)?;
         // A sign of life between the look and the lock cancels the recovery.
         if lease::read_record(ws, &record.worker_id).map(|r| r.beat) != Some(record.beat) {
             return Ok(moved);
@@ -100,7 +100,14 @@ fn recover_expired(
             silent.as_secs(),
             lease.as_secs()
         );
-        let disposition = finish::recover_task_locked(ws, &record.worker_id, &path, &reason)?;
+        let end = End {
+            kind: EndKind::Lost,
+            reason: &reason,
+            report: None,
+        };
+        let disposition = state::end_claim(&lock, ws, &path, end)?;
+        drop(lock);
+        crate::depends::after(ws, &task.spec.id, &record.worker_id, &disposition);
         moved.push(Recovered {
             worker: record.worker_id.clone(),
             task: task.spec.id.clone(),
@@ -109,4 +116,77 @@ fn recover_expired(
         });
     }
     Ok(moved)
+}
+
+/// Returns every task held by a worker that is gone to pending/, each using an attempt (or to
+/// failed/ when it had none left); a file that is not a readable task is set aside. Kills what
+/// the worker's tasks left running on this host first. Returns the ids it moved.
+pub fn recover_worker(
+    ws: &Workspace,
+    worker: &str,
+    reason: &str,
+) -> Result<Vec<(String, Disposition)>> {
+    let lock = locks::claims(ws, worker)?;
+    let dir = ws.assigned(worker);
+    if store::count_files(&dir)? > 0 {
+        let killed = crate::runner::kill_leftovers(ws.root(), worker);
+        if killed > 0 {
+            tracing::warn!(
+                "killed {killed} leftover process(es) of {worker}'s tasks before recovering them"
+            );
+        }
+    }
+    let mut moved = Vec::new();
+    for name in store::list_files(&dir)? {
+        let held = dir.join(&name);
+        let id = name.strip_suffix(".json").unwrap_or(&name).to_string();
+        let disposition = match store::read_task(&held) {
+            Ok(_) => {
+                let end = End {
+                    kind: EndKind::Lost,
+                    reason,
+                    report: None,
+                };
+                state::end_claim(&lock, ws, &held, end)?
+            }
+            Err(e) => {
+                state::set_aside(&lock, ws, &name, &held, &e.to_string())?;
+                Disposition::DeadLettered
+            }
+        };
+        moved.push((id, disposition));
+    }
+    drop(lock);
+    for (id, disposition) in &moved {
+        crate::depends::after(ws, id, worker, disposition);
+    }
+    Ok(moved)
+}
+
+/// What one recovery sweep did.
+#[derive(Debug, Default)]
+pub struct Sweep {
+    /// Tasks taken back from gone workers.
+    pub recovered: Vec<Recovered>,
+    /// Blocked tasks moved on because their dependencies had finished.
+    pub unblocked: Vec<String>,
+    /// Blocked tasks failed because a dependency had.
+    pub failed_dependents: Vec<String>,
+    /// Reports that dead processes had written but not published, now published.
+    pub reports_published: usize,
+}
+
+/// A whole sweep, as a worker's start and safety timer and `coord recover` run it: the tasks of
+/// gone workers (all but `except`), blocked tasks whose dependencies have finished, and what
+/// dead processes of this host left in tmp/.
+pub fn sweep(ws: &Workspace, except: Option<&str>, by: &str) -> Result<Sweep> {
+    let recovered = recover(ws, except)?;
+    let stuck = crate::depends::settle_stuck(ws, by)?;
+    let reports_published = state::orphans(ws, true)?.published;
+    Ok(Sweep {
+        recovered,
+        unblocked: stuck.unblocked,
+        failed_dependents: stuck.failed,
+        reports_published,
+    })
 }

@@ -5,9 +5,40 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::durable;
 use crate::error::{Error, Result};
 use crate::workspace::Workspace;
+
+/// How a task ended, as its report says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// It completed: its command and checks passed.
+    Completed,
+    /// It failed for good: out of attempts, failed with `--no-retry`, or a dependency failed.
+    Failed,
+    /// An operator cancelled it.
+    Cancelled,
+    /// The file was not a readable task; it was set aside.
+    Invalid,
+}
+
+impl Status {
+    /// The status's name, as reports write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+            Status::Invalid => "invalid",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// The final outcome of a task, as `reports/<taskId>.json` holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -17,14 +48,16 @@ pub struct Report {
     pub task_id: String,
     /// The worker that ran the last attempt.
     pub worker_id: String,
-    /// "completed", "failed" (out of attempts) or "invalid" (not a readable task).
-    pub status: String,
+    /// How it ended.
+    pub status: Status,
     /// The attempt this report is about.
     pub attempt: u32,
-    /// When the attempt started (the worker's clock, RFC 3339 UTC).
-    pub started_at: String,
-    /// When it ended (the worker's clock).
-    pub completed_at: String,
+    /// When the attempt started (the worker's clock).
+    #[serde(with = "crate::time::ms")]
+    pub started_at: jiff::Timestamp,
+    /// When it ended, its checks included (the worker's clock).
+    #[serde(with = "crate::time::ms")]
+    pub completed_at: jiff::Timestamp,
     /// How long it ran, in milliseconds.
     pub duration_ms: u64,
     /// The command's exit code, when it exited normally.
@@ -55,17 +88,17 @@ impl Report {
     pub fn recorded(
         task_id: &str,
         worker_id: &str,
-        status: &str,
+        status: Status,
         attempt: u32,
         reason: Option<String>,
     ) -> Report {
-        let now = crate::host::rfc3339(crate::host::now());
+        let now = crate::host::now();
         Report {
             task_id: task_id.to_string(),
             worker_id: worker_id.to_string(),
-            status: status.to_string(),
+            status,
             attempt,
-            started_at: now.clone(),
+            started_at: now,
             completed_at: now,
             duration_ms: 0,
             exit_code: None,
@@ -78,48 +111,80 @@ impl Report {
             note: None,
         }
     }
-}
 
-/// A report written to a temp file, ready to be published once the task's move has committed.
-#[derive(Debug)]
-pub struct Prepared {
-    tmp: PathBuf,
-    dst: PathBuf,
-}
-
-/// Writes `report` whole (fsynced when the workspace says so) under a temp name.
-pub fn prepare(ws: &Workspace, report: &Report) -> Result<Prepared> {
-    let mut bytes = serde_json::to_vec_pretty(report).expect("reports serialize");
-    bytes.push(b'\n');
-    let tmp = durable::write_tmp(&ws.tmp(), "report", &bytes, ws.durability())?;
-    Ok(Prepared {
-        tmp,
-        dst: path(ws, &report.task_id),
-    })
-}
-
-impl Prepared {
-    /// Makes the report visible under its final name and flushes the folder.
-    pub fn publish(self, ws: &Workspace) -> Result<PathBuf> {
-        durable::replace(&self.tmp, &self.dst)?;
-        durable::sync_dir(&ws.reports(), ws.durability())?;
-        Ok(self.dst)
+    /// The report as pretty JSON with a final newline, as its file holds it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("reports serialize");
+        bytes.push(b'\n');
+        bytes
     }
+}
 
-    /// Drops a report whose task move did not happen.
-    pub fn discard(self) -> Result<()> {
-        durable::remove_if_exists(&self.tmp)
+/// The largest report coord reads: a result file's 1 MiB, checks and words around it.
+const MAX_REPORT_BYTES: u64 = 4 << 20;
+
+/// What one attempt came to, for [`Report::of_attempt`].
+#[derive(Debug)]
+pub struct Attempt<'a> {
+    /// The task as held.
+    pub task: &'a crate::task::TaskFile,
+    /// The worker that ran it.
+    pub worker: &'a str,
+    /// When the attempt started.
+    pub started: jiff::Timestamp,
+    /// How long it ran, in milliseconds.
+    pub duration_ms: u64,
+    /// The command's exit code, when it exited normally.
+    pub exit_code: Option<i32>,
+    /// Why it failed; None when it completed.
+    pub reason: Option<String>,
+    /// The outcome of each check.
+    pub validation: Vec<crate::checks::Outcome>,
+    /// The attempt's log file.
+    pub log: Option<String>,
+    /// The result object the work gave.
+    pub result: Option<Value>,
+    /// The note the holder gave.
+    pub note: Option<String>,
+}
+
+impl Report {
+    /// The report of an attempt that ran (by a worker or an agent), ended now: after its checks.
+    pub fn of_attempt(a: Attempt<'_>) -> Report {
+        let (deliverables, missing) =
+            crate::checks::deliverables(&a.validation, &a.task.spec.output_files);
+        Report {
+            task_id: a.task.spec.id.clone(),
+            worker_id: a.worker.to_string(),
+            status: match a.reason {
+                None => Status::Completed,
+                Some(_) => Status::Failed,
+            },
+            attempt: a.task.attempt(),
+            started_at: a.started,
+            completed_at: crate::host::now(),
+            duration_ms: a.duration_ms,
+            exit_code: a.exit_code,
+            reason: a.reason,
+            deliverables,
+            missing,
+            log: a.log,
+            result: a.result,
+            validation: a.validation,
+            note: a.note,
+        }
     }
 }
 
 /// Where a task's report lives.
 pub fn path(ws: &Workspace, task_id: &str) -> PathBuf {
-    ws.reports().join(format!("{task_id}.json"))
+    crate::state::layout::report_path(ws, task_id)
 }
 
 /// Reads a report.
 pub fn read(path: &Path) -> Result<Report> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let bytes = crate::durable::read_limited(path, MAX_REPORT_BYTES)
+        .map_err(|e| Error::io("read", path, e))?;
     serde_json::from_slice(&bytes).map_err(|source| Error::Json {
         what: "cannot parse report",
         path: path.to_path_buf(),

@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::events;
-use crate::report;
+use crate::events::{self, Kind};
+use crate::report::{self, Status};
 use crate::status;
 use crate::store;
+use crate::task::Outcome;
 use crate::workspace::Workspace;
 
 /// Percentiles of a set of durations, in milliseconds.
@@ -85,10 +86,6 @@ pub struct Stats {
     pub first_attempt_success_rate: Option<f64>,
 }
 
-fn parse(t: &str) -> Option<jiff::Timestamp> {
-    t.parse().ok()
-}
-
 fn ms_between(a: jiff::Timestamp, b: jiff::Timestamp) -> u64 {
     a.duration_until(b).as_millis().max(0) as u64
 }
@@ -104,10 +101,8 @@ pub fn gather(ws: &Workspace) -> Result<Stats> {
     };
     let mut first_claim: HashMap<String, jiff::Timestamp> = HashMap::new();
     if let Ok((journal, _)) = events::read_from(ws, 0) {
-        for e in journal.into_iter().filter(|e| e.event == "claimed") {
-            if let Some(at) = parse(&e.at) {
-                first_claim.entry(e.task).or_insert(at);
-            }
+        for e in journal.into_iter().filter(|e| e.event == Kind::Claimed) {
+            first_claim.entry(e.task).or_insert(e.at);
         }
     }
     let mut waits = Vec::new();
@@ -125,7 +120,7 @@ pub fn gather(ws: &Workspace) -> Result<Stats> {
             let Ok(rep) = report::read(&report::path(ws, id)) else {
                 continue;
             };
-            if rep.status == "cancelled" {
+            if rep.status == Status::Cancelled {
                 stats.cancelled += 1;
                 continue;
             }
@@ -135,7 +130,7 @@ pub fn gather(ws: &Workspace) -> Result<Stats> {
                 stats.completed += 1;
                 totals.completed += 1;
                 runs.push(rep.duration_ms);
-                finished_at.extend(parse(&rep.completed_at));
+                finished_at.push(rep.completed_at);
             } else {
                 stats.failed += 1;
                 totals.failed += 1;
@@ -145,18 +140,15 @@ pub fn gather(ws: &Workspace) -> Result<Stats> {
                 .coord
                 .history
                 .iter()
-                .any(|h| h.outcome == "failed" || h.outcome == "lost");
+                .any(|h| matches!(h.outcome, Outcome::Failed | Outcome::Lost));
             if done && !retried {
                 first_try += 1;
             }
-            let claimed = first_claim.get(id).copied().or_else(|| {
-                task.coord
-                    .history
-                    .is_empty()
-                    .then(|| parse(&rep.started_at))
-                    .flatten()
-            });
-            if let (Some(q), Some(c)) = (parse(&task.coord.queued_at), claimed) {
+            let claimed = first_claim
+                .get(id)
+                .copied()
+                .or_else(|| task.coord.history.is_empty().then_some(rep.started_at));
+            if let (Some(q), Some(c)) = (task.coord.queued_at, claimed) {
                 waits.push(ms_between(q, c));
             }
         }

@@ -23,9 +23,10 @@ pub struct WorkerStatus {
     /// holds a task, else "idle".
     pub state: String,
     /// "exec", "task-command" (a `coord worker` process) or "handoff" (`coord next` and friends).
-    pub mode: String,
+    pub mode: lease::Mode,
     /// When its record was last written (its own clock).
-    pub last_seen: String,
+    #[serde(with = "crate::time::ms")]
+    pub last_seen: jiff::Timestamp,
     /// Its process id.
     pub pid: u32,
     /// Its host.
@@ -74,7 +75,7 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
         seen.insert(record.worker_id.clone());
         let busy = !held.is_empty();
         // A hand-off worker keeps no process alive: it is judged by its lease, not by a probe.
-        let liveness = if record.mode == lease::HANDOFF {
+        let liveness = if record.mode == lease::Mode::Handoff {
             Liveness::Alive
         } else {
             lease::probe(ws, &record)?
@@ -98,13 +99,13 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
         };
         workers.push(WorkerStatus {
             worker_id: record.worker_id.clone(),
-            mode: record.mode.clone(),
+            mode: record.mode,
             busy,
             current_task: held
                 .first()
                 .map(|n| n.strip_suffix(".json").unwrap_or(n).to_string()),
             state: state.into(),
-            last_seen: record.last_seen.clone(),
+            last_seen: record.last_seen,
             pid: record.pid,
             host: record.host.clone(),
             poll_secs: record.poll_secs,

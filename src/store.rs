@@ -1,4 +1,5 @@
 //! Reading the workspace: listing queue folders, finding a task by id, reading task files.
+//! Nothing here changes a file; moves are the state machine's ([`crate::state`]).
 
 use std::fs;
 use std::io;
@@ -6,35 +7,10 @@ use std::path::{Path, PathBuf};
 
 use crate::durable;
 use crate::error::{Error, Result};
+pub use crate::state::TaskState;
+use crate::state::layout;
 use crate::task::{self, TaskFile};
 use crate::workspace::Workspace;
-
-/// The state a task is in, named after the folder that holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TaskState {
-    /// In pending/: ready to be claimed.
-    Pending,
-    /// In blocked/: waiting for the tasks it depends on.
-    Blocked,
-    /// In assigned/<worker>/: held by that worker.
-    Assigned(String),
-    /// In completed/.
-    Completed,
-    /// In failed/: dead-lettered.
-    Failed,
-}
-
-impl std::fmt::Display for TaskState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TaskState::Pending => f.write_str("pending"),
-            TaskState::Blocked => f.write_str("blocked"),
-            TaskState::Assigned(w) => write!(f, "assigned to {w}"),
-            TaskState::Completed => f.write_str("completed"),
-            TaskState::Failed => f.write_str("failed"),
-        }
-    }
-}
 
 /// The plain regular files of a queue folder, skipping hidden and temp names, symlinks and
 /// folders (never followed).
@@ -97,7 +73,7 @@ pub fn locate_settled(
     workers: &[String],
     id: &str,
 ) -> Option<(TaskState, PathBuf)> {
-    let file = format!("{id}.json");
+    let file = layout::file_name(id);
     let p = ws.blocked().join(&file);
     if p.is_file() {
         return Some((TaskState::Blocked, p));
@@ -174,7 +150,7 @@ impl Lookup {
 
     /// Where a task is found outside pending/, as [`locate_settled`] says.
     pub fn find(&self, id: &str) -> Option<(TaskState, PathBuf)> {
-        let file = format!("{id}.json");
+        let file = layout::file_name(id);
         self.folders
             .iter()
             .find_map(|(state, folder)| folder.find(&file).map(|p| (state.clone(), p)))

@@ -1,14 +1,13 @@
 //! `coord wait`: block on file-system events until tasks are finished.
 
 use std::collections::BTreeSet;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::depends::{self, DepState};
 use crate::error::{Error, Result};
 use crate::store;
 use crate::task;
-use crate::watch;
+use crate::wake::Waker;
 use crate::workspace::Workspace;
 
 /// How a wait ended.
@@ -57,7 +56,6 @@ pub fn wait(ws: &Workspace, ids: &[String], timeout: Option<Duration>) -> Result
             return Err(Error::UnknownTask { id: id.clone() });
         }
     }
-    let (tx, rx) = mpsc::channel();
     let assigned = ws.assigned_root();
     let watched = [
         (ws.completed(), false),
@@ -68,12 +66,7 @@ pub fn wait(ws: &Workspace, ids: &[String], timeout: Option<Duration>) -> Result
     ];
     let dirs: Vec<(&std::path::Path, bool)> =
         watched.iter().map(|(p, r)| (p.as_path(), *r)).collect();
-    let watcher = watch::watch_any(&dirs, move |_| {
-        let _ = tx.send(());
-    });
-    if let Err(e) = &watcher {
-        tracing::warn!("{e}; looking once a second instead");
-    }
+    let mut waker = Waker::for_views(ws, &dirs);
     let deadline = timeout.map(|t| Instant::now() + t);
     let mut tracked: BTreeSet<String> = ids.iter().cloned().collect();
     loop {
@@ -94,23 +87,11 @@ pub fn wait(ws: &Workspace, ids: &[String], timeout: Option<Duration>) -> Result
                 false => Waited::SomeFailed { completed, failed },
             });
         }
-        let left = match deadline {
-            Some(d) => match d.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => left,
-                _ => return Ok(Waited::TimedOut(open)),
-            },
-            None => Duration::from_secs(3600),
-        };
-        // Without events, or on a network file system (other hosts' changes raise none here),
-        // look again at the rescan interval too.
-        let left = match (&watcher, crate::fsinfo::poll_interval(ws.root())) {
-            (Err(_), _) => left.min(Duration::from_secs(1)),
-            (Ok(_), Some(poll)) => left.min(poll),
-            (Ok(_), None) => left,
-        };
-        if rx.recv_timeout(left).is_ok() {
-            // One look for a burst of changes.
-            while rx.try_recv().is_ok() {}
+        if let Some(d) = deadline
+            && Instant::now() >= d
+        {
+            return Ok(Waited::TimedOut(open));
         }
+        waker.next_change(deadline);
     }
 }

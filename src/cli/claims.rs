@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use coord::exit::ExitCode;
-use coord::finish::Disposition;
 use coord::handoff;
+use coord::state::Disposition;
 
 /// Arguments of `coord fail`.
 #[derive(Debug, clap::Args)]

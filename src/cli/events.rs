@@ -2,10 +2,10 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::mpsc;
 
 use coord::events;
 use coord::exit::ExitCode;
+use coord::wake::Waker;
 
 /// Arguments of `coord events`.
 #[derive(Debug, clap::Args)]
@@ -22,21 +22,12 @@ pub struct Args {
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
     let journal = events::path(&ws);
-    let (tx, rx) = mpsc::channel();
-    let watcher = match args.follow {
-        true => {
-            let target = journal.clone();
-            Some(coord::watch::watch_any(
-                &[(ws.root(), false)],
-                move |paths| {
-                    if paths.is_empty() || paths.contains(&target) {
-                        let _ = tx.send(());
-                    }
-                },
-            )?)
-        }
-        false => None,
-    };
+    let mut waker = args.follow.then(|| {
+        let target = journal.clone();
+        Waker::for_views_of(&ws, &[(ws.root(), false)], move |paths| {
+            paths.contains(&target)
+        })
+    });
     let mut offset = 0;
     loop {
         let (batch, end) =
@@ -50,8 +41,8 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                 writeln!(
                     out,
                     "{}  {:<10} {:<24} {:<16} {}",
-                    e.at,
-                    e.event,
+                    coord::time::format(e.at),
+                    e.event.as_str(),
                     e.task,
                     e.worker.as_deref().unwrap_or("-"),
                     e.attempt
@@ -62,8 +53,9 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         }
         out.flush()?;
         drop(out);
-        if watcher.is_none() || !super::next_change(&ws, &rx) {
-            return Ok(ExitCode::Success);
-        }
+        match waker.as_mut() {
+            Some(w) => w.next_change(None),
+            None => return Ok(ExitCode::Success),
+        };
     }
 }

@@ -4,7 +4,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use coord::exit::ExitCode;
-use coord::hook::{self, Harness};
+use coord::hook::{self, Decision, Harness};
 use coord::workspace::Workspace;
 
 /// Arguments of `coord hook`.
@@ -46,7 +46,11 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             (None, Some(cwd)) => Workspace::find(None, cwd)?,
             _ => super::open_workspace(root.clone())?,
         };
-        Ok(hook::decide(&ws, harness, &worker, &input)?)
+        Ok(match hook::decide(&ws, harness, &worker, &input)? {
+            Decision::Stop => None,
+            Decision::Start(a) => Some(super::assignment::instruction(&a)),
+            Decision::Remind(a) => Some(super::assignment::reminder(&a)),
+        })
     })();
     let message = match decision {
         Ok(m) => m,
@@ -55,9 +59,24 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             None
         }
     };
-    let out = hook::render(harness, message);
+    let out = render(harness, message);
     if !out.is_empty() {
         println!("{out}");
     }
     Ok(ExitCode::Success)
+}
+
+/// What the hook prints on stdout. Claude Code: `{"decision": "block", "reason": "..."}` keeps
+/// the agent working with the reason as its next instruction. Cursor: `{"followup_message":
+/// "..."}` is sent as the next user message. With nothing to do, nothing (Claude Code) or `{}`
+/// (Cursor): the chat stops.
+fn render(harness: Harness, message: Option<String>) -> String {
+    match (harness, message) {
+        (Harness::Claude, Some(reason)) => {
+            serde_json::json!({"decision": "block", "reason": reason}).to_string()
+        }
+        (Harness::Claude, None) => String::new(),
+        (Harness::Cursor, Some(msg)) => serde_json::json!({"followup_message": msg}).to_string(),
+        (Harness::Cursor, None) => "{}".to_string(),
+    }
 }

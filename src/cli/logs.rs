@@ -2,10 +2,10 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::mpsc;
 
 use coord::exit::ExitCode;
 use coord::logfile::{self, Follower};
+use coord::wake::Waker;
 
 /// Arguments of `coord logs`.
 #[derive(Debug, clap::Args)]
@@ -22,17 +22,10 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
     let worker = args.worker.as_deref();
     let mut follower = Follower::default();
-    let (tx, rx) = mpsc::channel();
     // Watch before the first read, so nothing written in between is missed.
-    let watcher = match args.follow {
-        true => Some(coord::watch::watch_any(
-            &[(&ws.logs(), false)],
-            move |_| {
-                let _ = tx.send(());
-            },
-        )?),
-        false => None,
-    };
+    let mut waker = args
+        .follow
+        .then(|| Waker::for_views(&ws, &[(&ws.logs(), false)]));
     loop {
         let logs = logfile::files(&ws, worker)?;
         let mut out = std::io::stdout().lock();
@@ -41,8 +34,9 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         }
         out.flush()?;
         drop(out);
-        if watcher.is_none() || !super::next_change(&ws, &rx) {
-            return Ok(ExitCode::Success);
-        }
+        match waker.as_mut() {
+            Some(w) => w.next_change(None),
+            None => return Ok(ExitCode::Success),
+        };
     }
 }

@@ -1,5 +1,6 @@
 //! Commands of the binary: each turns its arguments into library calls and prints the result.
 
+pub mod assignment;
 pub mod claims;
 pub mod complete;
 pub mod demo;
@@ -36,21 +37,6 @@ pub fn open_workspace(root: Option<PathBuf>) -> anyhow::Result<Workspace> {
         (p, origin)
     });
     Ok(Workspace::find(explicit, &cwd)?)
-}
-
-/// Blocks until a watcher reports a change (all pending reports taken at once), or, on a network
-/// file system where other hosts' writes raise no event here, until the rescan interval passes.
-/// False when the watcher is gone.
-pub fn next_change(ws: &Workspace, rx: &std::sync::mpsc::Receiver<()>) -> bool {
-    let woke = match coord::fsinfo::poll_interval(ws.root()) {
-        Some(poll) => !matches!(
-            rx.recv_timeout(poll),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
-        ),
-        None => rx.recv().is_ok(),
-    };
-    while rx.try_recv().is_ok() {}
-    woke
 }
 
 /// Prints a value as one line of JSON on stdout.

@@ -40,9 +40,9 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     match handoff::next(&ws, &args.worker, &args.labels, wait)? {
         Some(a) => {
             if json {
-                super::print_json(&a.to_json())?;
+                super::print_json(&super::assignment::to_json(&a))?;
             } else {
-                print!("{}", a.to_text());
+                print!("{}", super::assignment::to_text(&a));
             }
             Ok(ExitCode::Success)
         }

@@ -16,12 +16,15 @@ pub struct Args {
 /// Runs one recovery pass and prints each task it moved.
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
-    let moved = recover::recover(&ws, None)?;
-    let stuck = coord::depends::settle_stuck(&ws, "coord recover")?;
-    for d in &stuck.unblocked {
+    let sweep = recover::sweep(&ws, None, "coord recover")?;
+    let moved = sweep.recovered;
+    for d in &sweep.unblocked {
         eprintln!("unblocked {d}: the tasks it depends on had finished");
     }
-    let published = coord::finish::settle_orphans(&ws)?;
+    for d in &sweep.failed_dependents {
+        eprintln!("failed {d}: a task it depends on had failed");
+    }
+    let published = sweep.reports_published;
     if published > 0 {
         eprintln!("published {published} report(s) that a dead worker had left in tmp/");
     }

@@ -1,11 +1,11 @@
 //! `coord status`: the workspace at a glance.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use coord::exit::ExitCode;
 use coord::status;
+use coord::wake::{Waker, Woke};
 
 /// Arguments of `coord status`.
 #[derive(Debug, clap::Args)]
@@ -43,7 +43,6 @@ const MAX_SETTLE: Duration = Duration::from_millis(250);
 /// Draws the status, then again after every burst of changes to the state folders.
 fn watch(ws: &coord::Workspace, json: bool) -> anyhow::Result<ExitCode> {
     use std::io::{IsTerminal, Write};
-    let (tx, rx) = mpsc::channel();
     let folders = [
         (ws.pending(), false),
         (ws.blocked(), false),
@@ -54,9 +53,7 @@ fn watch(ws: &coord::Workspace, json: bool) -> anyhow::Result<ExitCode> {
     ];
     let dirs: Vec<(&std::path::Path, bool)> =
         folders.iter().map(|(p, r)| (p.as_path(), *r)).collect();
-    let _watcher = coord::watch::watch_any(&dirs, move |_| {
-        let _ = tx.send(());
-    })?;
+    let mut waker = Waker::for_views(ws, &dirs);
     let tty = std::io::stdout().is_terminal();
     loop {
         let st = status::gather(ws)?;
@@ -75,17 +72,20 @@ fn watch(ws: &coord::Workspace, json: bool) -> anyhow::Result<ExitCode> {
             writeln!(
                 out,
                 "\n{}  (redrawn on every change; Ctrl-C to stop)",
-                coord::host::rfc3339(coord::host::now())
+                coord::time::format(coord::host::now())
             )?;
         }
         out.flush()?;
         drop(out);
-        if !super::next_change(ws, &rx) {
-            return Ok(ExitCode::Success);
-        }
+        waker.next_change(None);
         // Let a burst settle, but redraw at least every MAX_SETTLE on a busy queue.
         let burst = std::time::Instant::now();
-        while burst.elapsed() < MAX_SETTLE && rx.recv_timeout(SETTLE).is_ok() {}
+        while burst.elapsed() < MAX_SETTLE
+            && matches!(
+                waker.wait(Some(std::time::Instant::now() + SETTLE)),
+                Woke::Message(())
+            )
+        {}
     }
 }
 

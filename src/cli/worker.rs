@@ -56,7 +56,14 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             .map(|secs| Duration::from_secs_f64(secs.clamp(0.01, 3600.0))),
         labels: args.labels,
     };
-    let summary = worker::run(&ws, &opts)?;
+    let mut print_assignment = |a: &coord::handoff::Assignment| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let line = super::assignment::to_json(a).to_string();
+        // A closed stdout only means nobody reads the line; the claim stands either way.
+        let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+    };
+    let summary = worker::run(&ws, &opts, &mut print_assignment)?;
     // A listener's stdout is a stream of task lines for an agent; its summary goes to stderr.
     let listening = opts.watch && opts.exec.is_none();
     if listening {

@@ -91,18 +91,41 @@ pub struct HistoryEntry {
     pub attempt: u32,
     /// The worker that held it.
     pub worker: String,
-    /// "failed", "released", "lost" or "retried" (sent back by an operator).
-    pub outcome: String,
+    /// How the claim ended.
+    pub outcome: Outcome,
     /// Why, in words.
     pub reason: String,
     /// When the claim ended (the recording process's clock).
-    pub at: String,
+    #[serde(with = "crate::time::ms")]
+    pub at: jiff::Timestamp,
     /// Whether the claim used up an attempt.
     pub counted: bool,
 }
 
-/// The history outcome an operator's `coord retry` records; attempts are counted after it.
-pub const RETRIED: &str = "retried";
+/// How a claim that did not finish its task ended, as its history entry says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// The attempt failed, and another followed.
+    Failed,
+    /// The holder handed it back without using an attempt.
+    Released,
+    /// The holder was gone (died, or its lease ran out).
+    Lost,
+    /// An operator sent it back from failed/; attempts are counted from here.
+    Retried,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Failed => "failed",
+            Outcome::Released => "released",
+            Outcome::Lost => "lost",
+            Outcome::Retried => "retried",
+        })
+    }
+}
 
 /// The delay before attempt `next` when a task does not say: 2 s, doubled per attempt.
 pub const DEFAULT_RETRY_BACKOFF_SECS: f64 = 2.0;
@@ -121,7 +144,8 @@ pub struct Note {
     /// The note.
     pub text: String,
     /// When (the writer's clock).
-    pub at: String,
+    #[serde(with = "crate::time::ms")]
+    pub at: jiff::Timestamp,
 }
 
 /// The state coord keeps inside a task file, under the `coord` key.
@@ -131,21 +155,33 @@ pub struct State {
     /// The ordering key that names the task in pending/ (priority, then queue time).
     #[serde(default)]
     pub order: String,
-    /// When the task was queued.
-    #[serde(default)]
-    pub queued_at: String,
+    /// When the task was queued (none for a task dropped into pending/ by hand).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::ms_opt"
+    )]
+    pub queued_at: Option<jiff::Timestamp>,
     /// When the current claim was taken through `coord next` (the claimer's clock).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claimed_at: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::ms_opt"
+    )]
+    pub claimed_at: Option<jiff::Timestamp>,
     /// The last note a holder left with `coord heartbeat --note`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_note: Option<Note>,
     /// Every earlier claim that did not finish the task.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryEntry>,
-    /// Not claimable before this time (RFC 3339): the backoff after a failed attempt.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_at: Option<String>,
+    /// Not claimable before this time: the backoff after a failed attempt.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::ms_opt"
+    )]
+    pub retry_at: Option<jiff::Timestamp>,
 }
 
 /// A task file: the spec's fields at the top level and coord's state under `coord`.
@@ -167,7 +203,7 @@ impl TaskFile {
             .coord
             .history
             .iter()
-            .rposition(|h| h.outcome == RETRIED)
+            .rposition(|h| h.outcome == Outcome::Retried)
             .map_or(0, |i| i + 1);
         1 + self.coord.history[since_retry..]
             .iter()
@@ -200,17 +236,22 @@ impl TaskFile {
         self.coord
             .history
             .iter()
-            .filter(|h| h.outcome == RETRIED)
+            .filter(|h| h.outcome == Outcome::Retried)
             .count()
     }
 
     /// The earliest time the task may be claimed (its `notBefore` or its retry backoff).
     pub fn ready_at(&self) -> Option<jiff::Timestamp> {
-        [&self.spec.not_before, &self.coord.retry_at]
-            .into_iter()
-            .flatten()
-            .filter_map(|t| t.parse::<jiff::Timestamp>().ok())
-            .max()
+        let not_before = self.spec.not_before.as_deref().and_then(|t| t.parse().ok());
+        not_before.max(self.coord.retry_at)
+    }
+
+    /// When attempt `next` may start after a failure at `now`: the backoff with jitter, or None
+    /// when the task asks for no delay.
+    pub fn backoff_until(&self, next: u32, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        let jitter = 0.5 + (crate::host::random_u64() % 1000) as f64 / 2000.0;
+        let delay = self.spec.retry_delay(next, jitter);
+        (!delay.is_zero()).then(|| now + delay)
     }
 
     /// Whether other workers must not hold tasks touching this task's files meanwhile.

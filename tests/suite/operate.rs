@@ -23,7 +23,7 @@ fn cancel_takes_a_pending_task_and_fails_its_dependents() {
     assert_eq!(p.report("a")["status"], "cancelled");
     assert_eq!(p.files("failed"), ["a.json", "b.json"]);
     let out = p.coord(&["cancel", "a"]);
-    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(out.status.code(), Some(5), "a state conflict");
     assert!(
         stderr(&out).contains("already finished"),
         "{}",
@@ -98,7 +98,7 @@ fn retry_sends_a_dead_letter_back_with_attempts_reset_and_history_kept() {
     assert_eq!(history[0]["outcome"], "failed");
     assert_eq!(history[1]["outcome"], "retried");
     let out = p.coord(&["retry", "flaky"]);
-    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(out.status.code(), Some(5), "a state conflict");
     assert!(
         stderr(&out).contains("flaky is completed, not failed"),
         "{}",

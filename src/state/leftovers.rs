@@ -1,0 +1,94 @@
+//! What dead processes of this host left in tmp/: a whole report of a task whose commit
+//! happened is published (under the finished lock, never over a report); every other temp file
+//! of a dead process is removed. Files of live processes and of other hosts are left alone.
+
+use super::locks;
+use super::{TaskState, layout};
+use crate::durable;
+use crate::error::{Error, Result};
+use crate::report;
+use crate::task;
+use crate::workspace::Workspace;
+
+/// What [`orphans`] found (and, when asked, did) in tmp/.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Orphans {
+    /// Whole reports of committed tasks (published when fixing).
+    pub published: usize,
+    /// The tasks those reports are about.
+    pub report_ids: Vec<String>,
+    /// Other temp files of dead processes (removed when fixing).
+    pub removed: usize,
+}
+
+/// Looks at the temp files that dead processes of this host left in tmp/, and with `fix`
+/// publishes the reports of committed tasks and removes the rest.
+pub fn orphans(ws: &Workspace, fix: bool) -> Result<Orphans> {
+    let dir = ws.tmp();
+    let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("list", &dir, e))?;
+    let mut found = Orphans::default();
+    let _finished = match fix {
+        true => Some(locks::finished(ws)?),
+        false => None,
+    };
+    for entry in entries.flatten() {
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let Some((host, pid, tag)) = parse_tmp_name(&name) else {
+            continue;
+        };
+        if host != crate::host::hostname() || pid == crate::host::pid() || process_alive(pid) {
+            continue;
+        }
+        let path = dir.join(&name);
+        if tag == "report"
+            && let Ok(r) = report::read(&path)
+            && task::check_id(&r.task_id).is_ok()
+        {
+            let committed = [TaskState::Completed, TaskState::Failed]
+                .iter()
+                .any(|s| layout::settled_path(ws, s, &r.task_id).exists());
+            let dst = layout::report_path(ws, &r.task_id);
+            if committed && !dst.exists() {
+                if fix {
+                    durable::publish_new(&path, &dst)?;
+                    durable::sync_dir(&ws.reports(), ws.durability())?;
+                }
+                found.published += 1;
+                found.report_ids.push(r.task_id);
+                continue;
+            }
+        }
+        if fix {
+            durable::remove_if_exists(&path)?;
+        }
+        found.removed += 1;
+    }
+    Ok(found)
+}
+
+/// Splits `<host>.<pid>.<counter>.<random>.<tag>.tmp` (the host may hold dots).
+fn parse_tmp_name(name: &str) -> Option<(&str, u32, &str)> {
+    let rest = name.strip_suffix(durable::TMP_SUFFIX)?;
+    let mut parts = rest.rsplitn(5, '.');
+    let tag = parts.next()?;
+    let _random = parts.next()?;
+    let _counter = parts.next()?;
+    let pid = parts.next()?.parse().ok()?;
+    let host = parts.next()?;
+    Some((host, pid, tag))
+}
+
+/// Whether a process of this host still runs (a zombie, killed but not yet reaped, does not).
+fn process_alive(pid: u32) -> bool {
+    // SAFETY: kill with signal 0 only checks for existence and permission.
+    let rc = unsafe { libc::kill(pid as i32, 0) };
+    let exists = rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH);
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+    });
+    exists && !zombie
+}

@@ -1,0 +1,99 @@
+//! The state machine: the only code that renames, links or unlinks task and report files.
+//!
+//! A task is in exactly one state, and each state is a folder ([`TaskState`], [`layout`]).
+//! Every move goes through [`commit::commit`]: rewrite the source (only a copy the caller holds
+//! the lock of), prepare the report, one no-replace rename from the exact path of the expected
+//! state (the re-check: a source that moved on makes the move fail and change nothing), flush,
+//! publish the report, record the event. The moves themselves, with the lock each one holds, are
+//! the public functions of the submodules; docs/protocol.md has one row per move naming them.
+//!
+//! Policy (which task to move, and when) lives elsewhere: the worker loop, the hand-off verbs,
+//! recovery, dependencies, the operator verbs and the doctor call in here.
+
+mod claim;
+pub mod commit;
+mod deps;
+mod end;
+pub mod layout;
+mod leftovers;
+pub mod locks;
+pub mod operator;
+mod publish;
+
+pub use claim::{Taken, defer, put_back, rename_to_id, set_aside, take};
+pub use deps::{fail_dependent, unblock};
+pub use end::{End, EndKind, complete, end_claim, rewrite_held};
+pub use leftovers::{Orphans, orphans};
+pub use operator::{
+    SetAside, cancel_from, purge_one, rebuild_report, retry_from_failed, set_aside_duplicates,
+};
+pub use publish::{Staged, publish_batch};
+
+/// The state a task is in, named after the folder that holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TaskState {
+    /// In pending/: ready to be claimed.
+    Pending,
+    /// In blocked/: waiting for the tasks it depends on.
+    Blocked,
+    /// In assigned/<worker>/: held by that worker.
+    Assigned(String),
+    /// In completed/.
+    Completed,
+    /// In failed/: dead-lettered, cancelled, or failed because a dependency did.
+    Failed,
+}
+
+impl TaskState {
+    /// Whether the task has finished (completed or failed) and has, or is about to have, a report.
+    pub fn is_finished(&self) -> bool {
+        matches!(self, TaskState::Completed | TaskState::Failed)
+    }
+}
+
+impl std::fmt::Display for TaskState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TaskState::Pending => f.write_str("pending"),
+            TaskState::Blocked => f.write_str("blocked"),
+            TaskState::Assigned(w) => write!(f, "assigned to {w}"),
+            TaskState::Completed => f.write_str("completed"),
+            TaskState::Failed => f.write_str("failed"),
+        }
+    }
+}
+
+/// Where a move out of a worker's claims left the task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Moved to completed/.
+    Completed,
+    /// Back in pending/ for another attempt.
+    Requeued,
+    /// Moved to failed/: out of attempts.
+    DeadLettered,
+    /// Back in pending/ without using an attempt.
+    Released,
+    /// The task was no longer held by this worker: someone else moved it. Nothing was changed.
+    Fenced,
+    /// Another copy of the task had already completed; this copy was dropped.
+    AlreadyCompleted,
+}
+
+impl Disposition {
+    /// The disposition in words, for logs.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Disposition::Completed => "completed",
+            Disposition::Requeued => "back in pending/ for another attempt",
+            Disposition::DeadLettered => "out of attempts, moved to failed/",
+            Disposition::Released => "back in pending/, no attempt used",
+            Disposition::Fenced => {
+                "it was no longer held by this worker (moved by another process); nothing recorded"
+            }
+            Disposition::AlreadyCompleted => {
+                "another copy had already completed; this copy was dropped"
+            }
+        }
+    }
+}

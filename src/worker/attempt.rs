@@ -1,0 +1,263 @@
+//! Running one claimed task: the trust check, the command under supervision, its checks, its
+//! report, and the move that records the outcome.
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde_json::Value;
+use tracing::{info, warn};
+
+use super::{Wake, Worker};
+use crate::checks;
+use crate::claim::ClaimedTask;
+use crate::durable;
+use crate::error::Result;
+use crate::host;
+use crate::report::{Attempt, Report};
+use crate::runner::{self, Job};
+use crate::state::{self, Disposition, End, EndKind, layout, locks};
+use crate::supervise::{Ending, Supervision};
+use crate::wake::Woke;
+
+/// The largest result file a command may write, in bytes.
+const MAX_RESULT_BYTES: u64 = 1 << 20;
+
+impl Worker<'_> {
+    pub(super) fn run_task(&mut self, claimed: Box<ClaimedTask>) -> Result<()> {
+        let ws = self.ws;
+        let spec = &claimed.task.spec;
+        let id = spec.id.clone();
+        info!(
+            "TASK ASSIGNED {id} (attempt {}/{}): {}",
+            claimed.attempt,
+            spec.max_attempts(),
+            spec.description
+        );
+        if let Some(distrust) = crate::trust::problem(&claimed.path, ws.shared_group()) {
+            let reason = format!(
+                "not run: another user could have written this task file: {}",
+                distrust.problem
+            );
+            warn!("{id}: {reason}");
+            let lock = locks::claims(ws, &self.opts.id)?;
+            state::set_aside(&lock, ws, &layout::file_name(&id), &claimed.path, &reason)?;
+            self.summary.invalid += 1;
+            return Ok(());
+        }
+        let command = match self.opts.exec.clone().or_else(|| spec.command.clone()) {
+            Some(c) => c,
+            None if self.listening() => return self.hand_off(claimed),
+            None => {
+                let d = self.end(
+                    &claimed,
+                    EndKind::Released,
+                    "no command, and the worker has no --exec",
+                    None,
+                )?;
+                warn!(
+                    "{id} has no command and this worker has no --exec: left in pending/ ({})",
+                    d.describe()
+                );
+                self.no_command.insert(id);
+                return Ok(());
+            }
+        };
+        let started = host::now();
+        let clock = Instant::now();
+        let log = layout::task_log_path(ws, &id, claimed.attempt);
+        let result_file = ws.tmp().join(format!(
+            "result.{id}.{}.{}.{}.json",
+            claimed.attempt,
+            host::hostname(),
+            host::pid()
+        ));
+        durable::remove_if_exists(&result_file)?;
+        let job = Job {
+            command: &command,
+            cwd: ws.project(),
+            log: &log,
+            env: vec![
+                ("COORD_TASK_ID", id.clone()),
+                ("COORD_TASK_FILE", claimed.path.display().to_string()),
+                ("COORD_WORKER_ID", self.opts.id.clone()),
+                ("COORD_ROOT", ws.root().display().to_string()),
+                ("COORD_PROJECT_DIR", ws.project().display().to_string()),
+                ("COORD_ATTEMPT", claimed.attempt.to_string()),
+                ("COORD_RESULT_FILE", result_file.display().to_string()),
+            ],
+        };
+        let ending = match runner::spawn(&job) {
+            Ok(child) => {
+                info!("running {id}: {command} (log {})", log.display());
+                crate::events::one(
+                    ws,
+                    crate::events::Kind::Started,
+                    &id,
+                    Some(&self.opts.id),
+                    Some(claimed.attempt),
+                );
+                self.wait_child(child, spec.timeout_secs, &claimed.path)?
+            }
+            Err(e) => Ending::CannotStart(e.to_string()),
+        };
+        let result = read_result(&result_file);
+        durable::remove_if_exists(&result_file)?;
+        let reason = match &ending {
+            Ending::Cancelled => {
+                info!("{id} was cancelled while it ran; its command was stopped");
+                return Ok(());
+            }
+            Ending::Interrupted => {
+                let d = self.end(
+                    &claimed,
+                    EndKind::Released,
+                    "the worker was stopped while running it",
+                    None,
+                )?;
+                info!("released {id}: {}", d.describe());
+                self.summary.interrupted = true;
+                return Ok(());
+            }
+            Ending::Exited(status) if status.success() => None,
+            Ending::Exited(status) => Some(runner::describe(status)),
+            Ending::TimedOut(secs) => Some(format!(
+                "timeout: still running after {secs}s, process group killed"
+            )),
+            Ending::CannotStart(e) => Some(format!("cannot start the command: {e}")),
+        };
+        let spec = &claimed.task.spec;
+        let validation = checks::run(
+            ws.project(),
+            &spec.output_files,
+            &claimed.task.acceptance(),
+            reason.is_none(),
+        );
+        let reason = reason.or_else(|| checks::reason(&validation));
+        let report = Report::of_attempt(Attempt {
+            task: &claimed.task,
+            worker: &self.opts.id,
+            started,
+            duration_ms: clock.elapsed().as_millis() as u64,
+            exit_code: match &ending {
+                Ending::Exited(status) => status.code(),
+                _ => None,
+            },
+            reason: reason.clone(),
+            validation,
+            log: Some(log.display().to_string()),
+            result,
+            note: None,
+        });
+        let ms = report.duration_ms;
+        let disposition = match &reason {
+            None => {
+                let lock = locks::claims(ws, &self.opts.id)?;
+                let d = state::complete(&lock, ws, &claimed.path, &report)?;
+                drop(lock);
+                crate::depends::after(ws, &id, &self.opts.id, &d);
+                d
+            }
+            Some(r) => self.end(&claimed, EndKind::Failed { retry: true }, r, Some(&report))?,
+        };
+        self.count(&disposition);
+        let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
+        match disposition {
+            Disposition::Completed => info!("completed {id} in {ms} ms"),
+            Disposition::Requeued => info!(
+                "failed {id} in {ms} ms{why}; back in pending/ for attempt {}",
+                claimed.attempt + 1
+            ),
+            Disposition::DeadLettered => {
+                warn!("failed {id} in {ms} ms{why}; out of attempts, moved to failed/")
+            }
+            other => warn!("{id} finished{why} but {}", other.describe()),
+        }
+        Ok(())
+    }
+
+    /// Ends the claim without completing it, then moves the task's dependents on if it
+    /// finished for good.
+    fn end(
+        &mut self,
+        claimed: &ClaimedTask,
+        kind: EndKind,
+        reason: &str,
+        report: Option<&Report>,
+    ) -> Result<Disposition> {
+        let lock = locks::claims(self.ws, &self.opts.id)?;
+        let end = End {
+            kind,
+            reason,
+            report,
+        };
+        let d = state::end_claim(&lock, self.ws, &claimed.path, end)?;
+        drop(lock);
+        crate::depends::after(self.ws, &claimed.task.spec.id, &self.opts.id, &d);
+        Ok(d)
+    }
+
+    /// Waits for the command to exit while beating, and stops its group on a timeout, when the
+    /// task is taken away, or on a second signal.
+    fn wait_child(
+        &mut self,
+        child: std::process::Child,
+        timeout_secs: Option<u64>,
+        held: &Path,
+    ) -> Result<Ending> {
+        let pid = child.id();
+        let tx = self.waker.sender();
+        let mut child = child;
+        std::thread::Builder::new()
+            .name("coord-child".into())
+            .spawn(move || {
+                let _ = tx.send(Wake::Exited(child.wait()));
+            })
+            .map_err(|e| crate::error::Error::io("start a thread in", self.ws.root(), e))?;
+        let mut sup = Supervision::start(pid, timeout_secs);
+        loop {
+            self.heartbeat()?;
+            let beat = Instant::now() + self.beat_every();
+            let until = sup.deadline().map_or(beat, |d| d.min(beat));
+            match self.waker.wait(Some(until)) {
+                Woke::Message(Wake::Exited(status)) => {
+                    let status = status.map_err(|e| {
+                        crate::error::Error::io("wait for", Path::new("/bin/sh"), e)
+                    })?;
+                    return Ok(sup.ending(status));
+                }
+                Woke::Message(Wake::Signal(sig)) => {
+                    if self.on_signal(sig, true) {
+                        sup.interrupt();
+                    }
+                }
+                Woke::Message(Wake::Held) | Woke::Rescan => {
+                    if !held.exists() {
+                        sup.cancel();
+                    }
+                }
+                Woke::Message(other) => self.apply(other)?,
+                Woke::Deadline => {
+                    if !held.exists() {
+                        sup.cancel();
+                    }
+                    sup.on_deadline();
+                }
+            }
+        }
+    }
+}
+
+fn read_result(path: &Path) -> Option<Value> {
+    let bytes = durable::read_limited(path, MAX_RESULT_BYTES).ok()?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(v @ Value::Object(_)) => Some(v),
+        Ok(_) => {
+            warn!("{} is not a JSON object; ignored", path.display());
+            None
+        }
+        Err(e) => {
+            warn!("{} is not valid JSON ({e}); ignored", path.display());
+            None
+        }
+    }
+}
