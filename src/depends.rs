@@ -128,7 +128,7 @@ pub fn after_finished(ws: &Workspace, id: &str, by: &str) -> Result<Moved> {
     while let Some(done) = finished.pop() {
         for name in store::list_files(&ws.blocked())? {
             let path = ws.blocked().join(&name);
-            let Ok(task) = store::read_task(&path) else {
+            let Ok(task) = crate::task::read(&path) else {
                 continue;
             };
             if !task.spec.depends_on.contains(&done) {
@@ -172,7 +172,7 @@ pub fn stuck(ws: &Workspace) -> Result<Vec<(std::path::PathBuf, TaskFile)>> {
     let mut found = Vec::new();
     for name in store::list_files(&ws.blocked())? {
         let path = ws.blocked().join(&name);
-        let Ok(task) = store::read_task(&path) else {
+        let Ok(task) = crate::task::read(&path) else {
             continue;
         };
         if readiness(ws, &task.spec.depends_on) != Ok(false) {
@@ -197,7 +197,7 @@ pub fn settle_stuck(ws: &Workspace, by: &str) -> Result<Moved> {
 /// dependents; what moved is returned.
 pub fn settle_blocked(ws: &Workspace, path: &Path, by: &str) -> Result<Moved> {
     let mut moved = Moved::default();
-    let Ok(task) = store::read_task(path) else {
+    let Ok(task) = crate::task::read(path) else {
         return Ok(moved);
     };
     if let Some(dead) = settle(ws, path, &task, by, &mut moved)? {

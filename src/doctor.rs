@@ -9,7 +9,6 @@ use serde::Serialize;
 use crate::depends;
 use crate::error::Result;
 use crate::lease;
-use crate::report;
 use crate::state::{self, TaskState, locks};
 use crate::store;
 use crate::task;
@@ -127,7 +126,7 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
                 (0..copies.len())
                     .max_by_key(|&i| {
                         let (state, path) = &copies[i];
-                        let retries = store::read_task(path).map_or(0, |t| t.retries());
+                        let retries = crate::task::read(path).map_or(0, |t| t.retries());
                         (retries, rank(state))
                     })
                     .unwrap_or(0)
@@ -155,7 +154,7 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
     let finished = locks::finished(ws).ok();
     for (id, state) in finished_ids {
         let path = state::layout::settled_path(ws, &state, &id);
-        if report::path(ws, &id).exists() || !path.exists() {
+        if crate::state::layout::report_path(ws, &id).exists() || !path.exists() {
             continue;
         }
         let fixed = match (&finished, fix) {

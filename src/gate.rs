@@ -123,7 +123,7 @@ impl Gate {
                 let path = ws.assigned(&w).join(name);
                 let files = match self.held.remove(&path) {
                     Some(files) => files,
-                    None => store::read_task(&path)
+                    None => crate::task::read(&path)
                         .ok()
                         .and_then(|t| t.exclusive_files().then(|| files_of(&t))),
                 };
@@ -147,7 +147,7 @@ impl Gate {
         let facts = match self.facts.get(path) {
             Some(f) if f.identity == identity => f.clone(),
             _ => {
-                let Ok(task) = store::read_task(path) else {
+                let Ok(task) = crate::task::read(path) else {
                     return true;
                 };
                 let f = Facts::of(&task, identity);
@@ -200,7 +200,7 @@ pub fn held_elsewhere(
         }
         for name in store::list_files(&ws.assigned(&w))? {
             let path = ws.assigned(&w).join(name);
-            let Ok(other) = store::read_task(&path) else {
+            let Ok(other) = crate::task::read(&path) else {
                 continue;
             };
             if !other.exclusive_files() {

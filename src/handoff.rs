@@ -95,7 +95,7 @@ fn held_by(ws: &Workspace, worker: &str) -> Result<Option<Assignment>> {
     names.sort();
     for name in names {
         let path = ws.assigned(worker).join(&name);
-        if let Ok(task) = store::read_task(&path) {
+        if let Ok(task) = crate::task::read(&path) {
             return Ok(Some(Assignment::new(ws, worker, task, path, true)));
         }
     }
@@ -111,7 +111,7 @@ pub fn next(
     labels: &[String],
     wait: Option<Duration>,
 ) -> Result<Option<Assignment>> {
-    lease::check_worker_id(worker)?;
+    crate::ids::check_worker_id(worker)?;
     {
         let _lock = locks::claims(ws, worker)?;
         lease::renew_handoff(ws, worker)?;
@@ -172,7 +172,7 @@ fn held(
 ) -> Result<(PathBuf, TaskFile)> {
     task::check_id(id).map_err(|_| Error::UnknownTask { id: id.to_string() })?;
     let path = state::layout::settled_path(ws, &TaskState::Assigned(worker.to_string()), id);
-    let task = match store::read_task(&path) {
+    let task = match crate::task::read(&path) {
         Ok(task) => task,
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             return Err(not_held(ws, worker, id));
@@ -199,7 +199,7 @@ fn not_held(ws: &Workspace, worker: &str, id: &str) -> Error {
     let Some((state, path)) = located else {
         return Error::UnknownTask { id: id.to_string() };
     };
-    let report = report::read(&report::path(ws, id)).ok();
+    let report = report::read(&crate::state::layout::report_path(ws, id)).ok();
     let (message, hint) = match state {
         TaskState::Assigned(other) => (
             format!("{id} is held by {other}, not {worker}"),
@@ -235,7 +235,7 @@ fn not_held(ws: &Workspace, worker: &str, id: &str) -> Error {
             format!("see `coord show {id}`; {next}"),
         ),
         TaskState::Pending => {
-            let last = store::read_task(&path)
+            let last = crate::task::read(&path)
                 .ok()
                 .and_then(|t| t.coord.history.last().cloned());
             match last {
@@ -270,7 +270,7 @@ pub struct Completion {
 /// Completes `id` for `worker`: checks that it is held in the current claim, runs its checks,
 /// writes the report and moves it to completed/. Failed checks leave the task held.
 pub fn complete(ws: &Workspace, worker: &str, id: &str, req: Completion) -> Result<Report> {
-    lease::check_worker_id(worker)?;
+    crate::ids::check_worker_id(worker)?;
     let (_, task) = {
         let _lock = locks::claims(ws, worker)?;
         renew(ws, worker)?;
@@ -314,7 +314,7 @@ pub fn fail(
     reason: &str,
     retry: bool,
 ) -> Result<(Disposition, u32)> {
-    lease::check_worker_id(worker)?;
+    crate::ids::check_worker_id(worker)?;
     let lock = locks::claims(ws, worker)?;
     renew(ws, worker)?;
     let (path, task) = held(ws, worker, id, token)?;
@@ -345,7 +345,7 @@ pub fn fail(
 
 /// Hands `id` back to pending/ untouched; no attempt is used.
 pub fn release(ws: &Workspace, worker: &str, id: &str, token: Option<&str>) -> Result<Disposition> {
-    lease::check_worker_id(worker)?;
+    crate::ids::check_worker_id(worker)?;
     let lock = locks::claims(ws, worker)?;
     renew(ws, worker)?;
     let (path, _) = held(ws, worker, id, token)?;
@@ -360,7 +360,7 @@ pub fn release(ws: &Workspace, worker: &str, id: &str, token: Option<&str>) -> R
 /// Renews `worker`'s lease; with a note, keeps it on every task the worker holds. Returns the
 /// ids of the tasks it holds.
 pub fn heartbeat(ws: &Workspace, worker: &str, note: Option<&str>) -> Result<Vec<String>> {
-    lease::check_worker_id(worker)?;
+    crate::ids::check_worker_id(worker)?;
     let lock = locks::claims(ws, worker)?;
     renew(ws, worker)?;
     let mut ids = Vec::new();
@@ -368,7 +368,7 @@ pub fn heartbeat(ws: &Workspace, worker: &str, note: Option<&str>) -> Result<Vec
     names.sort();
     for name in names {
         let path = ws.assigned(worker).join(&name);
-        let Ok(mut task) = store::read_task(&path) else {
+        let Ok(mut task) = crate::task::read(&path) else {
             continue;
         };
         if let Some(text) = note {

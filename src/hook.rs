@@ -10,7 +10,6 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::handoff::{self, Assignment};
-use crate::lease;
 use crate::workspace::Workspace;
 
 /// The harnesses coord answers.
@@ -96,7 +95,7 @@ pub enum Decision {
 
 /// Decides whether the chat goes on, claiming through the one claim pipeline.
 pub fn decide(ws: &Workspace, harness: Harness, worker: &str, input: &Input) -> Result<Decision> {
-    lease::check_worker_id(worker)?;
+    crate::ids::check_worker_id(worker)?;
     if harness == Harness::Cursor && input.status.as_deref().is_some_and(|s| s != "completed") {
         return Ok(Decision::Stop);
     }

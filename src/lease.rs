@@ -116,29 +116,6 @@ pub fn boot_id() -> &'static str {
     })
 }
 
-/// Checks a worker id: 1-64 of `[A-Za-z0-9._-]`, starting with a letter or digit.
-pub fn check_worker_id(id: &str) -> Result<()> {
-    let reason = if id.is_empty() || id.len() > 64 {
-        Some(format!("it must be 1-64 characters long, not {}", id.len()))
-    } else if !id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    {
-        Some("it may only hold letters, digits, '.', '_' and '-'".to_string())
-    } else if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        Some("it must start with a letter or digit".to_string())
-    } else {
-        None
-    };
-    match reason {
-        Some(reason) => Err(Error::InvalidWorkerId {
-            id: id.to_string(),
-            reason,
-        }),
-        None => Ok(()),
-    }
-}
-
 fn record_path(ws: &Workspace, id: &str) -> PathBuf {
     ws.workers().join(format!("{id}.json"))
 }
@@ -206,7 +183,7 @@ pub struct Registration {
 ///
 /// Fails with [`Error::WorkerRunning`] naming the other process if the id is in use.
 pub fn register(ws: &Workspace, id: &str, mode: Mode, watch: bool) -> Result<Registration> {
-    check_worker_id(id)?;
+    crate::ids::check_worker_id(id)?;
     let live = durable::open_lock_file(&live_path(ws, id))?;
     let mut tries = 0;
     loop {
@@ -344,7 +321,7 @@ fn write_record(ws: &Workspace, record: &WorkerRecord) -> Result<()> {
 /// beat. Refuses when a `coord worker` process of this host runs under the same id. The caller
 /// holds the worker's claims lock.
 pub fn renew_handoff(ws: &Workspace, id: &str) -> Result<WorkerRecord> {
-    check_worker_id(id)?;
+    crate::ids::check_worker_id(id)?;
     let old = read_record(ws, id);
     if let Some(old) = &old
         && old.mode != Mode::Handoff

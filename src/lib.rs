@@ -17,6 +17,7 @@ pub mod gate;
 pub mod handoff;
 pub mod hook;
 pub mod host;
+pub mod ids;
 pub mod lease;
 pub mod logfile;
 pub mod logging;

@@ -130,7 +130,7 @@ pub fn purge(
     let now = host::now();
     let mut needed = std::collections::HashSet::new();
     for name in store::list_files(&ws.blocked())? {
-        if let Ok(t) = store::read_task(&ws.blocked().join(name)) {
+        if let Ok(t) = crate::task::read(&ws.blocked().join(name)) {
             needed.extend(t.spec.depends_on);
         }
     }
@@ -170,7 +170,7 @@ pub fn purge(
 
 /// When a finished task finished: its report's `completedAt`, else its file's modification time.
 fn finished_at(ws: &Workspace, id: &str, file: &Path) -> Option<jiff::Timestamp> {
-    if let Ok(r) = report::read(&report::path(ws, id)) {
+    if let Ok(r) = report::read(&crate::state::layout::report_path(ws, id)) {
         return Some(r.completed_at);
     }
     let modified = std::fs::metadata(file).and_then(|m| m.modified()).ok()?;

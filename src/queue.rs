@@ -83,7 +83,7 @@ pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
             None => lookup.find(&spec.id),
         };
         if let Some((state, path)) = existing {
-            match store::read_task(&path) {
+            match crate::task::read(&path) {
                 Ok(old) if old.spec == spec => results.push(Queued {
                     id: spec.id,
                     outcome: Outcome::Unchanged(state),

@@ -76,7 +76,7 @@ fn recover_expired(
     let mut moved = Vec::new();
     for name in held {
         let path = ws.assigned(&record.worker_id).join(name);
-        let Ok(task) = store::read_task(&path) else {
+        let Ok(task) = crate::task::read(&path) else {
             continue;
         };
         let lease = match record.mode == Mode::Handoff {
@@ -140,7 +140,7 @@ pub fn recover_worker(
     for name in store::list_files(&dir)? {
         let held = dir.join(&name);
         let id = name.strip_suffix(".json").unwrap_or(&name).to_string();
-        let disposition = match store::read_task(&held) {
+        let disposition = match crate::task::read(&held) {
             Ok(_) => {
                 let end = End {
                     kind: EndKind::Lost,

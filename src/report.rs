@@ -1,12 +1,11 @@
 //! Reports: one JSON file per finished task, `reports/<taskId>.json`, written whole.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::workspace::Workspace;
 
 /// How a task ended, as its report says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -174,11 +173,6 @@ impl Report {
             note: a.note,
         }
     }
-}
-
-/// Where a task's report lives.
-pub fn path(ws: &Workspace, task_id: &str) -> PathBuf {
-    crate::state::layout::report_path(ws, task_id)
 }
 
 /// Reads a report.

@@ -114,10 +114,10 @@ pub fn gather(ws: &Workspace) -> Result<Stats> {
             let Some(id) = name.strip_suffix(".json") else {
                 continue;
             };
-            let Ok(task) = store::read_task(&dir.join(&name)) else {
+            let Ok(task) = crate::task::read(&dir.join(&name)) else {
                 continue;
             };
-            let Ok(rep) = report::read(&report::path(ws, id)) else {
+            let Ok(rep) = report::read(&crate::state::layout::report_path(ws, id)) else {
                 continue;
             };
             if rep.status == Status::Cancelled {

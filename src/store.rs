@@ -5,11 +5,10 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::durable;
 use crate::error::{Error, Result};
 pub use crate::state::TaskState;
 use crate::state::layout;
-use crate::task::{self, TaskFile};
+use crate::task;
 use crate::workspace::Workspace;
 
 /// The plain regular files of a queue folder, skipping hidden and temp names, symlinks and
@@ -155,19 +154,6 @@ impl Lookup {
             .iter()
             .find_map(|(state, folder)| folder.find(&file).map(|p| (state.clone(), p)))
     }
-}
-
-/// Reads and validates a task file (size-limited, never through a symlink).
-pub fn read_task(path: &Path) -> Result<TaskFile> {
-    let bytes = durable::read_limited(path, task::MAX_TASK_BYTES)
-        .map_err(|e| Error::io("read", path, e))?;
-    TaskFile::parse(&bytes).map_err(|reason| {
-        Error::io(
-            "read task",
-            path,
-            io::Error::new(io::ErrorKind::InvalidData, reason),
-        )
-    })
 }
 
 /// Counts the plain files in a folder (0 if it does not exist).

@@ -68,7 +68,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                     "completed {} (attempt {}); report {}",
                     report.task_id,
                     report.attempt,
-                    coord::report::path(&ws, &report.task_id).display()
+                    coord::state::layout::report_path(&ws, &report.task_id).display()
                 );
             }
             Ok(ExitCode::Success)

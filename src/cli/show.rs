@@ -24,8 +24,8 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let Some((state, path)) = store::locate(&ws, id)? else {
         return Err(Error::UnknownTask { id: id.to_string() }.into());
     };
-    let task = store::read_task(&path)?;
-    let rep = report::read(&report::path(&ws, id)).ok();
+    let task = coord::task::read(&path)?;
+    let rep = report::read(&coord::state::layout::report_path(&ws, id)).ok();
     let mut logs: Vec<String> = store::list_files(&ws.task_logs())?
         .into_iter()
         .filter(|n| {

@@ -43,7 +43,7 @@ pub struct Args {
 /// Runs the worker loop and prints what it did.
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
-    coord::lease::check_worker_id(&args.id)?;
+    coord::ids::check_worker_id(&args.id)?;
     logging::init_worker(&ws, &args.id, args.quiet)?;
     let opts = worker::Options {
         id: args.id,

@@ -11,7 +11,6 @@ use crate::durable;
 use crate::error::{Error, Result};
 use crate::events::{Event, Kind};
 use crate::report::{Report, Status};
-use crate::store;
 use crate::task::{HistoryEntry, Outcome, TaskFile};
 use crate::workspace::Workspace;
 
@@ -83,7 +82,7 @@ pub fn end_claim(
 ) -> Result<Disposition> {
     debug_assert!(lock.covers(ws, held));
     let worker = lock.worker();
-    let mut task = match store::read_task(held) {
+    let mut task = match crate::task::read(held) {
         Ok(t) => t,
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             return Ok(Disposition::Fenced);

@@ -58,7 +58,7 @@ pub fn claims_path(ws: &Workspace, worker: &str) -> PathBuf {
 /// Takes `worker`'s claims lock, waiting while another process changes that worker's claims.
 /// The id must have been checked (it names a file).
 pub fn claims(ws: &Workspace, worker: &str) -> Result<ClaimsLock> {
-    crate::lease::check_worker_id(worker)?;
+    crate::ids::check_worker_id(worker)?;
     Ok(ClaimsLock {
         worker: worker.to_string(),
         _held: take(&claims_path(ws, worker))?,

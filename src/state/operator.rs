@@ -12,7 +12,6 @@ use crate::durable::{self, MoveError};
 use crate::error::{Error, Result};
 use crate::events::{Event, Kind};
 use crate::report::{Report, Status};
-use crate::store;
 use crate::task::{HistoryEntry, Outcome, TaskFile};
 use crate::workspace::Workspace;
 
@@ -31,7 +30,7 @@ pub fn cancel_from(
         TaskState::Assigned(w) => Some(locks::claims(ws, w)?),
         _ => None,
     };
-    let attempt = store::read_task(path).map_or(0, |t| t.attempt());
+    let attempt = crate::task::read(path).map_or(0, |t| t.attempt());
     let (holder, worker) = match state {
         TaskState::Assigned(w) => (format!(", which {w} held"), w.as_str()),
         _ => (String::new(), by),
@@ -68,7 +67,7 @@ pub fn retry_from_failed(
 ) -> Result<Retry> {
     let _finished = locks::finished(ws)?;
     let failed = layout::settled_path(ws, &TaskState::Failed, id);
-    let mut task = match store::read_task(&failed) {
+    let mut task = match crate::task::read(&failed) {
         Ok(t) => t,
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             return Ok(Retry::NotFailed);
@@ -232,7 +231,7 @@ pub fn rebuild_report(
     state: &TaskState,
 ) -> Result<bool> {
     let path = layout::settled_path(ws, state, id);
-    let Ok(task) = store::read_task(&path) else {
+    let Ok(task) = crate::task::read(&path) else {
         return Ok(false);
     };
     if layout::report_path(ws, id).exists() {

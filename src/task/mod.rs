@@ -1,9 +1,11 @@
 //! Tasks: the fields a user queues, the state coord keeps beside them, and their validation.
 
+pub mod acceptance;
 mod names;
 mod parse;
 mod validate;
 
+pub use acceptance::Acceptance;
 pub use names::{ORDER_LEN, id_from_pending_name, is_ignored_name, order_key, pending_name};
 pub use parse::{Parsed, parse_tasks};
 pub use validate::{check_id, check_project_path, validate_object};
@@ -19,6 +21,19 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 
 /// The key inside a task file under which coord keeps its own state; refused in queued tasks.
 pub const STATE_KEY: &str = "coord";
+
+/// Reads and validates a task file (size-limited, never through a symlink).
+pub fn read(path: &std::path::Path) -> crate::error::Result<TaskFile> {
+    let bytes = crate::durable::read_limited(path, MAX_TASK_BYTES)
+        .map_err(|e| crate::error::Error::io("read", path, e))?;
+    TaskFile::parse(&bytes).map_err(|reason| {
+        crate::error::Error::io(
+            "read task",
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, reason),
+        )
+    })
+}
 
 /// A task as the user queued it: known fields typed, every other field kept verbatim.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -266,8 +281,8 @@ impl TaskFile {
     }
 
     /// The task's `acceptance` checks (validated when the task was queued).
-    pub fn acceptance(&self) -> crate::checks::Acceptance {
-        crate::checks::parse(self.spec.extra.get("acceptance")).unwrap_or_default()
+    pub fn acceptance(&self) -> acceptance::Acceptance {
+        acceptance::parse(self.spec.extra.get("acceptance")).unwrap_or_default()
     }
 
     /// The task's own lease in seconds, if it sets `leaseSecs`.

@@ -92,7 +92,7 @@ pub fn validate_object(obj: Map<String, Value>, id_required: bool) -> Result<Spe
         Some(Value::String(_)) => problems.push("`command` is empty".into()),
         Some(_) => problems.push("`command` must be a string".into()),
     }
-    if let Err(e) = crate::checks::parse(obj.get("acceptance")) {
+    if let Err(e) = super::acceptance::parse(obj.get("acceptance")) {
         problems.push(e);
     }
     for key in ["timeoutSecs", "maxAttempts", "leaseSecs"] {
