@@ -26,4 +26,3 @@ pub fn check_worker_id(id: &str) -> Result<()> {
         None => Ok(()),
     }
 }
-

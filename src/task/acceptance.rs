@@ -74,4 +74,3 @@ pub fn parse(value: Option<&Value>) -> Result<Acceptance, String> {
         Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("`acceptance`: {e}")),
     }
 }
-

@@ -13,6 +13,7 @@ mod layout;
 mod limits;
 mod operate;
 mod queueing;
+mod racing;
 mod restart;
 mod routing;
 mod sharing;

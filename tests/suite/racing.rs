@@ -1,0 +1,156 @@
+//! Operator verbs racing each other and live workers: `retry`, `cancel`, `purge` and
+//! `doctor --fix` take the locks the movers take and re-check the task's state under them, so
+//! no task is lost, duplicated or given a false report.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::support::*;
+
+fn failing_tasks(n: usize) -> String {
+    let tasks: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("r{i:03}"),
+                "description": "always fails",
+                "command": "false",
+                "maxAttempts": 1,
+            })
+        })
+        .collect();
+    serde_json::to_string(&tasks).unwrap()
+}
+
+/// Every id is in exactly one state folder.
+fn assert_single(p: &Project) -> HashMap<String, Vec<String>> {
+    let seen = states(p);
+    for (id, places) in &seen {
+        assert_eq!(places.len(), 1, "{id} is in {places:?}");
+    }
+    seen
+}
+
+#[test]
+fn two_retries_at_once_move_a_task_once() {
+    let p = Project::new();
+    p.queue(&failing_tasks(40));
+    assert!(
+        p.coord(&["worker", "--id", "w", "--quiet"])
+            .status
+            .success()
+    );
+    assert_eq!(p.count("failed"), 40);
+    for i in 0..40 {
+        let id = format!("r{i:03}");
+        let mut first = p.command(&["retry", &id]).spawn().unwrap();
+        let mut second = p.command(&["retry", &id]).spawn().unwrap();
+        let codes = [first.wait().unwrap().code(), second.wait().unwrap().code()];
+        let mut sorted = codes;
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            [Some(0), Some(5)],
+            "{id}: one retry moves it, the other finds it pending"
+        );
+    }
+    let seen = assert_single(&p);
+    assert!(seen.values().all(|v| v == &["pending"]), "{seen:?}");
+    assert!(p.coord(&["doctor"]).status.success());
+}
+
+#[test]
+fn operators_beside_live_workers_lose_nothing_and_replace_no_report() {
+    const TASKS: usize = 240;
+    let p = Project::new();
+    let tasks: Vec<serde_json::Value> = (0..TASKS)
+        .map(|i| {
+            let command = if i % 2 == 0 { "true" } else { "false" };
+            serde_json::json!({
+                "id": format!("o{i:03}"),
+                "description": "raced by operators",
+                "command": command,
+                "maxAttempts": 3,
+                "retryBackoffSecs": 0,
+            })
+        })
+        .collect();
+    p.queue(&serde_json::to_string(&tasks).unwrap());
+    let mut workers: Vec<_> = (0..4)
+        .map(|i| p.spawn(&["worker", "--id", &format!("w{i}"), "--watch", "--quiet"]))
+        .collect();
+    let done = AtomicBool::new(false);
+    let mut rng = Rng::seeded();
+    let picks: Vec<usize> = (0..400).map(|_| rng.below(TASKS)).collect();
+    std::thread::scope(|s| {
+        // doctor --fix, over and over, until the operator below is done and the queue settled.
+        s.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                let out = p.coord(&["doctor", "--fix", "--json"]);
+                let text = stdout(&out);
+                assert!(
+                    !text.contains("\"duplicate\"") && !text.contains("missing-report"),
+                    "doctor acted on a live state: {text}"
+                );
+            }
+        });
+        // retry, cancel and purge, on random tasks.
+        let operator = s.spawn(|| {
+            for (n, i) in picks.iter().enumerate() {
+                let id = format!("o{i:03}");
+                let verb = ["retry", "cancel", "retry"][n % 3];
+                let code = p.coord(&[verb, &id]).status.code();
+                assert!(
+                    matches!(code, Some(0) | Some(5) | Some(7)),
+                    "{verb} {id} exited {code:?}"
+                );
+                if n % 50 == 49 {
+                    let out = p.coord(&["purge", "--completed", "--older-than", "0s"]);
+                    assert!(out.status.success(), "{}", stderr(&out));
+                }
+            }
+        });
+        let operator = operator.join();
+        let settled = p.wait(Duration::from_secs(120), || {
+            p.count("pending") == 0 && (0..4).all(|i| p.count(&format!("assigned/w{i}")) == 0)
+        });
+        done.store(true, Ordering::Relaxed);
+        assert!(operator.is_ok(), "the operator's checks failed");
+        assert!(settled, "tasks left: pending {}", p.count("pending"));
+    });
+    for w in &mut workers {
+        signal(w, "TERM");
+        w.wait().unwrap();
+    }
+    let seen = assert_single(&p);
+    let failed: Vec<String> = p.files("failed");
+    assert!(
+        failed
+            .iter()
+            .all(|f| f.ends_with(".json") && !f.contains(".duplicate")),
+        "{failed:?}"
+    );
+    for (id, places) in &seen {
+        let report = p.report(id);
+        let expected = if places[0] == "completed" {
+            "completed"
+        } else {
+            report["status"].as_str().unwrap()
+        };
+        assert_eq!(report["status"], expected, "{id}");
+        assert!(
+            !report["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("lost in a crash"),
+            "{id}: a real report was replaced: {report}"
+        );
+    }
+    // Purged tasks left neither a report nor a log behind.
+    for name in p.files("reports") {
+        let id = name.trim_end_matches(".json");
+        assert!(seen.contains_key(id), "report {name} has no task");
+    }
+    let out = p.coord(&["doctor"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+}
