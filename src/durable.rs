@@ -188,32 +188,9 @@ pub fn move_noreplace(src: &Path, dst: &Path) -> std::result::Result<(), MoveErr
     })
 }
 
-#[cfg(target_os = "linux")]
 fn renameat2_noreplace(src: &Path, dst: &Path) -> io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let s = CString::new(src.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    let d = CString::new(dst.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    // SAFETY: both strings are valid NUL-terminated paths for the duration of the call.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            s.as_ptr(),
-            libc::AT_FDCWD,
-            d.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn renameat2_noreplace(_src: &Path, _dst: &Path) -> io::Result<()> {
-    Err(io::Error::from_raw_os_error(libc::ENOSYS))
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    Ok(renameat_with(CWD, src, CWD, dst, RenameFlags::NOREPLACE)?)
 }
 
 /// Flushes a directory's entries to stable storage, when `durability.fsync` is set.
@@ -229,22 +206,9 @@ pub fn sync_dir(dir: &Path, durability: Durability) -> Result<()> {
 /// Flushes every pending write of the file system holding `dir` in one call (Linux `syncfs`),
 /// or returns false where that is not available so the caller fsyncs file by file.
 pub fn sync_filesystem(dir: &Path) -> Result<bool> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        let d = File::open(dir).map_err(|e| Error::io("open", dir, e))?;
-        // SAFETY: the descriptor is open for the duration of the call.
-        let rc = unsafe { libc::syncfs(d.as_raw_fd()) };
-        if rc == 0 {
-            return Ok(true);
-        }
-        Err(Error::io("syncfs", dir, io::Error::last_os_error()))
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = dir;
-        Ok(false)
-    }
+    let d = File::open(dir).map_err(|e| Error::io("open", dir, e))?;
+    rustix::fs::syncfs(&d).map_err(|e| Error::io("syncfs", dir, e.into()))?;
+    Ok(true)
 }
 
 /// fsyncs an existing file by path.
@@ -293,21 +257,12 @@ pub struct Dir {
 impl Dir {
     /// Opens `path` as a directory (never through a symlink).
     pub fn open(path: &Path) -> Result<Dir> {
-        use std::os::fd::FromRawFd;
-        let c = cstring(path.as_os_str())?;
-        // SAFETY: `c` is a valid NUL-terminated path; the returned descriptor is owned below.
-        let fd = unsafe {
-            libc::open(
-                c.as_ptr(),
-                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC | libc::O_NOFOLLOW,
-            )
-        };
-        if fd < 0 {
-            return Err(Error::io("open", path, io::Error::last_os_error()));
-        }
+        use rustix::fs::{Mode, OFlags};
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+        let fd = rustix::fs::open(path, flags, Mode::empty())
+            .map_err(|e| Error::io("open", path, e.into()))?;
         Ok(Dir {
-            // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) },
+            fd,
             path: path.to_path_buf(),
         })
     }
@@ -317,34 +272,15 @@ impl Dir {
         &self.path
     }
 
-    fn raw(&self) -> libc::c_int {
-        use std::os::fd::AsRawFd;
-        self.fd.as_raw_fd()
-    }
-
     /// Creates `name` ([`file_mode`], failing if it exists) holding `bytes`, fsynced if asked.
     pub fn create_new(&self, name: &str, bytes: &[u8], fsync: bool) -> Result<()> {
-        use std::os::fd::FromRawFd;
-        let c = cstring(std::ffi::OsStr::new(name))?;
-        // SAFETY: valid directory descriptor and NUL-terminated name.
-        let fd = unsafe {
-            libc::openat(
-                self.raw(),
-                c.as_ptr(),
-                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC | libc::O_NOFOLLOW,
-                file_mode(),
-            )
-        };
-        if fd < 0 {
-            return Err(Error::io(
-                "create",
-                self.path.join(name),
-                io::Error::last_os_error(),
-            ));
-        }
-        // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-        let mut file = unsafe { File::from_raw_fd(fd) };
+        use rustix::fs::{Mode, OFlags};
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW;
         let path = self.path.join(name);
+        let fd = rustix::fs::openat(&self.fd, name, flags, Mode::from_raw_mode(file_mode()))
+            .map_err(|e| Error::io("create", &path, e.into()))?;
+        let mut file = File::from(fd);
         let written = set_file_mode(&file, &path)
             .and_then(|()| {
                 file.write_all(bytes)
@@ -363,18 +299,11 @@ impl Dir {
 
     /// Links `name` to `dst/dst_name` without replacing anything; false if `dst_name` exists.
     pub fn link_new(&self, name: &str, dst: &Dir, dst_name: &str) -> Result<bool> {
-        let a = cstring(std::ffi::OsStr::new(name))?;
-        let b = cstring(std::ffi::OsStr::new(dst_name))?;
-        // SAFETY: valid descriptors and NUL-terminated names.
-        let rc = unsafe { libc::linkat(self.raw(), a.as_ptr(), dst.raw(), b.as_ptr(), 0) };
-        if rc == 0 {
-            return Ok(true);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() == io::ErrorKind::AlreadyExists {
-            Ok(false)
-        } else {
-            Err(Error::io("link", dst.path.join(dst_name), e))
+        use rustix::fs::{AtFlags, linkat};
+        match linkat(&self.fd, name, &dst.fd, dst_name, AtFlags::empty()) {
+            Ok(()) => Ok(true),
+            Err(rustix::io::Errno::EXIST) => Ok(false),
+            Err(e) => Err(Error::io("link", dst.path.join(dst_name), e.into())),
         }
     }
 
@@ -382,29 +311,13 @@ impl Dir {
     /// moved) if `dst_name` exists. Where the file system refuses the flag, it links and then
     /// removes `name`, which never replaces either.
     pub fn move_new(&self, name: &str, dst: &Dir, dst_name: &str) -> Result<bool> {
-        #[cfg(target_os = "linux")]
-        {
-            let a = cstring(std::ffi::OsStr::new(name))?;
-            let b = cstring(std::ffi::OsStr::new(dst_name))?;
-            // SAFETY: valid descriptors and NUL-terminated names.
-            let rc = unsafe {
-                libc::renameat2(
-                    self.raw(),
-                    a.as_ptr(),
-                    dst.raw(),
-                    b.as_ptr(),
-                    libc::RENAME_NOREPLACE,
-                )
-            };
-            if rc == 0 {
-                return Ok(true);
-            }
-            let e = io::Error::last_os_error();
-            match e.raw_os_error() {
-                Some(libc::EEXIST) => return Ok(false),
-                Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {}
-                _ => return Err(Error::io("move", dst.path.join(dst_name), e)),
-            }
+        use rustix::fs::{RenameFlags, renameat_with};
+        use rustix::io::Errno;
+        match renameat_with(&self.fd, name, &dst.fd, dst_name, RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(true),
+            Err(Errno::EXIST) => return Ok(false),
+            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {}
+            Err(e) => return Err(Error::io("move", dst.path.join(dst_name), e.into())),
         }
         let linked = self.link_new(name, dst, dst_name)?;
         if linked {
@@ -415,29 +328,15 @@ impl Dir {
 
     /// Removes `name`, treating "already gone" as success.
     pub fn remove(&self, name: &str) -> Result<()> {
-        let c = cstring(std::ffi::OsStr::new(name))?;
-        // SAFETY: valid descriptor and NUL-terminated name.
-        if unsafe { libc::unlinkat(self.raw(), c.as_ptr(), 0) } == 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() == io::ErrorKind::NotFound {
-            Ok(())
-        } else {
-            Err(Error::io("remove", self.path.join(name), e))
+        match rustix::fs::unlinkat(&self.fd, name, rustix::fs::AtFlags::empty()) {
+            Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
+            Err(e) => Err(Error::io("remove", self.path.join(name), e.into())),
         }
     }
 
     /// Whether `name` exists in the directory (not following a symlink).
     pub fn contains(&self, name: &str) -> bool {
-        let Ok(c) = cstring(std::ffi::OsStr::new(name)) else {
-            return false;
-        };
-        // SAFETY: valid descriptor, NUL-terminated name, and a zeroed stat buffer to fill.
-        unsafe {
-            let mut st: libc::stat = std::mem::zeroed();
-            libc::fstatat(self.raw(), c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) == 0
-        }
+        rustix::fs::statat(&self.fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).is_ok()
     }
 
     /// Flushes the directory's entries, when `fsync` is set.
@@ -445,22 +344,6 @@ impl Dir {
         if !fsync {
             return Ok(());
         }
-        // SAFETY: valid descriptor.
-        if unsafe { libc::fsync(self.raw()) } == 0 {
-            Ok(())
-        } else {
-            Err(Error::io("fsync", &self.path, io::Error::last_os_error()))
-        }
+        rustix::fs::fsync(&self.fd).map_err(|e| Error::io("fsync", &self.path, e.into()))
     }
-}
-
-fn cstring(s: &std::ffi::OsStr) -> Result<std::ffi::CString> {
-    use std::os::unix::ffi::OsStrExt;
-    std::ffi::CString::new(s.as_bytes()).map_err(|_| {
-        Error::io(
-            "use",
-            PathBuf::from(s),
-            io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in a path"),
-        )
-    })
 }

@@ -23,15 +23,7 @@ pub struct FsKind {
 
 /// Reads the file system type of `path` with statfs; None when it cannot be read.
 pub fn kind(path: &Path) -> Option<FsKind> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    let mut buf = std::mem::MaybeUninit::<libc::statfs>::uninit();
-    // SAFETY: `c` is a valid NUL-terminated path and `buf` is a writable statfs buffer.
-    if unsafe { libc::statfs(c.as_ptr(), buf.as_mut_ptr()) } != 0 {
-        return None;
-    }
-    // SAFETY: statfs returned 0, so it filled the buffer.
-    let magic = unsafe { buf.assume_init() }.f_type as u64;
+    let magic = rustix::fs::statfs(path).ok()?.f_type as u64;
     let (name, shared) = match magic {
         0x6969 => ("nfs", true),
         0x517b => ("smb", true),
@@ -142,22 +134,6 @@ fn try_files(
 
 /// Whether the kernel call itself (not coord's fallback) accepts RENAME_NOREPLACE here.
 fn renameat2_supported(from: &Path, to: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let (Ok(f), Ok(t)) = (
-        std::ffi::CString::new(from.as_os_str().as_bytes()),
-        std::ffi::CString::new(to.as_os_str().as_bytes()),
-    ) else {
-        return false;
-    };
-    // SAFETY: both are valid NUL-terminated paths.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            f.as_ptr(),
-            libc::AT_FDCWD,
-            t.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    rc == 0
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE).is_ok()
 }

@@ -347,12 +347,7 @@ pub fn renew_handoff(ws: &Workspace, id: &str) -> Result<WorkerRecord> {
 
 /// This host's monotonic clock (CLOCK_BOOTTIME, which counts suspend), in milliseconds.
 fn boottime_ms() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid out-pointer for the call.
-    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
     ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
 }
 

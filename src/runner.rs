@@ -8,6 +8,8 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 
+use rustix::process::{Pid, Signal, kill_process, kill_process_group};
+
 use crate::error::{Error, Result};
 
 /// A command to run for one task attempt.
@@ -103,10 +105,7 @@ fn start(job: &Job<'_>, program: &str, args: &[&str], death_signal: bool) -> Res
     // SAFETY: the closure only calls async-signal-safe functions (prctl, sigprocmask).
     unsafe {
         cmd.pre_exec(|| {
-            #[cfg(target_os = "linux")]
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(io::Error::last_os_error());
-            }
+            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
             libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
@@ -149,21 +148,21 @@ pub fn kill_leftovers(root: &Path, worker: &str) -> usize {
             has_root |= var == root_var.as_slice();
             has_worker |= var == worker_var.as_slice();
         }
-        if has_root && has_worker {
-            // SAFETY: kill has no memory-safety preconditions.
-            if unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
-                killed += 1;
-            }
+        if has_root
+            && has_worker
+            && let Some(pid) = Pid::from_raw(pid)
+            && kill_process(pid, Signal::KILL).is_ok()
+        {
+            killed += 1;
         }
     }
     killed
 }
 
-/// Sends `signal` to the whole process group led by `pid`.
-pub fn signal_group(pid: u32, signal: i32) {
-    // SAFETY: kill has no memory-safety preconditions; a gone group yields ESRCH, ignored.
-    unsafe {
-        libc::kill(-(pid as i32), signal);
+/// Sends `signal` to the whole process group led by `pid`; a group that is gone is ignored.
+pub fn signal_group(pid: u32, signal: Signal) {
+    if let Some(pid) = Pid::from_raw(pid as i32) {
+        let _ = kill_process_group(pid, signal);
     }
 }
 

@@ -6,6 +6,8 @@
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
+use rustix::process::Signal;
+
 use crate::runner;
 
 /// How long a stopped command gets between SIGTERM and SIGKILL.
@@ -62,14 +64,14 @@ impl Supervision {
             return;
         }
         if self.timed_out || self.cancelled {
-            runner::signal_group(self.pid, libc::SIGKILL);
+            runner::signal_group(self.pid, Signal::KILL);
             self.deadline = None;
         } else {
             tracing::warn!(
                 "timeout after {}s: stopping the task's process group",
                 self.timeout_secs.unwrap_or(0)
             );
-            runner::signal_group(self.pid, libc::SIGTERM);
+            runner::signal_group(self.pid, Signal::TERM);
             self.timed_out = true;
             self.deadline = Some(Instant::now() + KILL_GRACE);
         }
@@ -81,14 +83,14 @@ impl Supervision {
             return;
         }
         tracing::warn!("the task was taken away (cancelled): stopping its process group");
-        runner::signal_group(self.pid, libc::SIGTERM);
+        runner::signal_group(self.pid, Signal::TERM);
         self.cancelled = true;
         self.deadline = Some(Instant::now() + KILL_GRACE);
     }
 
     /// The worker must stop now: SIGKILL the group.
     pub fn interrupt(&mut self) {
-        runner::signal_group(self.pid, libc::SIGKILL);
+        runner::signal_group(self.pid, Signal::KILL);
         self.interrupted = true;
     }
 

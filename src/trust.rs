@@ -14,8 +14,7 @@ use crate::error::{Error, Result};
 use crate::workspace::Workspace;
 
 fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    rustix::process::geteuid().as_raw()
 }
 
 /// Why a path is not trusted, and the command that makes it so.

@@ -82,9 +82,12 @@ fn parse_tmp_name(name: &str) -> Option<(&str, u32, &str)> {
 
 /// Whether a process of this host still runs (a zombie, killed but not yet reaped, does not).
 fn process_alive(pid: u32) -> bool {
-    // SAFETY: kill with signal 0 only checks for existence and permission.
-    let rc = unsafe { libc::kill(pid as i32, 0) };
-    let exists = rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH);
+    let exists = rustix::process::Pid::from_raw(pid as i32).is_some_and(|p| {
+        !matches!(
+            rustix::process::test_kill_process(p),
+            Err(rustix::io::Errno::SRCH)
+        )
+    });
     let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
         stat.rsplit(')')
             .next()
