@@ -182,7 +182,11 @@ impl Claimer {
             Ok(found) => found,
             Err(invalid) => return Ok(Some(invalid)),
         };
-        if !task.spec.depends_on.is_empty()
+        // coord puts a task in pending/ only once its dependencies have completed (and keeps a
+        // completed dependency a blocked task needs from `purge`); a file dropped in by hand is
+        // checked here.
+        if task::id_from_pending_name(name).is_none()
+            && !task.spec.depends_on.is_empty()
             && crate::depends::readiness(ws, &task.spec.depends_on) != Ok(true)
         {
             let parked = {

@@ -37,6 +37,48 @@ pub fn dep_state(ws: &Workspace, id: &str) -> DepState {
     }
 }
 
+/// The first of `deps` that is in no state at all (never queued, or purged): a task waiting
+/// for it can never run.
+pub fn missing_dependency(ws: &Workspace, deps: &[String]) -> Result<Option<String>> {
+    for dep in deps {
+        if dep_state(ws, dep) == DepState::Waiting && store::locate(ws, dep)?.is_none() {
+            return Ok(Some(dep.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether task `id` waits in blocked/ for a dependency that is in no state, so it can never
+/// run.
+pub fn never_runs(ws: &Workspace, id: &str) -> bool {
+    let path = layout::settled_path(ws, &TaskState::Blocked, id);
+    crate::task::read(&path)
+        .ok()
+        .and_then(|t| missing_dependency(ws, &t.spec.depends_on).ok().flatten())
+        .is_some()
+}
+
+/// Fails a blocked task whose dependency `missing` is in no state, with its own dependents.
+pub fn fail_never_runs(
+    ws: &Workspace,
+    path: &Path,
+    task: &TaskFile,
+    missing: &str,
+    by: &str,
+) -> Result<Moved> {
+    let mut moved = Moved::default();
+    let reason = format!(
+        "dependency {missing} is in no state (never queued, or purged): the task could never run"
+    );
+    if state::fail_dependent(ws, path, task, by, reason)? {
+        moved.failed.push(task.spec.id.clone());
+        let more = after_finished(ws, &task.spec.id, by)?;
+        moved.unblocked.extend(more.unblocked);
+        moved.failed.extend(more.failed);
+    }
+    Ok(moved)
+}
+
 /// Whether a task with these dependencies can be claimed now, must wait, or can never run
 /// (the first dead dependency named).
 pub fn readiness(ws: &Workspace, deps: &[String]) -> std::result::Result<bool, String> {
@@ -52,45 +94,50 @@ pub fn readiness(ws: &Workspace, deps: &[String]) -> std::result::Result<bool, S
 }
 
 /// Finds dependency cycles among a batch of new tasks (each id mapped to its `dependsOn`);
-/// returns one problem per task on a cycle, naming the cycle.
+/// returns one problem per task on a cycle, naming the cycle. Iterative, so a chain of any
+/// length costs time in proportion to its size and no stack.
 pub fn cycles(batch: &HashMap<&str, &[String]>) -> Vec<(String, String)> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         Active,
         Done,
     }
-    fn visit<'a>(
-        id: &'a str,
-        batch: &HashMap<&'a str, &'a [String]>,
-        marks: &mut HashMap<&'a str, Mark>,
-        path: &mut Vec<&'a str>,
-        found: &mut Vec<Vec<&'a str>>,
-    ) {
-        match marks.get(id) {
-            Some(Mark::Done) => return,
-            Some(Mark::Active) => {
-                let start = path.iter().position(|p| *p == id).unwrap_or(0);
-                found.push(path[start..].to_vec());
-                return;
-            }
-            None => {}
-        }
-        marks.insert(id, Mark::Active);
-        path.push(id);
-        for dep in batch.get(id).copied().unwrap_or_default() {
-            if let Some((key, _)) = batch.get_key_value(dep.as_str()) {
-                visit(key, batch, marks, path, found);
-            }
-        }
-        path.pop();
-        marks.insert(id, Mark::Done);
-    }
-    let mut marks = HashMap::new();
-    let mut found = Vec::new();
+    let mut marks: HashMap<&str, Mark> = HashMap::new();
+    let mut found: Vec<Vec<&str>> = Vec::new();
     let mut ids: Vec<&str> = batch.keys().copied().collect();
     ids.sort_unstable();
-    for id in ids {
-        visit(id, batch, &mut marks, &mut Vec::new(), &mut found);
+    for root in ids {
+        if marks.contains_key(root) {
+            continue;
+        }
+        // The path from the root, each with the index of its next dependency to look at.
+        let mut path: Vec<(&str, usize)> = vec![(root, 0)];
+        marks.insert(root, Mark::Active);
+        while let Some(&(id, next)) = path.last() {
+            let deps = batch.get(id).copied().unwrap_or_default();
+            let Some(dep) = deps.get(next) else {
+                marks.insert(id, Mark::Done);
+                path.pop();
+                continue;
+            };
+            if let Some(top) = path.last_mut() {
+                top.1 += 1;
+            }
+            let Some((&dep, _)) = batch.get_key_value(dep.as_str()) else {
+                continue;
+            };
+            match marks.get(dep) {
+                Some(Mark::Done) => {}
+                Some(Mark::Active) => {
+                    let start = path.iter().position(|(p, _)| *p == dep).unwrap_or(0);
+                    found.push(path[start..].iter().map(|(p, _)| *p).collect());
+                }
+                None => {
+                    marks.insert(dep, Mark::Active);
+                    path.push((dep, 0));
+                }
+            }
+        }
     }
     let mut problems = Vec::new();
     let mut seen = HashSet::new();
@@ -119,15 +166,16 @@ pub struct Moved {
     pub failed: Vec<String>,
 }
 
-/// After `id` completed or died: moves each blocked task that depends on it to pending/ (all
-/// its dependencies completed) or to failed/ (one of them died), and so on down the graph.
+/// After `id` completed or died: moves each blocked task that depends on it (found through its
+/// markers, so the cost does not grow with blocked/) to pending/ (all its dependencies
+/// completed) or to failed/ (one of them died), and so on down the graph.
 /// `by` names who did it, for the reports of tasks that fail this way.
 pub fn after_finished(ws: &Workspace, id: &str, by: &str) -> Result<Moved> {
     let mut moved = Moved::default();
     let mut finished = vec![id.to_string()];
     while let Some(done) = finished.pop() {
-        for name in store::list_files(&ws.blocked())? {
-            let path = ws.blocked().join(&name);
+        for dependent in state::waiting_on(ws, &done)? {
+            let path = layout::settled_path(ws, &TaskState::Blocked, &dependent);
             let Ok(task) = crate::task::read(&path) else {
                 continue;
             };
@@ -138,6 +186,7 @@ pub fn after_finished(ws: &Workspace, id: &str, by: &str) -> Result<Moved> {
                 finished.push(dead);
             }
         }
+        state::clear_waiting(ws, &done)?;
     }
     Ok(moved)
 }
@@ -259,5 +308,17 @@ mod tests {
         let ids: Vec<&str> = problems.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "c"]);
         assert!(problems[0].1.contains("a -> b -> c -> a"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_long_chain_needs_no_stack() {
+        let deps: Vec<(String, Vec<String>)> = (0..200_000)
+            .map(|i| (format!("t{i}"), vec![format!("t{}", i + 1)]))
+            .collect();
+        let batch: HashMap<&str, &[String]> = deps
+            .iter()
+            .map(|(id, d)| (id.as_str(), d.as_slice()))
+            .collect();
+        assert!(cycles(&batch).is_empty());
     }
 }

@@ -9,18 +9,56 @@ use serde::Serialize;
 use crate::depends;
 use crate::error::Result;
 use crate::lease;
+use crate::state::layout::report_path;
 use crate::state::{self, TaskState, locks};
 use crate::store;
 use crate::task;
 use crate::trust;
 use crate::workspace::Workspace;
 
+/// What kind of problem a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// A workspace folder another user could write.
+    Unsafe,
+    /// Temp files dead processes left.
+    Leftover,
+    /// A task in more than one state.
+    Duplicate,
+    /// A finished task without a report.
+    MissingReport,
+    /// A blocked task whose dependencies have all finished.
+    Blocked,
+    /// A blocked task waiting for a task that is in no state: it can never run.
+    NeverRuns,
+    /// Something the file system cannot do that coord relies on.
+    Filesystem,
+    /// Claims of a worker that has no record.
+    OrphanClaims,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            Kind::Unsafe => "unsafe",
+            Kind::Leftover => "leftover",
+            Kind::Duplicate => "duplicate",
+            Kind::MissingReport => "missing-report",
+            Kind::Blocked => "blocked",
+            Kind::NeverRuns => "never-runs",
+            Kind::Filesystem => "filesystem",
+            Kind::OrphanClaims => "orphan-claims",
+        })
+    }
+}
+
 /// One thing found wrong.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
-    /// What kind of problem: "duplicate", "missing-report", "leftover", "orphan-claims", "unsafe".
-    pub kind: String,
+    /// What kind of problem.
+    pub kind: Kind,
     /// The file or folder concerned.
     pub path: PathBuf,
     /// What is wrong, and what the fix does or would do.
@@ -45,7 +83,7 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
     for path in [ws.root().to_path_buf(), ws.pending(), ws.assigned_root()] {
         if let Some(distrust) = trust::problem(&path, ws.shared_group()) {
             findings.push(Finding {
-                kind: "unsafe".into(),
+                kind: Kind::Unsafe,
                 path: path.clone(),
                 message: format!(
                     "{}: workers will not run commands; fix with `{}`",
@@ -58,7 +96,7 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
     let orphans = state::orphans(ws, fix)?;
     if orphans.published + orphans.removed > 0 {
         findings.push(Finding {
-            kind: "leftover".into(),
+            kind: Kind::Leftover,
             path: ws.tmp(),
             message: format!(
                 "{} whole report(s) of committed tasks to publish and {} other temp file(s) of dead processes to remove",
@@ -134,7 +172,7 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
             for a in aside {
                 kept_state = a.kept.clone();
                 findings.push(Finding {
-                    kind: "duplicate".into(),
+                    kind: Kind::Duplicate,
                     path: a.path,
                     message: format!(
                         "{id} is also {}; the fix moves this {} copy to failed/{id}.duplicate",
@@ -148,13 +186,22 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
             finished_ids.push((id, kept_state));
         }
     }
-    // Under the finished lock (when the workspace can be locked at all), a finished task's
-    // report is never still on its way: every commit into completed/ or failed/ holds it until
-    // its report is out.
+    // A report may be on its way: a dead letter's is published under the finished lock (held
+    // here when the workspace can be locked at all), a completion's is whole in tmp/ from before
+    // its commit until its publication. Only what is in neither place, looked at after the
+    // listing above, is lost.
     let finished = locks::finished(ws).ok();
+    let mut in_flight = None;
     for (id, state) in finished_ids {
         let path = state::layout::settled_path(ws, &state, &id);
-        if crate::state::layout::report_path(ws, &id).exists() || !path.exists() {
+        if report_path(ws, &id).exists() || !path.exists() {
+            continue;
+        }
+        let in_flight = match &mut in_flight {
+            Some(set) => set,
+            None => in_flight.insert(state::in_flight_reports(ws)?),
+        };
+        if in_flight.contains(&id) || report_path(ws, &id).exists() {
             continue;
         }
         let fixed = match (&finished, fix) {
@@ -165,7 +212,7 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
             _ => false,
         };
         findings.push(Finding {
-            kind: "missing-report".into(),
+            kind: Kind::MissingReport,
             path,
             message: format!(
                 "{id} is {state} but has no report; the fix writes one saying the original was lost"
@@ -176,7 +223,7 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
     drop(finished);
     for (path, task) in depends::stuck(ws)? {
         findings.push(Finding {
-            kind: "blocked".into(),
+            kind: Kind::Blocked,
             path,
             message: format!(
                 "{} waits in blocked/ though every task it depends on has finished (the process that finished the last one stopped first); the fix moves it to pending/ or, if one failed, to failed/",
@@ -188,6 +235,27 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
     if fix {
         depends::settle_stuck(ws, "coord doctor")?;
     }
+    for name in store::list_files(&ws.blocked())? {
+        let path = ws.blocked().join(&name);
+        let Ok(task) = crate::task::read(&path) else {
+            continue;
+        };
+        let Some(missing) = depends::missing_dependency(ws, &task.spec.depends_on)? else {
+            continue;
+        };
+        if fix {
+            depends::fail_never_runs(ws, &path, &task, &missing, "coord doctor")?;
+        }
+        findings.push(Finding {
+            kind: Kind::NeverRuns,
+            path,
+            message: format!(
+                "{} waits for {missing}, which is in no state (never queued, or purged): it can never run; the fix moves it to failed/ with a report saying so",
+                task.spec.id
+            ),
+            fixed: fix,
+        });
+    }
     Ok(findings)
 }
 
@@ -196,7 +264,7 @@ pub fn filesystem_findings(ws: &Workspace, probe: &crate::fsinfo::Probe) -> Vec<
     let mut found = Vec::new();
     if !probe.rename_exclusive {
         found.push(Finding {
-            kind: "filesystem".into(),
+            kind: Kind::Filesystem,
             path: ws.root().to_path_buf(),
             message: format!(
                 "on this {} file system a name renamed away could be renamed again: two workers could claim one task; use a file system with atomic rename",
@@ -207,7 +275,7 @@ pub fn filesystem_findings(ws: &Workspace, probe: &crate::fsinfo::Probe) -> Vec<
     }
     if !probe.locks_exclude && !probe.shared {
         found.push(Finding {
-            kind: "filesystem".into(),
+            kind: Kind::Filesystem,
             path: ws.root().to_path_buf(),
             message: "flock does not exclude here: a dead worker cannot be told from a live one by its lock; run workers with a lease instead (see docs/multi-host.md)".into(),
             fixed: false,
@@ -224,7 +292,7 @@ fn orphan_claims(ws: &Workspace, worker: &str, held: usize, fix: bool) -> Result
         crate::recover::recover_worker(ws, worker, &reason)?;
     }
     Ok(Finding {
-        kind: "orphan-claims".into(),
+        kind: Kind::OrphanClaims,
         path: ws.assigned(worker),
         message: format!("{held} task(s) {reason}; the fix returns them to pending/"),
         fixed: fix,

@@ -57,17 +57,44 @@ pub fn set_file_mode(file: &File, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Opens (creating it if needed, with the workspace's file mode) a lock file, for `flock`.
-pub fn open_lock_file(path: &Path) -> Result<File> {
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
+/// Opens one of coord's own files (a lock, a log, the journal) for appending: created with the
+/// workspace's mode if it is new (the mode is set only on a file this call created), else opened
+/// as it is; never through a symlink, and only a regular file (a planted FIFO or device is
+/// refused, not waited on).
+pub fn open_append(path: &Path) -> Result<File> {
+    let created = OpenOptions::new()
+        .append(true)
+        .create_new(true)
         .mode(file_mode())
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path);
+    match created {
+        Ok(file) => {
+            set_file_mode(&file, path)?;
+            return Ok(file);
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io("create", path, e)),
+    }
+    let file = OpenOptions::new()
+        .append(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| Error::io("open", path, e))?;
-    set_file_mode(&file, path)?;
+    let meta = file.metadata().map_err(|e| Error::io("open", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::io(
+            "open",
+            path,
+            io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"),
+        ));
+    }
     Ok(file)
+}
+
+/// Opens (creating it if needed, as [`open_append`] does) a lock file, for `flock`.
+pub fn open_lock_file(path: &Path) -> Result<File> {
+    open_append(path)
 }
 
 /// Creates a folder (and its missing parents) with the workspace's folder mode, whatever the
@@ -89,13 +116,13 @@ pub fn create_dir(path: &Path) -> Result<()> {
 /// The suffix every temp file carries; queue folders ignore such names.
 pub const TMP_SUFFIX: &str = ".tmp";
 
-/// A name no other process on any host uses: `<host>.<pid>.<counter>.<random>.tmp`.
+/// A name no other process on any host uses: `<host>@<pid namespace>.<pid>.<counter>.<random>.<tag>.tmp`.
 pub fn unique_tmp_name(tag: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!(
         "{}.{}.{}.{:08x}.{tag}{TMP_SUFFIX}",
-        host::hostname(),
+        host::pid_host(),
         host::pid(),
         n,
         host::random_u64() as u32
@@ -227,13 +254,27 @@ pub fn remove_if_exists(path: &Path) -> Result<()> {
     }
 }
 
-/// Reads a whole file, refusing one larger than `limit` bytes and never following a symlink.
-pub fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    use std::io::Read;
+/// Opens a regular file for reading without following a symlink and without blocking: a FIFO
+/// or a device is refused (checked on the open descriptor), never waited on.
+pub fn open_regular(path: &Path) -> io::Result<File> {
     let file = OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, device or folder is never read)",
+        ));
+    }
+    Ok(file)
+}
+
+/// Reads a whole regular file, refusing one larger than `limit` bytes, never following a
+/// symlink and never blocking on a FIFO.
+pub fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = open_regular(path)?;
     // Task files are small: one read usually gets all of it, a second sees the end.
     let mut buf = Vec::with_capacity(8192);
     file.take(limit + 1).read_to_end(&mut buf)?;
@@ -295,6 +336,18 @@ impl Dir {
             let _ = self.remove(name);
         }
         written
+    }
+
+    /// Creates an empty file `name` ([`file_mode`]) if it does not exist yet.
+    pub fn create_marker(&self, name: &str) -> Result<()> {
+        use rustix::fs::{Mode, OFlags};
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+        match rustix::fs::openat(&self.fd, name, flags, Mode::from_raw_mode(file_mode())) {
+            Ok(fd) => set_file_mode(&File::from(fd), &self.path.join(name)),
+            Err(rustix::io::Errno::EXIST) => Ok(()),
+            Err(e) => Err(Error::io("create", self.path.join(name), e.into())),
+        }
     }
 
     /// Links `name` to `dst/dst_name` without replacing anything; false if `dst_name` exists.

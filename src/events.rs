@@ -5,9 +5,8 @@
 //! every batch of lines goes out in one `write` on an `O_APPEND` file, so lines of concurrent
 //! processes never interleave.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -71,7 +70,7 @@ impl Kind {
 
 impl std::fmt::Display for Kind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -128,18 +127,12 @@ pub fn record(ws: &Workspace, events: &[Event]) {
     let target = path(ws);
     let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
     if open.as_ref().is_none_or(|(p, _)| *p != target) {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(durable::file_mode())
-            .open(&target);
-        match file {
+        match durable::open_append(&target) {
             Ok(f) => {
-                let _ = durable::set_file_mode(&f, &target);
                 *open = Some((target.clone(), f));
             }
             Err(e) => {
-                tracing::warn!("cannot open {}: {e}; events not recorded", target.display());
+                tracing::warn!("{e}; events not recorded");
                 return;
             }
         }
@@ -156,18 +149,18 @@ pub fn one(ws: &Workspace, event: Kind, task: &str, worker: Option<&str>, attemp
     record(ws, &[Event::now(event, task, worker, attempt)]);
 }
 
-/// Reads the journal from byte `offset`: the whole lines found and the offset after them
-/// (a line still being written is left for the next read).
-pub fn read_from(ws: &Workspace, offset: u64) -> std::io::Result<(Vec<Event>, u64)> {
+/// Reads the journal from byte `offset`, handing each whole line's event to `each` as it is
+/// read (flat memory, however long the journal), and returns the offset after the last whole
+/// line (a line still being written is left for the next read).
+pub fn read_each(ws: &Workspace, offset: u64, mut each: impl FnMut(Event)) -> std::io::Result<u64> {
     use std::io::{Seek, SeekFrom};
-    let mut file = match File::open(path(ws)) {
+    let mut file = match durable::open_regular(&path(ws)) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), offset)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(offset),
         Err(e) => return Err(e),
     };
     file.seek(SeekFrom::Start(offset))?;
     let mut reader = std::io::BufReader::new(file);
-    let mut events = Vec::new();
     let mut at = offset;
     let mut line = String::new();
     loop {
@@ -178,8 +171,8 @@ pub fn read_from(ws: &Workspace, offset: u64) -> std::io::Result<(Vec<Event>, u6
         }
         at += n as u64;
         if let Ok(e) = serde_json::from_str(line.trim_end()) {
-            events.push(e);
+            each(e);
         }
     }
-    Ok((events, at))
+    Ok(at)
 }

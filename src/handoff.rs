@@ -276,12 +276,28 @@ pub fn complete(ws: &Workspace, worker: &str, id: &str, req: Completion) -> Resu
         renew(ws, worker)?;
         held(ws, worker, id, req.token.as_deref())?
     };
-    // Checks run without the lock: a verify command may take minutes.
+    // Checks run without the lock: a verify command may take minutes. A verify command is run
+    // under the same trust rule as a worker's commands.
+    let log = state::layout::task_log_path(ws, id, task.attempt());
+    let path = state::layout::settled_path(ws, &TaskState::Assigned(worker.to_string()), id);
+    if !task.acceptance().verify.is_empty() {
+        crate::trust::check_task(ws, worker, &path)?;
+    }
+    let env = vec![
+        ("COORD_TASK_ID", id.to_string()),
+        ("COORD_TASK_FILE", path.display().to_string()),
+        ("COORD_WORKER_ID", worker.to_string()),
+        ("COORD_ROOT", ws.root().display().to_string()),
+        ("COORD_PROJECT_DIR", ws.project().display().to_string()),
+        ("COORD_ATTEMPT", task.attempt().to_string()),
+    ];
+    let timeout = task.spec.timeout_secs.map(Duration::from_secs);
+    let verifier = checks::Verifier::new(env, timeout, &log);
     let validation = checks::run(
         ws.project(),
         &task.spec.output_files,
         &task.acceptance(),
-        true,
+        Some(&verifier),
     );
     let failures = checks::failures(&validation);
     if !failures.is_empty() {
@@ -322,7 +338,7 @@ pub fn fail(
         ws.project(),
         &task.spec.output_files,
         &task.acceptance(),
-        false,
+        None,
     );
     let report = handoff_report(
         worker,

@@ -18,6 +18,23 @@ pub fn hostname() -> &'static str {
     })
 }
 
+/// The inode of this process's pid namespace (0 where it cannot be read): two processes of one
+/// host name are on the same "host" for pids only when this matches too.
+pub fn pid_namespace() -> u64 {
+    static NS: OnceLock<u64> = OnceLock::new();
+    *NS.get_or_init(|| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self/ns/pid").map_or(0, |m| m.ino())
+    })
+}
+
+/// This host as pids see it: `<host name>@<pid namespace>`, the first part of coord's temp
+/// names, so a process never judges a pid of another pid namespace.
+pub fn pid_host() -> &'static str {
+    static TAG: OnceLock<String> = OnceLock::new();
+    TAG.get_or_init(|| format!("{}@{}", hostname(), pid_namespace()))
+}
+
 /// This process's id (read once: a process's id does not change).
 pub fn pid() -> u32 {
     static PID: OnceLock<u32> = OnceLock::new();
@@ -38,9 +55,4 @@ pub fn random_u64() -> u64 {
 /// The current time in UTC; coord never compares it with another host's clock.
 pub fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
-}
-
-/// A timestamp as RFC 3339 in UTC with millisecond precision ("2026-11-25T17:34:53.123Z").
-pub fn rfc3339(ts: jiff::Timestamp) -> String {
-    format!("{ts:.3}")
 }

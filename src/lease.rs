@@ -6,6 +6,7 @@
 //! holder is dead. Locks are never trusted across hosts.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -29,6 +30,10 @@ pub struct WorkerRecord {
     pub host: String,
     /// Identity of the host's current boot, so a pid is never matched across reboots or hosts.
     pub boot_id: String,
+    /// The inode of the worker's pid namespace: a pid is never matched across namespaces (0, from
+    /// an older coord, counts as another namespace).
+    #[serde(default)]
+    pub pid_ns: u64,
     /// When the worker started (its own clock).
     #[serde(with = "crate::time::ms")]
     pub started_at: jiff::Timestamp,
@@ -76,7 +81,7 @@ impl Mode {
 
 impl std::fmt::Display for Mode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -95,6 +100,7 @@ impl WorkerRecord {
             pid: host::pid(),
             host: host::hostname().to_string(),
             boot_id: boot_id().to_string(),
+            pid_ns: host::pid_namespace(),
             started_at: started_at.unwrap_or(now),
             last_seen: now,
             mode,
@@ -126,7 +132,7 @@ fn live_path(ws: &Workspace, id: &str) -> PathBuf {
 
 /// Reads a worker's record, if it has one that parses.
 pub fn read_record(ws: &Workspace, id: &str) -> Option<WorkerRecord> {
-    let bytes = fs::read(record_path(ws, id)).ok()?;
+    let bytes = durable::read_limited(&record_path(ws, id), 64 * 1024).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -152,13 +158,27 @@ pub enum Liveness {
     OtherHost,
 }
 
+/// Whether a record was written on this host, this boot and this pid namespace: the only case
+/// where its pid and its life lock mean anything here.
+pub fn same_host(record: &WorkerRecord) -> bool {
+    record.host == host::hostname()
+        && record.boot_id == boot_id()
+        && record.pid_ns == host::pid_namespace()
+        && record.pid_ns != 0
+}
+
 /// Probes a worker's life lock. Only meaningful for a worker recorded on this host and boot.
 pub fn probe(ws: &Workspace, record: &WorkerRecord) -> Result<Liveness> {
-    if record.boot_id != boot_id() || record.host != host::hostname() {
+    if !same_host(record) {
         return Ok(Liveness::OtherHost);
     }
     let path = live_path(ws, &record.worker_id);
-    let file = match OpenOptions::new().write(true).open(&path) {
+    // Read-only is enough for flock, so a probe works on a read-only workspace too.
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&path)
+    {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Liveness::Dead),
         Err(e) => return Err(Error::io("open", &path, e)),
@@ -210,7 +230,7 @@ pub fn register(ws: &Workspace, id: &str, mode: Mode, watch: bool) -> Result<Reg
     if let Some(old) = &old
         && !old.stopped
         && old.mode != Mode::Handoff
-        && (old.host != host::hostname() || old.boot_id != boot_id())
+        && !same_host(old)
     {
         // The life lock says nothing about another host: its beat must have stopped for the
         // worker lease, as this host sees it.
@@ -369,7 +389,8 @@ fn observation_path(ws: &Workspace, id: &str) -> PathBuf {
 pub fn unchanged_for(ws: &Workspace, record: &WorkerRecord) -> Result<Duration> {
     let path = observation_path(ws, &record.worker_id);
     let now = boottime_ms();
-    let seen = fs::read_to_string(&path).ok().and_then(|text| {
+    let seen = durable::read_limited(&path, 1024).ok().and_then(|bytes| {
+        let text = String::from_utf8(bytes).ok()?;
         let (beat, since) = text.trim().split_once(' ')?;
         Some((beat.parse::<u64>().ok()?, since.parse::<u64>().ok()?))
     });

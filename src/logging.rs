@@ -2,8 +2,6 @@
 //!
 //! Each line starts with a UTC RFC 3339 timestamp with milliseconds.
 
-use std::os::unix::fs::OpenOptionsExt;
-
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::fmt::writer::MakeWriterExt;
@@ -16,7 +14,7 @@ struct UtcMillis;
 
 impl FormatTime for UtcMillis {
     fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
-        w.write_str(&host::rfc3339(host::now()))
+        w.write_str(&crate::time::format(host::now()))
     }
 }
 
@@ -25,15 +23,9 @@ impl FormatTime for UtcMillis {
 pub fn init_worker(ws: &Workspace, worker: &str, quiet: bool) -> Result<()> {
     let dir = ws.logs();
     let path = dir.join(format!("{worker}.log"));
-    // Open once here so a permission problem is reported before the worker starts.
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(crate::durable::file_mode())
-        .open(&path)
-        .map_err(|e| Error::io("open", &path, e))?;
-    crate::durable::set_file_mode(&file, &path)?;
-    let file = tracing_appender::rolling::never(&dir, format!("{worker}.log"));
+    // Never through a symlink another user planted; a permission problem is reported before
+    // the worker starts.
+    let file = std::sync::Mutex::new(crate::durable::open_append(&path)?);
     let builder = tracing_subscriber::fmt()
         .with_timer(UtcMillis)
         .with_target(false)

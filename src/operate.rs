@@ -2,7 +2,7 @@
 //! resume the workspace. Each change is one no-replace rename (or link) of a whole file, as
 //! everywhere else.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::depends;
@@ -150,7 +150,9 @@ pub fn purge(
             let Some(id) = name.strip_suffix(".json") else {
                 continue;
             };
-            let finished = finished_at(ws, id, &dir.join(&name));
+            // A task whose report is not out (on its way, or lost: `coord doctor` says which)
+            // is left alone.
+            let finished = finished_at(ws, id);
             let age = finished.map(|t| t.duration_until(now));
             if age.is_none_or(|a| a.as_secs_f64() < older_than.as_secs_f64()) {
                 continue;
@@ -168,13 +170,11 @@ pub fn purge(
     Ok(out)
 }
 
-/// When a finished task finished: its report's `completedAt`, else its file's modification time.
-fn finished_at(ws: &Workspace, id: &str, file: &Path) -> Option<jiff::Timestamp> {
-    if let Ok(r) = report::read(&crate::state::layout::report_path(ws, id)) {
-        return Some(r.completed_at);
-    }
-    let modified = std::fs::metadata(file).and_then(|m| m.modified()).ok()?;
-    jiff::Timestamp::try_from(modified).ok()
+/// When a finished task finished: its report's `completedAt`; None while it has no report.
+fn finished_at(ws: &Workspace, id: &str) -> Option<jiff::Timestamp> {
+    report::read(&crate::state::layout::report_path(ws, id))
+        .ok()
+        .map(|r| r.completed_at)
 }
 
 /// The pause flag's path.

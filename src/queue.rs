@@ -116,9 +116,9 @@ pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
     if !conflicts.is_empty() {
         return Err(Error::Conflict { conflicts });
     }
-    let known = |id: &str| {
-        results.iter().any(|r| r.id == id) || pending.contains_key(id) || lookup.find(id).is_some()
-    };
+    let in_batch: HashSet<&str> = results.iter().map(|r| r.id.as_str()).collect();
+    let known =
+        |id: &str| in_batch.contains(id) || pending.contains_key(id) || lookup.find(id).is_some();
     let mut problems = Vec::new();
     for (slot, file) in &fresh {
         for dep in &file.spec.depends_on {
@@ -139,8 +139,12 @@ pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
         .filter(|(_, f)| !f.spec.depends_on.is_empty())
         .map(|(_, f)| (f.spec.id.as_str(), f.spec.depends_on.as_slice()))
         .collect();
+    let slot_of: HashMap<&str, usize> = fresh
+        .iter()
+        .map(|(slot, f)| (f.spec.id.as_str(), *slot))
+        .collect();
     for (id, message) in depends::cycles(&graph) {
-        let slot = fresh.iter().find(|(_, f)| f.spec.id == id).map(|(s, _)| *s);
+        let slot = slot_of.get(id.as_str()).copied();
         problems.push(Problem {
             position: slot.map(|s| positions[s].clone()).unwrap_or_default(),
             id: Some(id),
@@ -148,7 +152,12 @@ pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
         });
     }
     if !problems.is_empty() {
-        problems.sort_by_key(|p| positions.iter().position(|q| *q == p.position));
+        let order: HashMap<&str, usize> = positions
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.as_str(), i))
+            .collect();
+        problems.sort_by_key(|p| order.get(p.position.as_str()).copied());
         return Err(Error::InvalidTasks { problems });
     }
     for (slot, file) in &fresh {

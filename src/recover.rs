@@ -76,12 +76,14 @@ fn recover_expired(
     let mut moved = Vec::new();
     for name in held {
         let path = ws.assigned(&record.worker_id).join(name);
-        let Ok(task) = crate::task::read(&path) else {
-            continue;
-        };
+        // A file that cannot be read as a task is still a claim: it is judged by the
+        // workspace's lease and, once that runs out, set aside instead of recovered.
+        let task = crate::task::read(&path);
         let lease = match record.mode == Mode::Handoff {
             true => task
-                .lease_secs()
+                .as_ref()
+                .ok()
+                .and_then(|t| t.lease_secs())
                 .map_or_else(|| ws.lease(), std::time::Duration::from_secs),
             // A worker process beats every 10 s, running or idle.
             false => ws.worker_lease(),
@@ -100,17 +102,25 @@ fn recover_expired(
             silent.as_secs(),
             lease.as_secs()
         );
-        let end = End {
-            kind: EndKind::Lost,
-            reason: &reason,
-            report: None,
+        let (id, disposition) = match task {
+            Ok(task) => {
+                let end = End {
+                    kind: EndKind::Lost,
+                    reason: &reason,
+                    report: None,
+                };
+                (task.spec.id, state::end_claim(&lock, ws, &path, end)?)
+            }
+            Err(e) => {
+                state::set_aside(&lock, ws, name, &path, &format!("{e}; {reason}"))?;
+                (name.clone(), Disposition::DeadLettered)
+            }
         };
-        let disposition = state::end_claim(&lock, ws, &path, end)?;
         drop(lock);
-        crate::depends::after(ws, &task.spec.id, &record.worker_id, &disposition);
+        crate::depends::after(ws, &id, &record.worker_id, &disposition);
         moved.push(Recovered {
             worker: record.worker_id.clone(),
-            task: task.spec.id.clone(),
+            task: id,
             disposition,
             reason,
         });

@@ -1,9 +1,7 @@
 //! Running a task's command: its own process group, its output in a log file, killed with the
 //! worker if the worker dies.
 
-use std::fs::OpenOptions;
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -74,13 +72,7 @@ pub fn spawn(job: &Job<'_>) -> Result<Child> {
 /// busy worker. Either way, recovery kills what a dead worker left running
 /// (see [`kill_leftovers`]).
 fn start(job: &Job<'_>, program: &str, args: &[&str], death_signal: bool) -> Result<Child> {
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(crate::durable::file_mode())
-        .open(job.log)
-        .map_err(|e| Error::io("open", job.log, e))?;
-    crate::durable::set_file_mode(&log, job.log)?;
+    let log = crate::durable::open_append(job.log)?;
     let err = log.try_clone().map_err(|e| Error::io("open", job.log, e))?;
     let mut cmd = Command::new(program);
     // A worker runs in the project directory already; not asking for a directory change keeps

@@ -100,11 +100,11 @@ pub fn gather(ws: &Workspace) -> Result<Stats> {
         ..Stats::default()
     };
     let mut first_claim: HashMap<String, jiff::Timestamp> = HashMap::new();
-    if let Ok((journal, _)) = events::read_from(ws, 0) {
-        for e in journal.into_iter().filter(|e| e.event == Kind::Claimed) {
+    let _ = events::read_each(ws, 0, |e| {
+        if e.event == Kind::Claimed {
             first_claim.entry(e.task).or_insert(e.at);
         }
-    }
+    });
     let mut waits = Vec::new();
     let mut runs = Vec::new();
     let mut finished_at = Vec::new();

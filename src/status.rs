@@ -56,7 +56,8 @@ pub struct Status {
     pub active_tasks: usize,
     /// Tasks completed.
     pub completed: usize,
-    /// Tasks in failed/ (dead letters and invalid files).
+    /// Tasks in failed/: dead-lettered, cancelled, or failed with a dependency (files set aside
+    /// as `.invalid` or `.duplicate` are not tasks and are not counted).
     pub failed: usize,
     /// The workspace folder.
     pub root: String,
@@ -126,7 +127,10 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
         shared_filesystem: fs.is_some_and(|k| k.shared),
         active_tasks: active,
         completed: store::count_files(&ws.completed())?,
-        failed: store::count_files(&ws.failed())?,
+        failed: store::list_files(&ws.failed())?
+            .iter()
+            .filter(|n| n.ends_with(".json"))
+            .count(),
         root: ws.root().display().to_string(),
     })
 }

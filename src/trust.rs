@@ -90,6 +90,21 @@ pub fn check_workspace(ws: &Workspace, worker: &str) -> Result<()> {
     Ok(())
 }
 
+/// The trust rule for running a command a task file carries, whoever runs it (a worker, or
+/// `coord complete` running `acceptance.verify`): the workspace folders and the held task file
+/// itself must be writable only by this user (or root, or the shared group).
+pub fn check_task(ws: &Workspace, worker: &str, held: &Path) -> Result<()> {
+    check_workspace(ws, worker)?;
+    match problem(held, ws.shared_group()) {
+        Some(Distrust { problem, fix }) => Err(Error::Unsafe {
+            path: held.to_path_buf(),
+            problem,
+            fix,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The id of a group given by name or number; names are looked up in /etc/group.
 pub fn group_id(group: &str) -> Result<u32> {
     if let Ok(gid) = group.parse::<u32>() {

@@ -73,9 +73,13 @@ pub fn wait(ws: &Workspace, ids: &[String], timeout: Option<Duration>) -> Result
         if ids.is_empty() {
             tracked.extend(unfinished(ws)?);
         }
+        // A task that waits for a dependency that is in no state can never finish: it counts
+        // as not completed rather than keeping the wait open forever.
         let open: Vec<String> = tracked
             .iter()
-            .filter(|id| depends::dep_state(ws, id) == DepState::Waiting)
+            .filter(|id| {
+                depends::dep_state(ws, id) == DepState::Waiting && !depends::never_runs(ws, id)
+            })
             .cloned()
             .collect();
         if open.is_empty() {

@@ -159,7 +159,7 @@ impl Workspace {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| root.clone());
         let config_path = root.join(CONFIG_FILE);
-        let mut config = match fs::read(&config_path) {
+        let mut config = match durable::read_limited(&config_path, 64 * 1024) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| Error::Json {
                 what: "cannot parse",
                 path: config_path.clone(),

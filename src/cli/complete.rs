@@ -6,6 +6,9 @@ use coord::Error;
 use coord::exit::ExitCode;
 use coord::handoff::{self, Completion};
 
+/// The largest `--result` file read, as for a worker's result file.
+const MAX_RESULT_BYTES: u64 = 1 << 20;
+
 /// Arguments of `coord complete`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -34,7 +37,8 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let result = match &args.result {
         None => None,
         Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+            let bytes = coord::durable::read_limited(path, MAX_RESULT_BYTES)
+                .map_err(|e| Error::io("read", path, e))?;
             match serde_json::from_slice::<serde_json::Value>(&bytes) {
                 Ok(v @ serde_json::Value::Object(_)) => Some(v),
                 Ok(_) => {

@@ -30,27 +30,15 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     });
     let mut offset = 0;
     loop {
-        let (batch, end) =
-            events::read_from(&ws, offset).map_err(|e| coord::Error::io("read", &journal, e))?;
-        offset = end;
         let mut out = std::io::stdout().lock();
-        for e in batch {
-            if args.json {
-                writeln!(out, "{}", serde_json::to_string(&e)?)?;
-            } else {
-                writeln!(
-                    out,
-                    "{}  {:<10} {:<24} {:<16} {}",
-                    coord::time::format(e.at),
-                    e.event.as_str(),
-                    e.task,
-                    e.worker.as_deref().unwrap_or("-"),
-                    e.attempt
-                        .map(|a| format!("attempt {a}"))
-                        .unwrap_or_default()
-                )?;
+        let mut written = Ok(());
+        offset = events::read_each(&ws, offset, |e| {
+            if written.is_ok() {
+                written = print(&mut out, &e, args.json);
             }
-        }
+        })
+        .map_err(|e| coord::Error::io("read", &journal, e))?;
+        written?;
         out.flush()?;
         drop(out);
         match waker.as_mut() {
@@ -58,4 +46,24 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             None => return Ok(ExitCode::Success),
         };
     }
+}
+
+/// Prints one event: its JSON line, or a line for people.
+fn print(out: &mut impl Write, e: &events::Event, json: bool) -> anyhow::Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string(e)?)?;
+    } else {
+        writeln!(
+            out,
+            "{}  {:<10} {:<24} {:<16} {}",
+            coord::time::format(e.at),
+            e.event.as_str(),
+            e.task,
+            e.worker.as_deref().unwrap_or("-"),
+            e.attempt
+                .map(|a| format!("attempt {a}"))
+                .unwrap_or_default()
+        )?;
+    }
+    Ok(())
 }

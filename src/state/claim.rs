@@ -76,6 +76,7 @@ pub fn defer(lock: &ClaimsLock, ws: &Workspace, held: &Path, task: &TaskFile) ->
     let mut task = task.clone();
     task.ensure_order();
     let dst = layout::settled_path(ws, &super::TaskState::Blocked, &task.spec.id);
+    super::mark_waiting(ws, &task)?;
     let step = Step {
         from: held,
         to: dst.clone(),

@@ -8,8 +8,10 @@
 //! published, and only then the event recorded, so the journal never tells of a move that did
 //! not happen.
 //!
-//! A commit that publishes a report holds the finished lock from the rename to the report's
-//! publication ([`super::locks`]).
+//! A commit into failed/ holds the finished lock from the rename to the report's publication
+//! ([`super::locks`]). A commit into completed/ takes no lock: from before its rename until its
+//! publication, its report exists whole in tmp/ under a live process's name, which is how the
+//! doctor tells a report on its way from a lost one.
 
 use std::path::{Path, PathBuf};
 
@@ -52,9 +54,12 @@ pub fn commit(ws: &Workspace, step: Step<'_>) -> Result<Committed> {
         rewrite(ws, step.from, task)?;
     }
     let prepared = step.report.map(|r| prepare(ws, r)).transpose()?;
-    let _finished = match prepared {
-        Some(_) => Some(super::locks::finished(ws)?),
-        None => None,
+    // A dead letter's report is published under the finished lock, so a retry never sends the
+    // task back between its commit and its report. Completions take no lock: their reports are
+    // found in flight in tmp/ instead ([`super::in_flight_reports`]).
+    let _finished = match &prepared {
+        Some(_) if step.to.starts_with(ws.failed()) => Some(super::locks::finished(ws)?),
+        _ => None,
     };
     match durable::move_noreplace(step.from, &step.to) {
         Ok(()) => {}

@@ -7,8 +7,9 @@
 //! - `workers/<id>.lock` (claims lock): every move out of `assigned/<id>/`, and every rewrite of
 //!   a file there.
 //! - `finished.lock`: every move out of completed/ and failed/ (retry, purge, doctor's repairs),
-//!   and every commit into them from the rename through the report's publication, so no reader
-//!   under the lock ever sees a finished task whose report is still on its way.
+//!   and every commit into failed/ from the rename through the report's publication, so a retry
+//!   never sends back a dead letter whose report is still on its way. (A commit into completed/
+//!   takes no lock: its report is whole in tmp/ until it is published.)
 //! - `files.lock`: the check, after a claim, that no other worker holds a task on the same files.
 //! - `queue.lock`: `coord queue` calls, against each other.
 

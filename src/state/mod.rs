@@ -21,9 +21,9 @@ pub mod operator;
 mod publish;
 
 pub use claim::{Taken, defer, put_back, rename_to_id, set_aside, take};
-pub use deps::{fail_dependent, unblock};
+pub use deps::{clear_waiting, fail_dependent, mark_waiting, unblock, waiting_on};
 pub use end::{End, EndKind, complete, end_claim, rewrite_held};
-pub use leftovers::{Orphans, orphans};
+pub use leftovers::{Orphans, in_flight_reports, orphans};
 pub use operator::{
     SetAside, cancel_from, purge_one, rebuild_report, retry_from_failed, set_aside_duplicates,
 };

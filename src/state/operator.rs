@@ -88,7 +88,10 @@ pub fn retry_from_failed(
     task.ensure_order();
     let to = match state {
         TaskState::Pending => layout::pending_path(ws, &task),
-        _ => layout::settled_path(ws, &TaskState::Blocked, id),
+        _ => {
+            super::mark_waiting(ws, &task)?;
+            layout::settled_path(ws, &TaskState::Blocked, id)
+        }
     };
     let step = Step {
         from: &failed,

@@ -38,6 +38,11 @@ pub fn publish_batch(_queue: &Held, ws: &Workspace, batch: &[Staged<'_>]) -> Res
         true => Some(durable::Dir::open(&ws.blocked())?),
         false => None,
     };
+    // A blocked task's markers go first, so whoever finishes a dependency meanwhile finds it
+    // (or `coord queue`'s second look sees the finished dependency).
+    for s in batch.iter().filter(|s| s.blocked) {
+        super::mark_waiting(ws, s.task)?;
+    }
     let mut staged: Vec<(String, String)> = Vec::with_capacity(batch.len());
     let cleanup = |staged: &[(String, String)]| -> Result<()> {
         staged.iter().try_for_each(|(name, _)| tmp.remove(name))

@@ -133,7 +133,7 @@ pub enum Outcome {
 
 impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Outcome::Failed => "failed",
             Outcome::Released => "released",
             Outcome::Lost => "lost",

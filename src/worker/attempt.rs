@@ -65,13 +65,8 @@ impl Worker<'_> {
         let started = host::now();
         let clock = Instant::now();
         let log = layout::task_log_path(ws, &id, claimed.attempt);
-        let result_file = ws.tmp().join(format!(
-            "result.{id}.{}.{}.{}.json",
-            claimed.attempt,
-            host::hostname(),
-            host::pid()
-        ));
-        durable::remove_if_exists(&result_file)?;
+        // A temp name of this process: if the worker dies, the leftovers sweep removes it.
+        let result_file = ws.tmp().join(durable::unique_tmp_name("result"));
         let job = Job {
             command: &command,
             cwd: ws.project(),
@@ -101,7 +96,7 @@ impl Worker<'_> {
             Err(e) => Ending::CannotStart(e.to_string()),
         };
         let result = read_result(&result_file);
-        durable::remove_if_exists(&result_file)?;
+        clear(&result_file);
         let reason = match &ending {
             Ending::Cancelled => {
                 info!("{id} was cancelled while it ran; its command was stopped");
@@ -126,11 +121,13 @@ impl Worker<'_> {
             Ending::CannotStart(e) => Some(format!("cannot start the command: {e}")),
         };
         let spec = &claimed.task.spec;
+        let timeout = spec.timeout_secs.map(std::time::Duration::from_secs);
+        let verifier = checks::Verifier::new(job.env.clone(), timeout, &log);
         let validation = checks::run(
             ws.project(),
             &spec.output_files,
             &claimed.task.acceptance(),
-            reason.is_none(),
+            reason.is_none().then_some(&verifier),
         );
         let reason = reason.or_else(|| checks::reason(&validation));
         let report = Report::of_attempt(Attempt {
@@ -244,6 +241,19 @@ impl Worker<'_> {
                 }
             }
         }
+    }
+}
+
+/// Removes what the command left at its result path (a file, a FIFO, even a folder); what
+/// cannot be removed is left to the leftovers sweep, and never stops the worker.
+fn clear(path: &Path) {
+    let gone = match std::fs::symlink_metadata(path) {
+        Err(_) => Ok(()),
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path),
+    };
+    if let Err(e) = gone {
+        warn!("cannot remove {}: {e}", path.display());
     }
 }
 

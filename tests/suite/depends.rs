@@ -232,3 +232,76 @@ fn a_blocked_task_left_behind_by_a_crash_is_found_and_moved_on() {
     assert_eq!(p.files("completed"), ["dep.json", "orphan.json"]);
     assert!(p.coord(&["doctor"]).status.success());
 }
+
+#[test]
+fn purging_a_completed_dependency_does_not_strand_its_pending_dependent() {
+    let p = Project::new();
+    p.queue(r#"[{"id":"a","description":"x","command":"true"},{"id":"b","description":"x","dependsOn":["a"],"command":"true"}]"#);
+    let out = p.coord(&["worker", "--id", "w", "--quiet", "--max-tasks", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(p.files("completed"), ["a.json"]);
+    assert_eq!(p.count("pending"), 1, "b was unblocked");
+    let out = p.coord(&["purge", "--completed", "--older-than", "0s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(p.files("completed").is_empty(), "a was purged");
+    let out = p.coord(&["worker", "--id", "w", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(p.files("completed"), ["b.json"]);
+    assert!(p.files("blocked").is_empty());
+}
+
+#[test]
+fn a_blocked_task_waiting_for_a_task_in_no_state_is_reported_and_wait_ends() {
+    let p = Project::new();
+    std::fs::write(
+        p.root().join("blocked/stuck.json"),
+        r#"{"id":"stuck","description":"x","dependsOn":["ghost"],"command":"true"}"#,
+    )
+    .unwrap();
+    let out = p.coord(&["wait", "stuck", "--timeout", "60"]);
+    assert_eq!(out.status.code(), Some(12), "{}", stderr(&out));
+    let out = p.coord(&["doctor", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"][0]["kind"], "never-runs", "{v}");
+    let out = p.coord(&["doctor", "--fix"]);
+    assert!(stdout(&out).contains("never-runs"), "{}", stdout(&out));
+    assert_eq!(p.files("failed"), ["stuck.json"]);
+    let report = p.report("stuck");
+    assert!(
+        report["reason"].as_str().unwrap().contains("ghost"),
+        "{report}"
+    );
+    assert!(p.coord(&["doctor"]).status.success());
+}
+
+#[test]
+fn a_long_dependency_chain_queues_and_runs_in_order() {
+    let p = Project::in_memory();
+    let chain = |n: usize| -> String {
+        (0..n)
+            .map(|i| {
+                let deps = if i == 0 {
+                    String::new()
+                } else {
+                    format!(",\"dependsOn\":[\"c{}\"]", i - 1)
+                };
+                format!("{{\"id\":\"c{i}\",\"description\":\"x\",\"command\":\"echo $COORD_TASK_ID >> ledger.txt\"{deps}}}\n")
+            })
+            .collect()
+    };
+    // Deep enough to overflow a recursive cycle check (40,000 did).
+    let deep = p.write("deep.jsonl", &chain(45_000));
+    let out = p.coord(&["queue", deep.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(p.count("pending"), 1);
+    assert_eq!(p.files("blocked").len(), 44_999);
+    let p = Project::new();
+    p.queue(&format!("[{}]", chain(400).trim_end().replace('\n', ",")));
+    let out = p.coord(&["worker", "--id", "w", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(p.count("completed"), 400);
+    let ledger = std::fs::read_to_string(p.path().join("ledger.txt")).unwrap();
+    let order: Vec<String> = (0..400).map(|i| format!("c{i}")).collect();
+    assert_eq!(ledger.lines().collect::<Vec<_>>(), order);
+}

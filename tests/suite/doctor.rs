@@ -20,7 +20,7 @@ fn doctor_finds_and_fixes_duplicates_lost_reports_and_leftovers() {
     )
     .unwrap();
     std::fs::remove_file(p.root().join("reports/b.json")).unwrap();
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let host = tmp_host();
     let mut dead = std::process::Command::new("true").spawn().unwrap();
     let pid = dead.id();
     dead.wait().unwrap();

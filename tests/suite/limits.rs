@@ -101,6 +101,9 @@ mount -o remount,rw "$D"
 $C queue ../two.jsonl >/dev/null; echo "queue exit=$?"
 $C worker --id w --quiet; echo "worker exit=$?"
 {COUNTS}
+mount -o remount,ro "$D"
+$C status --json >/dev/null; echo "status-ro-with-a-worker exit=$?"
+$C doctor >/dev/null; echo "doctor-ro exit=$?"
 "#
     );
     let Some(out) = in_own_mount("2m", &script) else {
@@ -114,6 +117,8 @@ $C worker --id w --quiet; echo "worker exit=$?"
         "queue exit=0",
         "worker exit=0",
         "counts pending=0 completed=3 reports=3 tmp=0",
+        "status-ro-with-a-worker exit=0",
+        "doctor-ro exit=0",
     ] {
         assert!(
             out.lines().any(|l| l == expected),

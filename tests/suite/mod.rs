@@ -9,6 +9,7 @@ mod doctor;
 mod errors;
 mod handoff;
 mod hooks;
+mod hostile;
 mod layout;
 mod limits;
 mod operate;

@@ -21,6 +21,22 @@ impl Project {
         project
     }
 
+    /// A new project with a workspace in memory (/dev/shm, where there is one), for tests that
+    /// write tens of thousands of files.
+    pub fn in_memory() -> Project {
+        let shm = Path::new("/dev/shm");
+        let dir = match shm.is_dir() {
+            true => tempfile::Builder::new()
+                .prefix("coord-test-")
+                .tempdir_in(shm),
+            false => tempfile::Builder::new().prefix("coord-test-").tempdir(),
+        };
+        let project = Project { dir: dir.unwrap() };
+        let out = project.coord(&["init"]);
+        assert!(out.status.success(), "init failed: {}", stderr(&out));
+        project
+    }
+
     /// A new empty directory, without a workspace.
     pub fn bare() -> Project {
         Project {
@@ -210,6 +226,14 @@ pub fn wait_for_exit(pid: u32, limit: Duration) -> bool {
     // SAFETY: `fd` is ours and closed once.
     unsafe { libc::close(fd) };
     ready > 0
+}
+
+/// The first part of coord's temp names on this host: `<host name>@<pid namespace inode>`.
+pub fn tmp_host() -> String {
+    use std::os::unix::fs::MetadataExt;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let ns = std::fs::metadata("/proc/self/ns/pid").unwrap().ino();
+    format!("{}@{ns}", host.trim())
 }
 
 /// A process's stderr as text.

@@ -397,7 +397,7 @@ fn a_report_left_in_tmp_by_a_dead_worker_is_published_by_the_next_one() {
     let mut dead = std::process::Command::new("true").spawn().unwrap();
     let pid = dead.id();
     dead.wait().unwrap();
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let host = tmp_host();
     let orphan = p
         .root()
         .join(format!("tmp/{}.{pid}.3.0badf00d.report.tmp", host.trim()));

@@ -3,20 +3,57 @@
 //! A task may carry `"acceptance"`: `minWords`, `maxWords` and `contains` apply to every output
 //! file; `files` overrides them per file; `verify` is a shell command (or a list) that must exit 0.
 //! Output files must always exist and be non-empty.
+//!
+//! Output files are read as a stream ([`scan`]): only regular files inside the project, never
+//! through a link that leads out of it, never blocking on a FIFO. Verify commands run like task
+//! commands ([`verify`]): in their own process group, with the task's variables, under its
+//! timeout, and their group is killed when they end.
+
+mod scan;
+mod verify;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
 use crate::task::Acceptance;
 
+pub use verify::Verifier;
+
+/// What a check looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Check {
+    /// The output file exists and is not empty.
+    Exists,
+    /// It holds at least so many words.
+    MinWords,
+    /// It holds at most so many words.
+    MaxWords,
+    /// It contains a string.
+    Contains,
+    /// A verify command exits 0.
+    Verify,
+}
+
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            Check::Exists => "exists",
+            Check::MinWords => "minWords",
+            Check::MaxWords => "maxWords",
+            Check::Contains => "contains",
+            Check::Verify => "verify",
+        })
+    }
+}
+
 /// The outcome of one check, as the report's `validation` list holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Outcome {
-    /// What was checked ("exists", "minWords", "maxWords", "contains", "verify").
-    pub check: String,
+    /// What was checked.
+    pub check: Check,
     /// The output file, for a file check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
@@ -26,40 +63,40 @@ pub struct Outcome {
     pub detail: String,
 }
 
-/// Runs every check for `output_files` in `project` and returns each outcome; `verify` commands
-/// run only when `with_verify` is set.
+/// Runs every check for `output_files` in `project` and returns each outcome; `verify`
+/// commands run only when a verifier is given.
 pub fn run(
     project: &Path,
     output_files: &[String],
     acceptance: &Acceptance,
-    with_verify: bool,
+    verifier: Option<&Verifier<'_>>,
 ) -> Vec<Outcome> {
     let mut outcomes = Vec::new();
     for file in output_files {
-        let path = project.join(file);
-        let text = match std::fs::read(&path) {
-            Ok(bytes) if !bytes.is_empty() => String::from_utf8_lossy(&bytes).into_owned(),
+        let checks = acceptance.files.get(file).unwrap_or(&acceptance.all);
+        let needles: Vec<&str> = checks.contains.iter().map(String::as_str).collect();
+        let found = match scan::scan(project, file, &needles) {
+            Ok(found) if found.bytes > 0 => found,
             Ok(_) => {
-                outcomes.push(fail("exists", file, "the file is empty".into()));
+                outcomes.push(fail(Check::Exists, file, "the file is empty".into()));
                 continue;
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                outcomes.push(fail("exists", file, "the file does not exist".into()));
+                outcomes.push(fail(Check::Exists, file, "the file does not exist".into()));
                 continue;
             }
             Err(e) => {
-                outcomes.push(fail("exists", file, format!("cannot read it: {e}")));
+                outcomes.push(fail(Check::Exists, file, format!("cannot read it: {e}")));
                 continue;
             }
         };
-        outcomes.push(pass("exists", file, format!("{} bytes", text.len())));
-        let checks = acceptance.files.get(file).unwrap_or(&acceptance.all);
-        let words = text.split_whitespace().count() as u64;
+        outcomes.push(pass(Check::Exists, file, format!("{} bytes", found.bytes)));
+        let words = found.words;
         if let Some(min) = checks.min_words {
             let ok = words >= min;
             outcomes.push(outcome(
                 ok,
-                "minWords",
+                Check::MinWords,
                 file,
                 format!("{words} words, at least {min} required"),
             ));
@@ -68,24 +105,29 @@ pub fn run(
             let ok = words <= max;
             outcomes.push(outcome(
                 ok,
-                "maxWords",
+                Check::MaxWords,
                 file,
                 format!("{words} words, at most {max} allowed"),
             ));
         }
-        for needle in &checks.contains {
-            let ok = text.contains(needle.as_str());
+        for (needle, ok) in needles.iter().zip(found.contains) {
             let detail = if ok {
                 format!("contains {needle:?}")
             } else {
                 format!("does not contain {needle:?}")
             };
-            outcomes.push(outcome(ok, "contains", file, detail));
+            outcomes.push(outcome(ok, Check::Contains, file, detail));
         }
     }
-    if with_verify {
+    if let Some(v) = verifier {
         for cmd in acceptance.verify.commands() {
-            outcomes.push(verify(project, cmd));
+            let (passed, detail) = v.run(project, cmd);
+            outcomes.push(Outcome {
+                check: Check::Verify,
+                file: None,
+                passed,
+                detail,
+            });
         }
     }
     outcomes
@@ -96,7 +138,7 @@ pub fn deliverables(outcomes: &[Outcome], output_files: &[String]) -> (Vec<Strin
     output_files.iter().cloned().partition(|f| {
         outcomes
             .iter()
-            .any(|o| o.check == "exists" && o.passed && o.file.as_deref() == Some(f.as_str()))
+            .any(|o| o.check == Check::Exists && o.passed && o.file.as_deref() == Some(f.as_str()))
     })
 }
 
@@ -104,13 +146,13 @@ pub fn deliverables(outcomes: &[Outcome], output_files: &[String]) -> (Vec<Strin
 pub fn reason(outcomes: &[Outcome]) -> Option<String> {
     let missing: Vec<&str> = outcomes
         .iter()
-        .filter(|o| o.check == "exists" && !o.passed)
+        .filter(|o| o.check == Check::Exists && !o.passed)
         .filter_map(|o| o.file.as_deref())
         .collect();
     let others: Vec<String> = failures(outcomes)
         .into_iter()
         .zip(outcomes.iter().filter(|o| !o.passed))
-        .filter(|(_, o)| o.check != "exists")
+        .filter(|(_, o)| o.check != Check::Exists)
         .map(|(line, _)| line)
         .collect();
     let mut parts = Vec::new();
@@ -126,56 +168,20 @@ pub fn reason(outcomes: &[Outcome]) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
-fn verify(project: &Path, cmd: &str) -> Outcome {
-    let output = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(cmd)
-        .current_dir(project)
-        .stdin(Stdio::null())
-        .output();
-    let (passed, detail) = match output {
-        Ok(out) if out.status.success() => (true, format!("`{cmd}` exited 0")),
-        Ok(out) => {
-            let tail: String = String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .rev()
-                .take(5)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join(" | ");
-            let how = crate::runner::describe(&out.status);
-            if tail.is_empty() {
-                (false, format!("`{cmd}` failed with {how}"))
-            } else {
-                (false, format!("`{cmd}` failed with {how}: {tail}"))
-            }
-        }
-        Err(e) => (false, format!("`{cmd}` could not start: {e}")),
-    };
+fn outcome(passed: bool, check: Check, file: &str, detail: String) -> Outcome {
     Outcome {
-        check: "verify".into(),
-        file: None,
-        passed,
-        detail,
-    }
-}
-
-fn outcome(passed: bool, check: &str, file: &str, detail: String) -> Outcome {
-    Outcome {
-        check: check.into(),
+        check,
         file: Some(file.into()),
         passed,
         detail,
     }
 }
 
-fn pass(check: &str, file: &str, detail: String) -> Outcome {
+fn pass(check: Check, file: &str, detail: String) -> Outcome {
     outcome(true, check, file, detail)
 }
 
-fn fail(check: &str, file: &str, detail: String) -> Outcome {
+fn fail(check: Check, file: &str, detail: String) -> Outcome {
     outcome(false, check, file, detail)
 }
 
