@@ -62,25 +62,32 @@ pub fn set_file_mode(file: &File, path: &Path) -> Result<()> {
 /// as it is; never through a symlink, and only a regular file (a planted FIFO or device is
 /// refused, not waited on).
 pub fn open_append(path: &Path) -> Result<File> {
-    let created = OpenOptions::new()
-        .append(true)
-        .create_new(true)
-        .mode(file_mode())
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path);
-    match created {
-        Ok(file) => {
-            set_file_mode(&file, path)?;
-            return Ok(file);
-        }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(Error::io("create", path, e)),
-    }
-    let file = OpenOptions::new()
+    // Most calls find the file there (a lock taken on every completion): open it first.
+    let existing = OpenOptions::new()
         .append(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| Error::io("open", path, e))?;
+        .open(path);
+    let file = match existing {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            match OpenOptions::new()
+                .append(true)
+                .create_new(true)
+                .mode(file_mode())
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(path)
+            {
+                Ok(file) => {
+                    set_file_mode(&file, path)?;
+                    return Ok(file);
+                }
+                // Created by another process meanwhile: open it as it is.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return open_append(path),
+                Err(e) => return Err(Error::io("create", path, e)),
+            }
+        }
+        Err(e) => return Err(Error::io("open", path, e)),
+    };
     let meta = file.metadata().map_err(|e| Error::io("open", path, e))?;
     if !meta.is_file() {
         return Err(Error::io(
