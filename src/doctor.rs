@@ -38,20 +38,16 @@ pub enum Kind {
     OrphanClaims,
 }
 
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(match self {
-            Kind::Unsafe => "unsafe",
-            Kind::Leftover => "leftover",
-            Kind::Duplicate => "duplicate",
-            Kind::MissingReport => "missing-report",
-            Kind::Blocked => "blocked",
-            Kind::NeverRuns => "never-runs",
-            Kind::Filesystem => "filesystem",
-            Kind::OrphanClaims => "orphan-claims",
-        })
-    }
-}
+names!(Kind {
+    Unsafe => "unsafe",
+    Leftover => "leftover",
+    Duplicate => "duplicate",
+    MissingReport => "missing-report",
+    Blocked => "blocked",
+    NeverRuns => "never-runs",
+    Filesystem => "filesystem",
+    OrphanClaims => "orphan-claims",
+});
 
 /// One thing found wrong.
 #[derive(Debug, Clone, Serialize)]

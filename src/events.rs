@@ -47,32 +47,21 @@ pub enum Kind {
     Purged,
 }
 
-impl Kind {
-    /// The kind's name, as the journal writes it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Queued => "queued",
-            Kind::Blocked => "blocked",
-            Kind::Unblocked => "unblocked",
-            Kind::Claimed => "claimed",
-            Kind::Started => "started",
-            Kind::Completed => "completed",
-            Kind::Failed => "failed",
-            Kind::Requeued => "requeued",
-            Kind::Released => "released",
-            Kind::Recovered => "recovered",
-            Kind::Cancelled => "cancelled",
-            Kind::Retried => "retried",
-            Kind::Purged => "purged",
-        }
-    }
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.as_str())
-    }
-}
+names!(Kind {
+    Queued => "queued",
+    Blocked => "blocked",
+    Unblocked => "unblocked",
+    Claimed => "claimed",
+    Started => "started",
+    Completed => "completed",
+    Failed => "failed",
+    Requeued => "requeued",
+    Released => "released",
+    Recovered => "recovered",
+    Cancelled => "cancelled",
+    Retried => "retried",
+    Purged => "purged",
+});
 
 /// One state change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

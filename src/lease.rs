@@ -68,22 +68,11 @@ pub enum Mode {
     Handoff,
 }
 
-impl Mode {
-    /// The mode's name, as records write it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Exec => "exec",
-            Mode::TaskCommand => "task-command",
-            Mode::Handoff => "handoff",
-        }
-    }
-}
-
-impl std::fmt::Display for Mode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.as_str())
-    }
-}
+names!(Mode {
+    Exec => "exec",
+    TaskCommand => "task-command",
+    Handoff => "handoff",
+});
 
 impl WorkerRecord {
     /// A record of this process as worker `id`, last seen now (and started now unless given).

@@ -4,6 +4,9 @@
 //! complete file. Workers claim with a rename, run, record the outcome, and wait on file-system
 //! events for more. See docs/protocol.md for the protocol and its crash argument.
 
+#[macro_use]
+mod names;
+
 pub mod checks;
 pub mod claim;
 pub mod depends;

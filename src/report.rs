@@ -21,23 +21,12 @@ pub enum Status {
     Invalid,
 }
 
-impl Status {
-    /// The status's name, as reports write it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Completed => "completed",
-            Status::Failed => "failed",
-            Status::Cancelled => "cancelled",
-            Status::Invalid => "invalid",
-        }
-    }
-}
-
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.as_str())
-    }
-}
+names!(Status {
+    Completed => "completed",
+    Failed => "failed",
+    Cancelled => "cancelled",
+    Invalid => "invalid",
+});
 
 /// The final outcome of a task, as `reports/<taskId>.json` holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

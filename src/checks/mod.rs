@@ -36,17 +36,13 @@ pub enum Check {
     Verify,
 }
 
-impl std::fmt::Display for Check {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(match self {
-            Check::Exists => "exists",
-            Check::MinWords => "minWords",
-            Check::MaxWords => "maxWords",
-            Check::Contains => "contains",
-            Check::Verify => "verify",
-        })
-    }
-}
+names!(Check {
+    Exists => "exists",
+    MinWords => "minWords",
+    MaxWords => "maxWords",
+    Contains => "contains",
+    Verify => "verify",
+});
 
 /// The outcome of one check, as the report's `validation` list holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -131,16 +131,12 @@ pub enum Outcome {
     Retried,
 }
 
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(match self {
-            Outcome::Failed => "failed",
-            Outcome::Released => "released",
-            Outcome::Lost => "lost",
-            Outcome::Retried => "retried",
-        })
-    }
-}
+names!(Outcome {
+    Failed => "failed",
+    Released => "released",
+    Lost => "lost",
+    Retried => "retried",
+});
 
 /// The delay before attempt `next` when a task does not say: 2 s, doubled per attempt.
 pub const DEFAULT_RETRY_BACKOFF_SECS: f64 = 2.0;
