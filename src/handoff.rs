@@ -209,7 +209,8 @@ fn not_held(ws: &Workspace, worker: &str, id: &str) -> Error {
             match report {
                 Some(r) => format!(
                     "{id} was already completed by {} at {}",
-                    r.worker_id, r.completed_at
+                    r.worker_id,
+                    crate::time::format(r.completed_at)
                 ),
                 None => format!("{id} was already completed"),
             },
@@ -221,7 +222,7 @@ fn not_held(ws: &Workspace, worker: &str, id: &str) -> Error {
                     "{id} already failed for good (attempt {}, worker {}, at {}): {}",
                     r.attempt,
                     r.worker_id,
-                    r.completed_at,
+                    crate::time::format(r.completed_at),
                     r.reason.unwrap_or_default()
                 ),
                 None => format!("{id} already failed for good"),
@@ -242,7 +243,9 @@ fn not_held(ws: &Workspace, worker: &str, id: &str) -> Error {
                 Some(h) if h.worker == worker => (
                     format!(
                         "{id} is no longer held by {worker}: at {} it went back to pending ({}: {})",
-                        h.at, h.outcome, h.reason
+                        crate::time::format(h.at),
+                        h.outcome,
+                        h.reason
                     ),
                     format!("claim it again with `coord next --worker {worker}`"),
                 ),

@@ -98,20 +98,25 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             h.attempt,
             h.worker,
             h.outcome,
-            h.at,
+            coord::time::format(h.at),
             h.reason,
             if h.counted { "" } else { " (no attempt used)" }
         );
     }
     if let Some(n) = &task.coord.last_note {
-        println!("  last note ({} at {}): {}", n.worker, n.at, n.text);
+        println!(
+            "  last note ({} at {}): {}",
+            n.worker,
+            coord::time::format(n.at),
+            n.text
+        );
     }
     if let Some(r) = &rep {
         println!(
             "  report: {} by {} at {} (attempt {}){}",
             r.status,
             r.worker_id,
-            r.completed_at,
+            coord::time::format(r.completed_at),
             r.attempt,
             r.reason
                 .as_deref()

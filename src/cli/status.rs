@@ -131,7 +131,7 @@ pub fn render(st: &status::Status) -> String {
             w.current_task.as_deref().unwrap_or("-"),
             format!("{}@{}", w.pid, w.host),
             w.poll_secs.map_or("events".into(), |s| format!("{s}s")),
-            w.last_seen
+            coord::time::format(w.last_seen)
         ));
     }
     out
