@@ -154,3 +154,27 @@ fn operators_beside_live_workers_lose_nothing_and_replace_no_report() {
     let out = p.coord(&["doctor"]);
     assert!(out.status.success(), "{}", stdout(&out));
 }
+
+#[test]
+fn a_claim_taken_back_records_no_claimed_event() {
+    let p = Project::new();
+    p.queue(r#"[{"id":"one","description":"x","targetFiles":["shared.md"]},{"id":"two","description":"x","targetFiles":["shared.md"]}]"#);
+    assert!(p.coord(&["next", "--worker", "a"]).status.success());
+    // b claims `two`, finds `shared.md` held by a, and puts it back.
+    let out = p.coord(&["next", "--worker", "b"]);
+    assert_eq!(out.status.code(), Some(10), "{}", stdout(&out));
+    assert_eq!(p.count("pending"), 1);
+    let out = p.coord(&["events", "--json"]);
+    let claimed: Vec<(String, String)> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "claimed")
+        .map(|e| {
+            (
+                e["task"].as_str().unwrap().to_string(),
+                e["worker"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(claimed, [("one".to_string(), "a".to_string())]);
+}
