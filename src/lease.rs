@@ -179,6 +179,32 @@ pub fn probe(ws: &Workspace, record: &WorkerRecord) -> Result<Liveness> {
     }
 }
 
+/// How long a life lock must stay held for its holder to count as a live worker.
+const LIVE_HOLD: Duration = Duration::from_secs(2);
+
+/// Takes `file`'s lock, waiting at most `limit` for its holder to let go; false if it did not.
+/// The wait is the kernel's (a blocking `flock` in a helper thread), not a polling loop. A helper
+/// still waiting after `limit` keeps waiting on a duplicate of the descriptor until this process
+/// exits, which a worker that cannot register does at once.
+fn lock_within(file: &File, limit: Duration) -> std::io::Result<bool> {
+    match file.try_lock() {
+        Ok(()) => return Ok(true),
+        Err(TryLockError::WouldBlock) => {}
+        Err(TryLockError::Error(e)) => return Err(e),
+    }
+    let waiter = file.try_clone()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("coord-life-lock".into())
+        .spawn(move || {
+            let _ = tx.send(waiter.lock());
+        })?;
+    match rx.recv_timeout(limit) {
+        Ok(locked) => locked.map(|()| true),
+        Err(_) => Ok(false),
+    }
+}
+
 /// A registered worker: holds the life lock until dropped.
 #[derive(Debug)]
 pub struct Registration {
@@ -194,26 +220,15 @@ pub struct Registration {
 pub fn register(ws: &Workspace, id: &str, mode: Mode, watch: bool) -> Result<Registration> {
     crate::ids::check_worker_id(id)?;
     let live = durable::open_lock_file(&live_path(ws, id))?;
-    let mut tries = 0;
-    loop {
-        match live.try_lock() {
-            Ok(()) => break,
-            // A probe holds the lock for microseconds and a recovery for milliseconds; only a hold
-            // lasting two seconds means a live worker.
-            Err(TryLockError::WouldBlock) if tries < 200 => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(TryLockError::WouldBlock) => {
-                let other = read_record(ws, id);
-                return Err(Error::WorkerRunning {
-                    worker: id.to_string(),
-                    pid: other.as_ref().map_or(0, |r| r.pid),
-                    host: other.map_or_else(|| "unknown host".into(), |r| r.host),
-                });
-            }
-            Err(TryLockError::Error(e)) => return Err(Error::io("lock", live_path(ws, id), e)),
-        }
+    // A probe holds the lock for microseconds and a recovery for milliseconds; only a hold
+    // lasting two seconds means a live worker.
+    if !lock_within(&live, LIVE_HOLD).map_err(|e| Error::io("lock", live_path(ws, id), e))? {
+        let other = read_record(ws, id);
+        return Err(Error::WorkerRunning {
+            worker: id.to_string(),
+            pid: other.as_ref().map_or(0, |r| r.pid),
+            host: other.map_or_else(|| "unknown host".into(), |r| r.host),
+        });
     }
     let old = read_record(ws, id);
     if let Some(old) = &old
