@@ -103,9 +103,16 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
     }
     let mut copies: BTreeMap<String, Vec<(TaskState, PathBuf)>> = BTreeMap::new();
     for name in store::list_files(&ws.pending())? {
-        if let Some(id) = task::id_from_pending_name(&name) {
+        // A coord name carries the id after the order; a file dropped in by hand is read.
+        let id = match task::id_from_pending_name(&name) {
+            Some(id) => Some(id.to_string()),
+            None => task::read(&ws.pending().join(&name))
+                .ok()
+                .map(|t| t.spec.id),
+        };
+        if let Some(id) = id {
             copies
-                .entry(id.to_string())
+                .entry(id)
                 .or_default()
                 .push((TaskState::Pending, ws.pending().join(&name)));
         }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use crate::durable::{self, MoveError};
 use crate::error::{Error, Result};
 use crate::events::{self, Event};
-use crate::report::Report;
+use crate::report::{Report, Status};
 use crate::task::TaskFile;
 use crate::workspace::Workspace;
 
@@ -112,11 +112,16 @@ pub(super) struct Prepared {
 
 /// Writes `report` whole (fsynced when the workspace says so) under a temp name.
 pub(super) fn prepare(ws: &Workspace, report: &Report) -> Result<Prepared> {
+    let dst = match report.status {
+        Status::Invalid => {
+            let dst = super::layout::invalid_report_path(ws, &report.task_id);
+            durable::create_dir(dst.parent().expect("reports/invalid has a parent"))?;
+            dst
+        }
+        _ => super::layout::report_path(ws, &report.task_id),
+    };
     let tmp = durable::write_tmp(&ws.tmp(), "report", &report.to_bytes(), ws.durability())?;
-    Ok(Prepared {
-        tmp,
-        dst: super::layout::report_path(ws, &report.task_id),
-    })
+    Ok(Prepared { tmp, dst })
 }
 
 impl Prepared {

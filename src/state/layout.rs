@@ -39,6 +39,12 @@ pub fn report_path(ws: &Workspace, id: &str) -> PathBuf {
     ws.reports().join(file_name(id))
 }
 
+/// Where the report of a file set aside as not a valid task lives: `reports/invalid/<name>.json`,
+/// a folder no task id can name, so it never takes the place of a task's report.
+pub fn invalid_report_path(ws: &Workspace, name: &str) -> PathBuf {
+    ws.reports().join("invalid").join(file_name(name))
+}
+
 /// The log file of one attempt of a task: `logs/tasks/<id>.<attempt>.log`.
 pub fn task_log_path(ws: &Workspace, id: &str, attempt: u32) -> PathBuf {
     ws.task_logs().join(format!("{id}.{attempt}.log"))

@@ -76,3 +76,28 @@ fn doctor_tries_locks_and_renames_on_the_real_workspace() {
     );
     assert_eq!(p.status()["sharedFilesystem"], false);
 }
+
+#[test]
+fn a_task_dropped_into_pending_by_hand_beside_its_finished_copy_is_a_duplicate() {
+    let p = Project::new();
+    p.queue(r#"{"id":"x","description":"x","command":"true"}"#);
+    assert!(
+        p.coord(&["worker", "--id", "w", "--quiet"])
+            .status
+            .success()
+    );
+    std::fs::copy(
+        p.root().join("completed/x.json"),
+        p.root().join("pending/x.json"),
+    )
+    .unwrap();
+    let out = p.coord(&["doctor", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"][0]["kind"], "duplicate", "{v}");
+    assert!(p.coord(&["doctor", "--fix"]).status.success());
+    assert!(p.files("pending").is_empty());
+    assert_eq!(p.files("completed"), ["x.json"]);
+    assert!(p.files("failed").contains(&"x.duplicate".to_string()));
+    assert!(p.coord(&["doctor"]).status.success());
+}

@@ -202,3 +202,27 @@ fn recovery_from_another_pid_namespace_of_the_same_host_name_leaves_this_one_alo
         .collect();
     assert!(history.is_empty(), "tasks were taken back: {history:?}");
 }
+
+#[test]
+fn setting_a_bad_file_aside_never_takes_a_task_s_report() {
+    let p = Project::new();
+    p.queue(r#"{"id":"x.invalid","description":"x","command":"true"}"#);
+    assert!(
+        p.coord(&["worker", "--id", "w", "--quiet"])
+            .status
+            .success()
+    );
+    assert_eq!(p.report("x.invalid")["status"], "completed");
+    p.write(".coord/pending/x.json", "{ not a task");
+    assert!(
+        p.coord(&["worker", "--id", "w", "--quiet"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        p.report("x.invalid")["status"],
+        "completed",
+        "the task's report stays"
+    );
+    assert_eq!(p.report("invalid/x.invalid")["status"], "invalid");
+}

@@ -96,7 +96,7 @@ fn a_task_file_writable_by_another_group_is_not_run_in_a_shared_workspace() {
     let out = p.coord(&["worker", "--id", "bob", "--quiet"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!p.path().join("ran").exists());
-    let r = p.report("planted.invalid");
+    let r = p.report("invalid/planted.invalid");
     assert!(
         r["reason"]
             .as_str()

@@ -223,7 +223,7 @@ fn a_bad_file_in_pending_is_set_aside_and_the_tasks_behind_it_run() {
         ("0000000003-schema", "description"),
         ("0000000004-oversized", "larger than"),
     ] {
-        let r = p.report(&format!("{name}.invalid"));
+        let r = p.report(&format!("invalid/{name}.invalid"));
         assert_eq!(r["status"], "invalid");
         assert!(
             r["reason"].as_str().unwrap().contains(reason),
@@ -375,7 +375,7 @@ fn a_worker_runs_no_command_from_a_folder_others_can_write() {
         !p.path().join("ran-too").exists(),
         "the writable task file did not"
     );
-    let report = p.report("other.invalid");
+    let report = p.report("invalid/other.invalid");
     assert!(
         report["reason"]
             .as_str()
