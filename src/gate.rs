@@ -26,8 +26,8 @@ pub fn paused(ws: &Workspace) -> bool {
 /// What a pending task asks of the worker that claims it.
 #[derive(Debug, Clone)]
 struct Facts {
-    /// The file's inode and modification time: a task sent back to pending/ is a new file
-    /// under the same name.
+    /// The file's inode and change time: a task sent back to pending/ is a new arrival under the
+    /// same name.
     identity: (u64, i64, i64),
     requires: Vec<String>,
     ready_at: Option<jiff::Timestamp>,
@@ -36,10 +36,12 @@ struct Facts {
 
 impl Facts {
     fn of(task: &TaskFile, identity: (u64, i64, i64)) -> Facts {
+        // When the file arrived in pending/, by the file system's clock: its change time.
+        let arrived = jiff::Timestamp::new(identity.1, identity.2 as i32).ok();
         Facts {
             identity,
             requires: task.spec.requires.clone(),
-            ready_at: task.ready_at(),
+            ready_at: task.ready_at(arrived),
             files: task.exclusive_files().then(|| files_of(task)),
         }
     }
@@ -140,7 +142,7 @@ impl Gate {
     pub fn admits(&mut self, ws: &Workspace, path: &Path) -> bool {
         use std::os::unix::fs::MetadataExt;
         let Ok(identity) =
-            std::fs::symlink_metadata(path).map(|m| (m.ino(), m.mtime(), m.mtime_nsec()))
+            std::fs::symlink_metadata(path).map(|m| (m.ino(), m.ctime(), m.ctime_nsec()))
         else {
             return true;
         };

@@ -106,9 +106,10 @@ pub fn end_claim(
     });
     task.coord.claimed_at = None;
     task.coord.retry_at = None;
-    if outcome == Outcome::Failed {
-        task.coord.retry_at = task.backoff_until(attempt + 1, now);
-    }
+    task.coord.retry_delay_ms = match outcome {
+        Outcome::Failed => task.backoff_ms(attempt + 1),
+        _ => None,
+    };
     task.ensure_order();
     let out_of_attempts = counted && (!retry || attempt >= task.spec.max_attempts());
     let lost;

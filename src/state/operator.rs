@@ -84,6 +84,7 @@ pub fn retry_from_failed(
         counted: false,
     });
     task.coord.retry_at = None;
+    task.coord.retry_delay_ms = None;
     task.coord.claimed_at = None;
     task.ensure_order();
     let to = match state {

@@ -186,13 +186,17 @@ pub struct State {
     /// Every earlier claim that did not finish the task.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryEntry>,
-    /// Not claimable before this time: the backoff after a failed attempt.
+    /// Not claimable before this time: a backoff written by older versions (read, never written).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         with = "crate::time::ms_opt"
     )]
     pub retry_at: Option<jiff::Timestamp>,
+    /// The backoff after a failed attempt: not claimable until this many milliseconds after the
+    /// file arrived in pending/, by the file system's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_delay_ms: Option<u64>,
 }
 
 /// A task file: the spec's fields at the top level and coord's state under `coord`.
@@ -251,18 +255,25 @@ impl TaskFile {
             .count()
     }
 
-    /// The earliest time the task may be claimed (its `notBefore` or its retry backoff).
-    pub fn ready_at(&self) -> Option<jiff::Timestamp> {
+    /// The earliest time the task may be claimed: its `notBefore`, and its retry backoff counted
+    /// from `arrived`, when its file arrived in pending/ by the file system's clock (its ctime),
+    /// so no worker's own clock decides for the others. (`retryAt`, an absolute time written by
+    /// older versions, is still honoured.)
+    pub fn ready_at(&self, arrived: Option<jiff::Timestamp>) -> Option<jiff::Timestamp> {
         let not_before = self.spec.not_before.as_deref().and_then(|t| t.parse().ok());
-        not_before.max(self.coord.retry_at)
+        let backoff = match (arrived, self.coord.retry_delay_ms) {
+            (Some(at), Some(ms)) => Some(at + std::time::Duration::from_millis(ms)),
+            _ => None,
+        };
+        not_before.max(self.coord.retry_at).max(backoff)
     }
 
-    /// When attempt `next` may start after a failure at `now`: the backoff with jitter, or None
-    /// when the task asks for no delay.
-    pub fn backoff_until(&self, next: u32, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+    /// The delay before attempt `next` after a failure: the backoff with jitter, in
+    /// milliseconds, or None when the task asks for no delay.
+    pub fn backoff_ms(&self, next: u32) -> Option<u64> {
         let jitter = 0.5 + (crate::host::random_u64() % 1000) as f64 / 2000.0;
         let delay = self.spec.retry_delay(next, jitter);
-        (!delay.is_zero()).then(|| now + delay)
+        (!delay.is_zero()).then_some(delay.as_millis() as u64)
     }
 
     /// Whether other workers must not hold tasks touching this task's files meanwhile.

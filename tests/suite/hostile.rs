@@ -1,6 +1,7 @@
 //! Hostile input that must not reach the disk or block a worker: ids that are paths, FIFOs
 //! where a file is expected, and files set aside that are not tasks.
 
+use std::path::Path;
 use std::time::Duration;
 
 use super::support::*;
@@ -225,4 +226,41 @@ fn setting_a_bad_file_aside_never_takes_a_task_s_report() {
         "the task's report stays"
     );
     assert_eq!(p.report("invalid/x.invalid")["status"], "invalid");
+}
+
+#[test]
+fn a_worker_whose_clock_is_a_day_ahead_does_not_delay_a_retry_for_the_others() {
+    let faketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+    if !Path::new(faketime).exists() {
+        eprintln!("skipped: libfaketime is not installed");
+        return;
+    }
+    let p = Project::new();
+    p.queue(r#"{"id":"flaky","description":"x","command":"test -f done || { touch done; exit 1; }","retryBackoffSecs":1,"maxAttempts":2}"#);
+    let out = p
+        .command(&["worker", "--id", "ahead", "--quiet", "--max-tasks", "1"])
+        .env("LD_PRELOAD", faketime)
+        .env("FAKETIME", "+1d")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        p.count("pending"),
+        1,
+        "the first attempt failed and went back"
+    );
+    // A worker with the right clock takes the retry after its backoff, not a day later.
+    let mut worker = p.spawn(&["worker", "--id", "right", "--quiet"]);
+    assert!(
+        wait_for_exit(worker.id(), Duration::from_secs(30)),
+        "the retry waited for the other worker's clock"
+    );
+    assert!(worker.wait().unwrap().success());
+    assert_eq!(p.report("flaky")["status"], "completed");
+    assert_eq!(p.report("flaky")["attempt"], 2);
+    // The first worker's clock really was a day ahead.
+    let history = &p.task("completed", "flaky")["coord"]["history"];
+    let at: jiff::Timestamp = history[0]["at"].as_str().unwrap().parse().unwrap();
+    let ahead = at.duration_since(jiff::Timestamp::now());
+    assert!(ahead.as_secs() > 12 * 3600, "history: {history}");
 }
