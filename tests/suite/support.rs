@@ -37,6 +37,19 @@ impl Project {
         project
     }
 
+    /// The kinds of what `coord doctor --json` finds, in order; asserts that it exits 1.
+    pub fn doctor_finds(&self) -> Vec<String> {
+        let out = self.coord(&["doctor", "--json"]);
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["kind"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// A new empty directory, without a workspace.
     pub fn bare() -> Project {
         Project {
