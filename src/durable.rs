@@ -57,7 +57,7 @@ pub fn set_file_mode(file: &File, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Opens one of coord's own files (a lock, a log, the journal) for appending: created with the
+/// Opens one of coord's own files (a lock for `flock`, a log, the journal) for appending: created with the
 /// workspace's mode if it is new (the mode is set only on a file this call created), else opened
 /// as it is; never through a symlink, and only a regular file (a planted FIFO or device is
 /// refused, not waited on).
@@ -97,11 +97,6 @@ pub fn open_append(path: &Path) -> Result<File> {
         ));
     }
     Ok(file)
-}
-
-/// Opens (creating it if needed, as [`open_append`] does) a lock file, for `flock`.
-pub fn open_lock_file(path: &Path) -> Result<File> {
-    open_append(path)
 }
 
 /// Creates a folder (and its missing parents) with the workspace's folder mode, whatever the

@@ -286,14 +286,7 @@ pub fn complete(ws: &Workspace, worker: &str, id: &str, req: Completion) -> Resu
     if !task.acceptance().verify.is_empty() {
         crate::trust::check_task(ws, worker, &path)?;
     }
-    let env = vec![
-        ("COORD_TASK_ID", id.to_string()),
-        ("COORD_TASK_FILE", path.display().to_string()),
-        ("COORD_WORKER_ID", worker.to_string()),
-        ("COORD_ROOT", ws.root().display().to_string()),
-        ("COORD_PROJECT_DIR", ws.project().display().to_string()),
-        ("COORD_ATTEMPT", task.attempt().to_string()),
-    ];
+    let env = crate::runner::task_env(ws, worker, id, &path, task.attempt());
     let timeout = task.spec.timeout_secs.map(Duration::from_secs);
     let verifier = checks::Verifier::new(env, timeout, &log);
     let validation = checks::run(

@@ -219,7 +219,7 @@ pub struct Registration {
 /// Fails with [`Error::WorkerRunning`] naming the other process if the id is in use.
 pub fn register(ws: &Workspace, id: &str, mode: Mode, watch: bool) -> Result<Registration> {
     crate::ids::check_worker_id(id)?;
-    let live = durable::open_lock_file(&live_path(ws, id))?;
+    let live = durable::open_append(&live_path(ws, id))?;
     // A probe holds the lock for microseconds and a recovery for milliseconds; only a hold
     // lasting two seconds means a live worker.
     if !lock_within(&live, LIVE_HOLD).map_err(|e| Error::io("lock", live_path(ws, id), e))? {
@@ -322,7 +322,7 @@ pub struct LifeLock {
 /// cannot restart while its tasks are being recovered.
 pub fn hold_if_dead(ws: &Workspace, id: &str) -> Result<Option<LifeLock>> {
     let path = live_path(ws, id);
-    let file = durable::open_lock_file(&path)?;
+    let file = durable::open_append(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(Some(LifeLock { _file: file })),
         Err(TryLockError::WouldBlock) => Ok(None),

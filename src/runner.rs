@@ -23,6 +23,25 @@ pub struct Job<'a> {
     pub env: Vec<(&'static str, String)>,
 }
 
+/// The variables a task's commands (its command and its verify commands) get, besides the
+/// caller's environment: which task, which attempt, which worker, where.
+pub fn task_env(
+    ws: &crate::workspace::Workspace,
+    worker: &str,
+    id: &str,
+    held: &Path,
+    attempt: u32,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("COORD_TASK_ID", id.to_string()),
+        ("COORD_TASK_FILE", held.display().to_string()),
+        ("COORD_WORKER_ID", worker.to_string()),
+        ("COORD_ROOT", ws.root().display().to_string()),
+        ("COORD_PROJECT_DIR", ws.project().display().to_string()),
+        ("COORD_ATTEMPT", attempt.to_string()),
+    ]
+}
+
 /// Words that `sh` treats specially as a command's first word; such commands always go to `sh`.
 const SHELL_WORDS: &[&str] = &[
     ".", ":", "[", "alias", "bg", "break", "case", "cd", "command", "continue", "do", "done",

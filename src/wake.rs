@@ -76,11 +76,6 @@ impl<M: Send + 'static> Waker<M> {
         self.next_rescan = Some(Instant::now() + every);
     }
 
-    /// The rescan interval, if any.
-    pub fn rescan_every(&self) -> Option<Duration> {
-        self.rescan
-    }
-
     /// A message already waiting, without blocking.
     pub fn try_next(&mut self) -> Option<M> {
         self.rx.try_recv().ok()

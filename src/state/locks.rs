@@ -27,7 +27,7 @@ pub struct Held {
 }
 
 fn take(path: &Path) -> Result<Held> {
-    let file = durable::open_lock_file(path)?;
+    let file = durable::open_append(path)?;
     file.lock().map_err(|e| Error::io("lock", path, e))?;
     Ok(Held { _file: file })
 }

@@ -71,15 +71,12 @@ impl Worker<'_> {
             command: &command,
             cwd: ws.project(),
             log: &log,
-            env: vec![
-                ("COORD_TASK_ID", id.clone()),
-                ("COORD_TASK_FILE", claimed.path.display().to_string()),
-                ("COORD_WORKER_ID", self.opts.id.clone()),
-                ("COORD_ROOT", ws.root().display().to_string()),
-                ("COORD_PROJECT_DIR", ws.project().display().to_string()),
-                ("COORD_ATTEMPT", claimed.attempt.to_string()),
-                ("COORD_RESULT_FILE", result_file.display().to_string()),
-            ],
+            env: {
+                let mut env =
+                    runner::task_env(ws, &self.opts.id, &id, &claimed.path, claimed.attempt);
+                env.push(("COORD_RESULT_FILE", result_file.display().to_string()));
+                env
+            },
         };
         let ending = match runner::spawn(&job) {
             Ok(child) => {
