@@ -55,8 +55,13 @@ pub fn assigned_workers(ws: &Workspace) -> Result<Vec<String>> {
     Ok(workers)
 }
 
-/// Finds a task by id in any state (pending/ is listed; the other folders are looked up by path).
+/// Finds a task by id in any state (pending/ is listed; the other folders are looked up by path);
+/// None, without touching the disk, for anything that is not a valid task id.
 pub fn locate(ws: &Workspace, id: &str) -> Result<Option<(TaskState, PathBuf)>> {
+    // An id that is not a plain task id names no task, and never becomes a path.
+    if task::check_id(id).is_err() {
+        return Ok(None);
+    }
     for name in list_files(&ws.pending())? {
         if task::id_from_pending_name(&name) == Some(id) {
             return Ok(Some((TaskState::Pending, ws.pending().join(name))));
@@ -72,6 +77,7 @@ pub fn locate_settled(
     workers: &[String],
     id: &str,
 ) -> Option<(TaskState, PathBuf)> {
+    task::check_id(id).ok()?;
     let file = layout::file_name(id);
     let p = ws.blocked().join(&file);
     if p.is_file() {

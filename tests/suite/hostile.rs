@@ -264,3 +264,19 @@ fn a_worker_whose_clock_is_a_day_ahead_does_not_delay_a_retry_for_the_others() {
     let ahead = at.duration_since(jiff::Timestamp::now());
     assert!(ahead.as_secs() > 12 * 3600, "history: {history}");
 }
+
+#[test]
+fn a_task_id_that_is_a_path_names_no_task() {
+    let p = Project::new();
+    p.queue(r#"{"id":"t","description":"x"}"#);
+    for args in [
+        vec!["show", "../pending"],
+        vec!["wait", "../../etc/passwd", "--timeout", "1"],
+        vec!["cancel", "../t"],
+        vec!["retry", "../failed/t"],
+    ] {
+        let out = p.coord(&args);
+        assert_eq!(out.status.code(), Some(7), "{args:?}: {}", stderr(&out));
+    }
+    assert_eq!(p.count("pending"), 1);
+}
