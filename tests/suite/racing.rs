@@ -60,7 +60,7 @@ fn two_retries_at_once_move_a_task_once() {
 }
 
 #[test]
-fn operators_beside_live_workers_lose_nothing_and_replace_no_report() {
+fn operators_beside_live_workers_and_an_agent_lose_nothing_and_replace_no_report() {
     const TASKS: usize = 240;
     let p = Project::new();
     let tasks: Vec<serde_json::Value> = (0..TASKS)
@@ -94,6 +94,28 @@ fn operators_beside_live_workers_lose_nothing_and_replace_no_report() {
                 );
             }
         });
+        // An agent taking tasks with `next` and finishing them with `complete` meanwhile.
+        s.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                let out = p.coord(&["next", "--worker", "agent", "--json", "--wait=1"]);
+                match out.status.code() {
+                    Some(10) => continue,
+                    Some(0) => {}
+                    code => panic!("next exited {code:?}: {}", stderr(&out)),
+                }
+                let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                let (id, token) = (v["taskId"].as_str().unwrap(), v["token"].as_str().unwrap());
+                let code = p
+                    .coord(&["complete", id, "--worker", "agent", "--token", token])
+                    .status
+                    .code();
+                // 5: cancelled (or recovered) while the agent held it.
+                assert!(
+                    matches!(code, Some(0) | Some(5)),
+                    "complete {id} exited {code:?}"
+                );
+            }
+        });
         // retry, cancel and purge, on random tasks.
         let operator = s.spawn(|| {
             for (n, i) in picks.iter().enumerate() {
@@ -112,7 +134,9 @@ fn operators_beside_live_workers_lose_nothing_and_replace_no_report() {
         });
         let operator = operator.join();
         let settled = p.wait(Duration::from_secs(120), || {
-            p.count("pending") == 0 && (0..4).all(|i| p.count(&format!("assigned/w{i}")) == 0)
+            p.count("pending") == 0
+                && p.files("assigned/agent").is_empty()
+                && (0..4).all(|i| p.count(&format!("assigned/w{i}")) == 0)
         });
         done.store(true, Ordering::Relaxed);
         assert!(operator.is_ok(), "the operator's checks failed");
