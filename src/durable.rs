@@ -62,28 +62,30 @@ pub fn set_file_mode(file: &File, path: &Path) -> Result<()> {
 /// as it is; never through a symlink, and only a regular file (a planted FIFO or device is
 /// refused, not waited on).
 pub fn open_append(path: &Path) -> Result<File> {
+    let open_existing = || {
+        OpenOptions::new()
+            .append(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)
+    };
     // Most calls find the file there (a lock taken on every completion): open it first.
-    let existing = OpenOptions::new()
-        .append(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path);
-    let file = match existing {
+    let file = match open_existing() {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            match OpenOptions::new()
+            let created = OpenOptions::new()
                 .append(true)
                 .create_new(true)
                 .mode(file_mode())
                 .custom_flags(libc::O_NOFOLLOW)
-                .open(path)
-            {
+                .open(path);
+            match created {
                 Ok(file) => {
                     set_file_mode(&file, path)?;
                     return Ok(file);
                 }
-                // Created by another process meanwhile: open it as it is.
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return open_append(path),
-                Err(e) => return Err(Error::io("create", path, e)),
+                // Another process (or host) created it meanwhile. Over sshfs that is not always
+                // EEXIST (SFTP has no such status), so any failure is followed by one more open.
+                Err(e) => open_existing().map_err(|_| Error::io("create", path, e))?,
             }
         }
         Err(e) => return Err(Error::io("open", path, e)),
@@ -348,6 +350,8 @@ impl Dir {
         match rustix::fs::openat(&self.fd, name, flags, Mode::from_raw_mode(file_mode())) {
             Ok(fd) => set_file_mode(&File::from(fd), &self.path.join(name)),
             Err(rustix::io::Errno::EXIST) => Ok(()),
+            // Over sshfs an existing name is not always EEXIST (SFTP has no such status).
+            Err(_) if self.contains(name) => Ok(()),
             Err(e) => Err(Error::io("create", self.path.join(name), e.into())),
         }
     }
