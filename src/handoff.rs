@@ -285,6 +285,8 @@ pub fn complete(ws: &Workspace, worker: &str, id: &str, req: Completion) -> Resu
     let path = state::layout::settled_path(ws, &TaskState::Assigned(worker.to_string()), id);
     if !task.acceptance().verify.is_empty() {
         crate::trust::check_task(ws, worker, &path)?;
+        // What a verify command leaves running becomes this process's, to be killed after it.
+        crate::reap::adopt_orphans();
     }
     let env = crate::runner::task_env(ws, worker, id, &path, task.attempt());
     let timeout = task.spec.timeout_secs.map(Duration::from_secs);

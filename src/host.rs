@@ -41,6 +41,40 @@ pub fn pid() -> u32 {
     *PID.get_or_init(std::process::id)
 }
 
+static KEEPER: OnceLock<u32> = OnceLock::new();
+
+/// Records that this process is a worker kept by process `keeper` (see `keeper::join`).
+pub fn set_keeper(keeper: u32) {
+    let _ = KEEPER.set(keeper);
+}
+
+/// Whether this process is a worker with a keeper, which kills its tasks' processes if it dies.
+pub fn kept() -> bool {
+    KEEPER.get().is_some()
+}
+
+/// The pid a person signals to reach this process: its keeper's when it has one, else its own.
+pub fn public_pid() -> u32 {
+    KEEPER.get().copied().unwrap_or_else(pid)
+}
+
+/// Whether process `pid` of this pid namespace is alive (a zombie waiting to be reaped counts as
+/// dead).
+pub fn process_alive(pid: u32) -> bool {
+    let exists = rustix::process::Pid::from_raw(pid as i32).is_some_and(|p| {
+        !matches!(
+            rustix::process::test_kill_process(p),
+            Err(rustix::io::Errno::SRCH)
+        )
+    });
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+    });
+    exists && !zombie
+}
+
 /// A fresh random 64-bit number from the standard library's per-process random keys.
 pub fn random_u64() -> u64 {
     let mut hasher = RandomState::new().build_hasher();

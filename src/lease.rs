@@ -24,7 +24,8 @@ use crate::workspace::Workspace;
 pub struct WorkerRecord {
     /// The worker id.
     pub worker_id: String,
-    /// Process id of the worker.
+    /// Process id of the worker as a person sees it: the `coord worker` process they started
+    /// (the worker's keeper), which passes signals on to the worker.
     pub pid: u32,
     /// Host name of the worker.
     pub host: String,
@@ -86,7 +87,7 @@ impl WorkerRecord {
         let now = host::now();
         WorkerRecord {
             worker_id: id.to_string(),
-            pid: host::pid(),
+            pid: host::public_pid(),
             host: host::hostname().to_string(),
             boot_id: boot_id().to_string(),
             pid_ns: host::pid_namespace(),
@@ -174,6 +175,15 @@ pub fn probe(ws: &Workspace, record: &WorkerRecord) -> Result<Liveness> {
     };
     match file.try_lock() {
         Ok(()) => Ok(Liveness::Dead),
+        // The process a person started is gone while the lock is held: the worker is ending,
+        // killing what its tasks left running. Its end is a moment away; wait for it.
+        Err(TryLockError::WouldBlock) if !host::process_alive(record.pid) => {
+            match lock_within(&file, LIVE_HOLD) {
+                Ok(true) => Ok(Liveness::Dead),
+                Ok(false) => Ok(Liveness::Alive),
+                Err(e) => Err(Error::io("lock", &path, e)),
+            }
+        }
         Err(TryLockError::WouldBlock) => Ok(Liveness::Alive),
         Err(TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
     }
@@ -208,28 +218,88 @@ fn lock_within(file: &File, limit: Duration) -> std::io::Result<bool> {
 /// A registered worker: holds the life lock until dropped.
 #[derive(Debug)]
 pub struct Registration {
-    _live: File,
+    _live: LifeLock,
     record: WorkerRecord,
     path: PathBuf,
     ws: Workspace,
 }
 
-/// Registers `id` as a live worker: takes its life lock and writes its record.
+/// Takes `id`'s life lock for a worker about to start, waiting briefly for a probe or a recovery
+/// to let go of it.
 ///
 /// Fails with [`Error::WorkerRunning`] naming the other process if the id is in use.
-pub fn register(ws: &Workspace, id: &str, mode: Mode, watch: bool) -> Result<Registration> {
+pub fn take_life_lock(ws: &Workspace, id: &str) -> Result<LifeLock> {
     crate::ids::check_worker_id(id)?;
     let live = durable::open_append(&live_path(ws, id))?;
     // A probe holds the lock for microseconds and a recovery for milliseconds; only a hold
     // lasting two seconds means a live worker.
     if !lock_within(&live, LIVE_HOLD).map_err(|e| Error::io("lock", live_path(ws, id), e))? {
-        let other = read_record(ws, id);
-        return Err(Error::WorkerRunning {
-            worker: id.to_string(),
-            pid: other.as_ref().map_or(0, |r| r.pid),
-            host: other.map_or_else(|| "unknown host".into(), |r| r.host),
-        });
+        return Err(running(ws, id));
     }
+    Ok(LifeLock { file: live })
+}
+
+/// Takes over the life lock of `id` that this process inherited as descriptor `fd` from its
+/// keeper. The descriptor must be the workspace's life-lock file of `id`; the lock is then held
+/// by both processes, and is free only once both have ended.
+pub fn adopt_life_lock(ws: &Workspace, id: &str, fd: i32) -> Result<LifeLock> {
+    use std::os::fd::{BorrowedFd, FromRawFd};
+    use std::os::unix::fs::MetadataExt;
+    crate::ids::check_worker_id(id)?;
+    let path = live_path(ws, id);
+    let refuse = |what: &str| {
+        Error::io(
+            "take over the life lock",
+            &path,
+            std::io::Error::other(format!("descriptor {fd} {what}")),
+        )
+    };
+    if fd < 3 {
+        return Err(refuse("is a standard stream"));
+    }
+    // SAFETY: the descriptor number only borrows for fstat, which fails cleanly on a closed one.
+    let given = rustix::fs::fstat(unsafe { BorrowedFd::borrow_raw(fd) })
+        .map_err(|_| refuse("is not open"))?;
+    let same = fs::symlink_metadata(&path).is_ok_and(|on_disk| {
+        on_disk.is_file() && given.st_dev == on_disk.dev() && given.st_ino == on_disk.ino()
+    });
+    if !same {
+        return Err(refuse("is not this worker's life-lock file"));
+    }
+    // SAFETY: the descriptor is open, names the life-lock file, and nothing else in this process
+    // owns it: it was inherited at exec and is taken over once, here.
+    let file = unsafe { File::from_raw_fd(fd) };
+    // The worker's own commands must not inherit it: the lock would outlive the worker.
+    rustix::io::fcntl_setfd(&file, rustix::io::FdFlags::CLOEXEC)
+        .map_err(|e| Error::io("take over the life lock", &path, e.into()))?;
+    match file.try_lock() {
+        // The lock of the open file this process shares with its keeper, or a free one.
+        Ok(()) => Ok(LifeLock { file }),
+        Err(TryLockError::WouldBlock) => Err(running(ws, id)),
+        Err(TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}
+
+fn running(ws: &Workspace, id: &str) -> Error {
+    let other = read_record(ws, id);
+    Error::WorkerRunning {
+        worker: id.to_string(),
+        pid: other.as_ref().map_or(0, |r| r.pid),
+        host: other.map_or_else(|| "unknown host".into(), |r| r.host),
+    }
+}
+
+/// Registers `id` as a live worker holding `live`, its life lock: writes its record.
+///
+/// Fails with [`Error::WorkerRunning`] if the id's last record is of another host whose beat
+/// has not stopped for the worker lease.
+pub fn register(
+    ws: &Workspace,
+    id: &str,
+    live: LifeLock,
+    mode: Mode,
+    watch: bool,
+) -> Result<Registration> {
     let old = read_record(ws, id);
     if let Some(old) = &old
         && !old.stopped
@@ -312,10 +382,18 @@ impl Registration {
     }
 }
 
-/// A dead worker's life lock, held by a process that recovers its tasks.
+/// A worker's life lock, held by the worker (and its keeper), or by a process recovering the
+/// tasks of a dead worker so that it cannot restart meanwhile.
 #[derive(Debug)]
 pub struct LifeLock {
-    _file: File,
+    file: File,
+}
+
+impl LifeLock {
+    /// The open lock file, for a keeper to hand on to its worker.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
 }
 
 /// Takes `id`'s life lock if no process holds it (the worker is dead or stopped), so that it
@@ -324,7 +402,7 @@ pub fn hold_if_dead(ws: &Workspace, id: &str) -> Result<Option<LifeLock>> {
     let path = live_path(ws, id);
     let file = durable::open_append(&path)?;
     match file.try_lock() {
-        Ok(()) => Ok(Some(LifeLock { _file: file })),
+        Ok(()) => Ok(Some(LifeLock { file })),
         Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
     }

@@ -1,5 +1,5 @@
 //! Running a task's command: its own process group, its output in a log file, killed with the
-//! worker if the worker dies.
+//! worker if the worker dies (see [`crate::keeper`]).
 
 use std::io;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -67,14 +67,14 @@ pub fn direct_argv(command: &str) -> Option<Vec<&str>> {
     Some(words)
 }
 
-/// Starts the job in a new process group. On Linux the child gets SIGKILL if the worker dies.
+/// Starts the job in a new process group.
 ///
 /// A command that `sh -c` would run as a single program with plain arguments is started directly
 /// (saving one process); anything else, or a program that cannot be started, goes through
 /// `sh -c`, which then reports the problem exactly as it would have.
 pub fn spawn(job: &Job<'_>) -> Result<Child> {
     if let Some(argv) = direct_argv(job.command) {
-        match start(job, argv[0], &argv[1..], false) {
+        match start(job, argv[0], &argv[1..]) {
             Err(Error::Io { source, .. })
                 if matches!(
                     source.kind(),
@@ -83,14 +83,13 @@ pub fn spawn(job: &Job<'_>) -> Result<Child> {
             other => return other,
         }
     }
-    start(job, "/bin/sh", &["-c", job.command], true)
+    start(job, "/bin/sh", &["-c", job.command])
 }
 
-/// Starts a program. With `death_signal`, the child is forked and sets a parent-death signal;
-/// without, the standard library can use `posix_spawn`, which costs a third of a fork on a
-/// busy worker. Either way, recovery kills what a dead worker left running
-/// (see [`kill_leftovers`]).
-fn start(job: &Job<'_>, program: &str, args: &[&str], death_signal: bool) -> Result<Child> {
+/// Starts a program. In a worker with a keeper the standard library uses `posix_spawn`, which
+/// costs a third of a fork on a busy worker: the keeper sees to the child if the worker dies.
+/// Anywhere else the child is forked and asks for SIGKILL when this process dies.
+fn start(job: &Job<'_>, program: &str, args: &[&str]) -> Result<Child> {
     let log = crate::durable::open_append(job.log)?;
     let err = log.try_clone().map_err(|e| Error::io("open", job.log, e))?;
     let mut cmd = Command::new(program);
@@ -108,29 +107,27 @@ fn start(job: &Job<'_>, program: &str, args: &[&str], death_signal: bool) -> Res
     for (k, v) in &job.env {
         cmd.env(k, v);
     }
-    if !death_signal {
-        return cmd
-            .spawn()
-            .map_err(|e| Error::io("run", Path::new(program), e));
-    }
-    // SAFETY: the closure only calls async-signal-safe functions (prctl, sigprocmask).
-    unsafe {
-        cmd.pre_exec(|| {
-            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-            Ok(())
-        });
+    if !crate::host::kept() {
+        // SAFETY: the closure only calls async-signal-safe functions (prctl, sigprocmask).
+        unsafe {
+            cmd.pre_exec(|| {
+                rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+                Ok(())
+            });
+        }
     }
     cmd.spawn()
-        .map_err(|e| Error::io("run", Path::new("/bin/sh"), e))
+        .map_err(|e| Error::io("run", Path::new(program), e))
 }
 
 /// Kills (SIGKILL) every process of this host that runs a task for `worker` in the workspace
 /// `root`, recognised by the COORD_ROOT and COORD_WORKER_ID variables coord gave it. Run before a
-/// dead worker's tasks are recovered, so a recovered task never runs twice. Returns how many it
-/// killed.
+/// dead worker's tasks are recovered: a worker's keeper kills its processes as it dies, and this
+/// catches what outlived both (a worker and its keeper killed together, a worker without a
+/// keeper). Returns how many it killed.
 pub fn kill_leftovers(root: &Path, worker: &str) -> usize {
     let root_var = format!("COORD_ROOT={}", root.display()).into_bytes();
     let worker_var = format!("COORD_WORKER_ID={worker}").into_bytes();

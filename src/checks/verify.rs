@@ -1,7 +1,8 @@
 //! Running a task's verify commands as its commands run: in their own process group, with the
 //! task's `COORD_*` variables (so recovery finds and kills them with the rest of the task), under
 //! the task's timeout, output appended to the attempt's log. When the command ends, whatever it
-//! left running in its group is killed: a check starts nothing that outlives it.
+//! left running is killed (its group, and in a process that adopts orphans, every descendant): a
+//! check starts nothing that outlives it.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -47,11 +48,10 @@ impl<'a> Verifier<'a> {
         };
         let pid = child.id();
         let (tx, rx) = std::sync::mpsc::channel();
-        let mut child = child;
         let waiter = std::thread::Builder::new()
             .name("coord-verify".into())
             .spawn(move || {
-                let _ = tx.send(child.wait());
+                let _ = tx.send(crate::reap::wait_child(child));
             });
         if let Err(e) = waiter {
             runner::signal_group(pid, Signal::KILL);
@@ -63,8 +63,11 @@ impl<'a> Verifier<'a> {
                 .ok(),
             None => rx.recv().ok(),
         };
-        // Whatever it started in its group goes with it.
+        // Whatever it started goes with it: its group, and what left the group.
         runner::signal_group(pid, Signal::KILL);
+        if crate::reap::adopting() {
+            crate::reap::kill_all();
+        }
         match status {
             Some(Ok(status)) if status.success() => (true, format!("`{cmd}` exited 0")),
             Some(Ok(status)) => {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use coord::exit::ExitCode;
-use coord::{logging, worker};
+use coord::{keeper, lease, logging, worker};
 
 /// Arguments of `coord worker`.
 #[derive(Debug, clap::Args)]
@@ -38,13 +38,38 @@ pub struct Args {
     /// Print the closing summary as JSON.
     #[arg(long)]
     json: bool,
+    /// The pid of this worker's keeper (set by the keeper when it starts the worker).
+    #[arg(
+        long = "kept-by",
+        hide = true,
+        value_name = "PID",
+        requires = "life_fd"
+    )]
+    kept_by: Option<u32>,
+    /// The inherited descriptor holding the life lock (set by the keeper).
+    #[arg(long = "life-fd", hide = true, value_name = "FD", requires = "kept_by")]
+    life_fd: Option<i32>,
 }
 
 /// Runs the worker loop and prints what it did.
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
     coord::ids::check_worker_id(&args.id)?;
+    let (life, unkept) = match (args.kept_by, args.life_fd) {
+        (Some(keeper), Some(fd)) => (keeper::join(&ws, &args.id, keeper, fd)?, None),
+        _ => {
+            // This process becomes the worker's keeper and returns only if it cannot be one.
+            let (life, why) = keeper::keep(lease::take_life_lock(&ws, &args.id)?);
+            (life, Some(why))
+        }
+    };
     logging::init_worker(&ws, &args.id, args.quiet)?;
+    if let Some(why) = unkept {
+        tracing::warn!(
+            "running without a keeper ({why}): if this worker is killed, its task's processes \
+             live on until a recovery on this host kills them"
+        );
+    }
     let opts = worker::Options {
         id: args.id,
         watch: args.watch,
@@ -63,7 +88,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         // A closed stdout only means nobody reads the line; the claim stands either way.
         let _ = writeln!(out, "{line}").and_then(|()| out.flush());
     };
-    let summary = worker::run(&ws, &opts, &mut print_assignment)?;
+    let summary = worker::run(&ws, &opts, life, &mut print_assignment)?;
     // A listener's stdout is a stream of task lines for an agent; its summary goes to stderr.
     let listening = opts.watch && opts.exec.is_none();
     if listening {

@@ -39,7 +39,10 @@ pub fn orphans(ws: &Workspace, fix: bool) -> Result<Orphans> {
             continue;
         };
         // Only this host's pid namespace: a pid of another namespace means another process.
-        if host != crate::host::pid_host() || pid == crate::host::pid() || process_alive(pid) {
+        if host != crate::host::pid_host()
+            || pid == crate::host::pid()
+            || crate::host::process_alive(pid)
+        {
             continue;
         }
         let path = dir.join(&name);
@@ -110,20 +113,4 @@ fn parse_tmp_name(name: &str) -> Option<(&str, u32, &str)> {
     let pid = parts.next()?.parse().ok()?;
     let host = parts.next()?;
     Some((host, pid, tag))
-}
-
-/// Whether a process of this host still runs (a zombie, killed but not yet reaped, does not).
-fn process_alive(pid: u32) -> bool {
-    let exists = rustix::process::Pid::from_raw(pid as i32).is_some_and(|p| {
-        !matches!(
-            rustix::process::test_kill_process(p),
-            Err(rustix::io::Errno::SRCH)
-        )
-    });
-    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z'))
-    });
-    exists && !zombie
 }

@@ -92,6 +92,7 @@ impl Worker<'_> {
             }
             Err(e) => Ending::CannotStart(e.to_string()),
         };
+        leftovers(&id, &log);
         let result = read_result(&result_file);
         clear(&result_file);
         let reason = match &ending {
@@ -200,11 +201,10 @@ impl Worker<'_> {
     ) -> Result<Ending> {
         let pid = child.id();
         let tx = self.waker.sender();
-        let mut child = child;
         std::thread::Builder::new()
             .name("coord-child".into())
             .spawn(move || {
-                let _ = tx.send(Wake::Exited(child.wait()));
+                let _ = tx.send(Wake::Exited(crate::reap::wait_child(child)));
             })
             .map_err(|e| crate::error::Error::io("start a thread in", self.ws.root(), e))?;
         let mut sup = Supervision::start(pid, timeout_secs);
@@ -239,6 +239,21 @@ impl Worker<'_> {
             }
         }
     }
+}
+
+/// Kills what the command left running when it ended (a background job, a `setsid` child): a
+/// task's processes end with its attempt. Says so in the task's log and the worker's.
+fn leftovers(id: &str, log: &Path) {
+    let n = crate::reap::kill_all();
+    if n == 0 {
+        return;
+    }
+    let line = format!("coord: killed {n} process(es) the command left running when it ended\n");
+    if let Ok(mut file) = durable::open_append(log) {
+        use std::io::Write;
+        let _ = file.write_all(line.as_bytes());
+    }
+    warn!("{id}: {}", line.trim_end().trim_start_matches("coord: "));
 }
 
 /// Removes what the command left at its result path (a file, a FIFO, even a folder); what

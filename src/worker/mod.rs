@@ -110,7 +110,14 @@ struct Worker<'a> {
 /// Runs a worker until the queue is drained (or, with `watch`, until a signal), and returns
 /// what it did. A listener (`watch` without `exec`) gives each task without a command to
 /// `on_hand_off` and waits for another process to finish it.
-pub fn run(ws: &Workspace, opts: &Options, on_hand_off: OnHandOff<'_>) -> Result<Summary> {
+pub fn run(
+    ws: &Workspace,
+    opts: &Options,
+    life: lease::LifeLock,
+    on_hand_off: OnHandOff<'_>,
+) -> Result<Summary> {
+    // Whatever a task's command leaves running becomes this process's child, to be killed.
+    crate::reap::adopt_orphans();
     let waker: Waker<Wake> = Waker::new(None);
     let sig_tx = waker.sender();
     signals::forward(move |s| {
@@ -125,12 +132,12 @@ pub fn run(ws: &Workspace, opts: &Options, on_hand_off: OnHandOff<'_>) -> Result
     // directory change.
     std::env::set_current_dir(ws.project())
         .map_err(|e| crate::error::Error::io("enter", ws.project(), e))?;
-    let reg = lease::register(ws, &opts.id, mode, opts.watch)?;
+    let reg = lease::register(ws, &opts.id, life, mode, opts.watch)?;
     let span = info_span!("worker", id = %opts.id);
     let _entered = span.enter();
     info!(
         "registered: pid {} on {}, workspace {}, {}",
-        host::pid(),
+        host::public_pid(),
         host::hostname(),
         ws.root().display(),
         match &opts.exec {

@@ -124,19 +124,8 @@ fn a_task_that_kills_its_worker_is_dead_lettered_after_its_attempts() {
     );
 }
 
-/// Whether a process is alive (a zombie waiting to be reaped counts as dead).
-fn alive(pid: &str) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
-        Err(_) => false,
-    }
-}
-
 #[test]
-fn a_dead_worker_s_task_processes_are_killed_before_its_task_runs_again() {
+fn a_worker_killed_with_its_keeper_has_its_processes_killed_before_its_task_runs_again() {
     let p = Project::new();
     p.queue(r#"{"id":"bg","description":"leaves a grandchild","command":"if [ \"$COORD_ATTEMPT\" = 1 ]; then sleep 300 & echo $! > grandchild.pid; wait; fi"}"#);
     let mut worker = p.spawn(&["worker", "--id", "doomed", "--quiet"]);
@@ -148,12 +137,21 @@ fn a_dead_worker_s_task_processes_are_killed_before_its_task_runs_again() {
         .unwrap()
         .trim()
         .to_string();
+    // Both at once, as `kill -9` of both pids would: stopped first, so neither can act.
+    let kept = children_of(worker.id());
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    for (sig, pid) in [("STOP", worker.id()), ("STOP", kept[0]), ("KILL", kept[0])] {
+        let status = std::process::Command::new("kill")
+            .args(["-s", sig, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
     worker.kill().unwrap();
     worker.wait().unwrap();
-    // The shell dies with its worker (parent-death signal); its own child does not, yet.
     assert!(
-        alive(&grandchild),
-        "precondition: the grandchild still runs after its worker died"
+        alive(grandchild.parse().unwrap()),
+        "precondition: the grandchild still runs after its worker and keeper died"
     );
     let out = p.coord(&["recover"]);
     assert!(out.status.success(), "{}", stderr(&out));

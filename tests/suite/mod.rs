@@ -13,6 +13,7 @@ mod hostile;
 mod layout;
 mod limits;
 mod operate;
+mod processes;
 mod queueing;
 mod racing;
 mod restart;

@@ -241,6 +241,48 @@ pub fn wait_for_exit(pid: u32, limit: Duration) -> bool {
     ready > 0
 }
 
+/// Whether a process is alive (a zombie waiting to be reaped counts as dead).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// The children of process `pid`.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let mut kids = Vec::new();
+    for thread in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let list = std::fs::read_to_string(thread.path().join("children")).unwrap_or_default();
+        kids.extend(list.split_whitespace().map(|p| p.parse::<u32>().unwrap()));
+    }
+    kids
+}
+
+/// The pids a task wrote to `file` in the project (one per line), once it has written `count`.
+pub fn pids_in(p: &Project, file: &str, count: usize) -> Vec<u32> {
+    let path = p.path().join(file);
+    let read = || -> Vec<u32> {
+        std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    };
+    assert!(
+        p.wait(Duration::from_secs(20), || read().len() >= count),
+        "{file} never held {count} pids: {:?}",
+        read()
+    );
+    read()
+}
+
 /// The first part of coord's temp names on this host: `<host name>@<pid namespace inode>`.
 pub fn tmp_host() -> String {
     use std::os::unix::fs::MetadataExt;
