@@ -41,6 +41,8 @@ pub enum Kind {
     Recovered,
     /// Cancelled by an operator.
     Cancelled,
+    /// A cancelled task's command, which was running, has ended with every process it started.
+    Stopped,
     /// Sent back from failed/ by an operator.
     Retried,
     /// Removed by `coord purge`.
@@ -59,6 +61,7 @@ names!(Kind {
     Released => "released",
     Recovered => "recovered",
     Cancelled => "cancelled",
+    Stopped => "stopped",
     Retried => "retried",
     Purged => "purged",
 });
@@ -136,6 +139,11 @@ pub fn record(ws: &Workspace, events: &[Event]) {
 /// Records one event.
 pub fn one(ws: &Workspace, event: Kind, task: &str, worker: Option<&str>, attempt: Option<u32>) {
     record(ws, &[Event::now(event, task, worker, attempt)]);
+}
+
+/// The journal's length now: where a reader that wants only later events starts.
+pub fn end_offset(ws: &Workspace) -> u64 {
+    std::fs::symlink_metadata(path(ws)).map_or(0, |m| m.len())
 }
 
 /// Reads the journal from byte `offset`, handing each whole line's event to `each` as it is

@@ -24,11 +24,19 @@ pub struct Cancelled {
     pub was: TaskState,
     /// Dependents that failed because of it.
     pub dependents_failed: Vec<String>,
+    /// For a task a `coord worker` was running: whether its command was seen to stop (every
+    /// process of it ended) before `cancel` returned. None when no command was running.
+    pub stopped: Option<bool>,
 }
 
+/// How long `cancel` waits for a worker to stop a cancelled task's command: the worker's grace
+/// between SIGTERM and SIGKILL, and a margin.
+pub const STOP_WAIT: Duration = Duration::from_secs(8);
+
 /// Cancels a task that has not finished: it goes to failed/ with a `cancelled` report. A worker
-/// running it sees its claim vanish and kills the command; an agent holding it can no longer
-/// complete it. Tasks that depend on it fail. A task that moves on while it is being cancelled
+/// running it sees its claim vanish and stops the command; `cancel` returns once the worker says
+/// it has (the `stopped` event), or after [`STOP_WAIT`], so a retry after it never runs beside
+/// the old command. An agent holding it can no longer complete it. Tasks that depend on it fail. A task that moves on while it is being cancelled
 /// is looked up again, so a cancel never acts on a state the task has left.
 pub fn cancel(ws: &Workspace, id: &str, by: &str) -> Result<Cancelled> {
     crate::task::check_id(id).map_err(|_| Error::UnknownTask { id: id.to_string() })?;
@@ -42,12 +50,16 @@ pub fn cancel(ws: &Workspace, id: &str, by: &str) -> Result<Cancelled> {
                 hint: format!("see `coord show {id}`; `coord retry {id}` sends a failed task back"),
             });
         }
+        let running = running_under(ws, &state, &path);
+        let journal = crate::events::end_offset(ws);
         match state::cancel_from(ws, id, &state, &path, by)? {
             Committed::Moved => {
                 let moved = depends::after_finished(ws, id, by)?;
+                let stopped = running.map(|worker| wait_stopped(ws, id, &worker, journal));
                 return Ok(Cancelled {
                     was: state,
                     dependents_failed: moved.failed,
+                    stopped,
                 });
             }
             Committed::SourceGone => continue,
@@ -63,6 +75,50 @@ pub fn cancel(ws: &Workspace, id: &str, by: &str) -> Result<Cancelled> {
         message: format!("{id} kept moving while it was being cancelled"),
         hint: format!("look again with `coord show {id}` and cancel it again"),
     })
+}
+
+/// The live `coord worker` process running the task held at `path`, if one may be: a worker
+/// that runs commands (not a hand-off record), not stopped, not known dead, and either an
+/// `--exec` worker or the task has its own command.
+fn running_under(ws: &Workspace, state: &TaskState, path: &std::path::Path) -> Option<String> {
+    let TaskState::Assigned(worker) = state else {
+        return None;
+    };
+    let record = crate::lease::read_record(ws, worker)?;
+    if record.stopped || record.mode == crate::lease::Mode::Handoff {
+        return None;
+    }
+    if record.mode == crate::lease::Mode::TaskCommand {
+        let task = crate::task::read(path).ok()?;
+        task.spec.command.as_ref()?;
+    }
+    match crate::lease::probe(ws, &record) {
+        Ok(crate::lease::Liveness::Dead) => None,
+        _ => Some(worker.clone()),
+    }
+}
+
+/// Waits, on the journal from byte `from`, for `worker` to record that it stopped `id`'s
+/// command; false when [`STOP_WAIT`] ran out first.
+fn wait_stopped(ws: &Workspace, id: &str, worker: &str, from: u64) -> bool {
+    let deadline = std::time::Instant::now() + STOP_WAIT;
+    let mut waker = crate::wake::Waker::for_views(ws, &[(ws.root(), false)]);
+    let mut at = from;
+    loop {
+        let mut seen = false;
+        at = crate::events::read_each(ws, at, |e| {
+            seen |= e.event == crate::events::Kind::Stopped
+                && e.task == id
+                && e.worker.as_deref() == Some(worker);
+        })
+        .unwrap_or(at);
+        if seen {
+            return true;
+        }
+        if !waker.next_change(Some(deadline)) {
+            return false;
+        }
+    }
 }
 
 /// How many times an operator verb looks a task up again when it moved on meanwhile.

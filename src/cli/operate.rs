@@ -26,7 +26,18 @@ pub fn cancel(root: Option<PathBuf>, args: CancelArgs) -> anyhow::Result<ExitCod
     let by = operator();
     for id in &args.tasks {
         let c = operate::cancel(&ws, id, &by)?;
-        println!("cancelled  {id} (was {})", c.was);
+        match c.stopped {
+            Some(true) => println!("cancelled  {id} (was {}; its command stopped)", c.was),
+            Some(false) => {
+                println!("cancelled  {id} (was {})", c.was);
+                eprintln!(
+                    "warning: {id}'s command was not seen to stop within {}s; it may still run \
+                     (see `coord logs`)",
+                    operate::STOP_WAIT.as_secs()
+                );
+            }
+            None => println!("cancelled  {id} (was {})", c.was),
+        }
         for d in c.dependents_failed {
             println!("failed     {d} (it depends on {id})");
         }

@@ -98,6 +98,13 @@ impl Worker<'_> {
         let reason = match &ending {
             Ending::Cancelled => {
                 info!("{id} was cancelled while it ran; its command was stopped");
+                crate::events::one(
+                    ws,
+                    crate::events::Kind::Stopped,
+                    &id,
+                    Some(&self.opts.id),
+                    Some(claimed.attempt),
+                );
                 return Ok(());
             }
             Ending::Interrupted => {

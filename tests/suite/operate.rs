@@ -35,7 +35,7 @@ fn cancel_takes_a_pending_task_and_fails_its_dependents() {
 #[test]
 fn cancelling_a_running_task_stops_its_command_and_the_worker_goes_on() {
     let p = Project::new();
-    p.queue(r#"[{"id":"long","description":"x","command":"touch started; sleep 300; touch finished"},{"id":"next","description":"x","command":"true"}]"#);
+    p.queue(r#"[{"id":"long","description":"x","command":"sleep 300 & echo $! > sleep.pid; touch started; wait; touch finished"},{"id":"next","description":"x","command":"true"}]"#);
     let mut worker = p.spawn(&["worker", "--id", "w", "--watch"]);
     let mut lines = Lines::of(&mut worker);
     lines.expect("running long");
@@ -45,10 +45,17 @@ fn cancelling_a_running_task_stops_its_command_and_the_worker_goes_on() {
     let out = p.coord(&["cancel", "long"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("was assigned to w"),
+        stdout(&out).contains("was assigned to w; its command stopped"),
         "{}",
         stdout(&out)
     );
+    // `cancel` returned only once the command was over: a retry now cannot run beside it.
+    let pid: u32 = std::fs::read_to_string(p.path().join("sleep.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!alive(pid), "the cancelled command still runs");
     lines.expect("long was cancelled while it ran");
     lines.expect("completed next");
     assert_eq!(p.report("long")["status"], "cancelled");
