@@ -170,3 +170,182 @@ fn a_worker_killed_with_its_keeper_has_its_processes_killed_before_its_task_runs
     assert_eq!(r["status"], "completed");
     assert_eq!(r["attempt"], 2);
 }
+
+/// Every verb at once over 2,000 tasks: 4 watching workers, a random one SIGKILLed (its keeper
+/// or the worker proper) and restarted 30 times; an agent taking tasks with `next` and finishing
+/// them with `complete`; an operator calling `retry` and `cancel` on random tasks, `purge` and
+/// `pause`/`resume` now and then; `doctor --fix` and `recover` in a loop. Every command runs
+/// under `flock -n` on a file of its task, so a second run of a task while the first still runs
+/// is caught, however briefly they overlap.
+#[test]
+fn every_verb_at_once_loses_no_task_and_runs_none_twice_at_once() {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const TASKS: usize = 2000;
+    const WORKERS: usize = 4;
+    let p = Project::new();
+    std::fs::create_dir(p.path().join("runs")).unwrap();
+    let tasks: Vec<serde_json::Value> = (0..TASKS)
+        .map(|i| {
+            // One in ten always fails (retry has failed tasks to send back), two in ten fail
+            // their first attempt, one in twenty runs long enough for kills to land in it, with a cleared
+            // environment (only the keeper can find it then).
+            let (work, attempts) = match i % 20 {
+                0 | 10 => ("false", 1),
+                1 | 2 | 11 | 12 => ("[ \"$COORD_ATTEMPT\" -gt 1 ]", 3),
+                3 => ("env -i sleep 0.3", 3),
+                _ => ("true", 3),
+            };
+            serde_json::json!({
+                "id": format!("m{i:04}"),
+                "description": "every verb at once",
+                "command": format!(
+                    "echo \"$COORD_TASK_ID $COORD_ATTEMPT $COORD_WORKER_ID\" >> ledger; \
+                     flock -n -E 75 runs/$COORD_TASK_ID sh -c 'sleep 0.005; {work}'; rc=$?; \
+                     if [ $rc = 75 ]; then echo \"$COORD_TASK_ID\" >> doubles; fi; exit $rc"
+                ),
+                "maxAttempts": attempts,
+                "retryBackoffSecs": 0,
+            })
+        })
+        .collect();
+    p.queue(&serde_json::to_string(&tasks).unwrap());
+    let start = |i: usize| {
+        p.spawn(&[
+            "worker",
+            "--id",
+            &format!("v{i}"),
+            "--watch",
+            "--quiet",
+            "--rescan",
+            "1",
+        ])
+    };
+    let mut workers: Vec<_> = (0..WORKERS).map(start).collect();
+    let mut rng = Rng::seeded();
+    let picks: Vec<usize> = (0..600).map(|_| rng.below(TASKS)).collect();
+    let kills: Vec<(usize, bool, usize)> = (0..30)
+        .map(|_| (rng.below(WORKERS), rng.below(2) == 0, 10 + rng.below(50)))
+        .collect();
+    let done = AtomicBool::new(false);
+    let purged = Mutex::new(HashSet::new());
+    let runs = || std::fs::read_to_string(p.path().join("ledger")).map_or(0, |l| l.lines().count());
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                let out = p.coord(&["doctor", "--fix"]);
+                assert!(out.status.code().is_some(), "doctor died");
+                let out = p.coord(&["recover"]);
+                assert!(out.status.success(), "{}", stderr(&out));
+            }
+        });
+        s.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                let out = p.coord(&["next", "--worker", "agent", "--json", "--wait=1"]);
+                match out.status.code() {
+                    Some(10) => continue,
+                    Some(0) => {}
+                    code => panic!("next exited {code:?}: {}", stderr(&out)),
+                }
+                let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                let (id, token) = (v["taskId"].as_str().unwrap(), v["token"].as_str().unwrap());
+                let code = p
+                    .coord(&["complete", id, "--worker", "agent", "--token", token])
+                    .status
+                    .code();
+                assert!(
+                    matches!(code, Some(0) | Some(5)),
+                    "complete {id} exited {code:?}"
+                );
+            }
+        });
+        let operator = s.spawn(|| {
+            for (n, i) in picks.iter().enumerate() {
+                let id = format!("m{i:04}");
+                let verb = ["retry", "cancel", "retry", "retry"][n % 4];
+                let code = p.coord(&[verb, &id]).status.code();
+                assert!(
+                    matches!(code, Some(0) | Some(5) | Some(7)),
+                    "{verb} {id} exited {code:?}"
+                );
+                match n % 100 {
+                    40 => assert!(p.coord(&["pause"]).status.success()),
+                    50 => assert!(p.coord(&["resume"]).status.success()),
+                    99 => {
+                        let out =
+                            p.coord(&["purge", "--completed", "--older-than", "0s", "--json"]);
+                        assert!(out.status.success(), "{}", stderr(&out));
+                        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                        purged.lock().unwrap().extend(
+                            v["removed"]
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .map(|id| id.as_str().unwrap().to_string()),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        });
+        for &(i, proper, after) in &kills {
+            let target = runs() + after;
+            if !p.wait(Duration::from_secs(30), || runs() >= target) {
+                break;
+            }
+            let keeper = workers[i].id();
+            let victim = match children_of(keeper).first() {
+                Some(&worker) if proper => worker,
+                _ => keeper,
+            };
+            let status = std::process::Command::new("kill")
+                .args(["-9", &victim.to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            workers[i].wait().unwrap();
+            workers[i] = start(i);
+        }
+        let operator = operator.join();
+        assert!(p.coord(&["resume"]).status.success());
+        let settled = p.wait(Duration::from_secs(120), || {
+            p.count("pending") == 0
+                && p.files("assigned/agent").is_empty()
+                && (0..WORKERS).all(|i| p.count(&format!("assigned/v{i}")) == 0)
+        });
+        done.store(true, Ordering::Relaxed);
+        assert!(operator.is_ok(), "the operator's checks failed");
+        assert!(settled, "tasks left: pending {}", p.count("pending"));
+    });
+    for w in &workers {
+        signal(w, "TERM");
+    }
+    for mut w in workers {
+        w.wait().unwrap();
+    }
+    let doubles = std::fs::read_to_string(p.path().join("doubles")).unwrap_or_default();
+    assert!(doubles.is_empty(), "run twice at the same time: {doubles}");
+    let seen = states(&p);
+    let purged = purged.into_inner().unwrap();
+    let mut lost = Vec::new();
+    for i in 0..TASKS {
+        let id = format!("m{i:04}");
+        match seen.get(&id) {
+            None if !purged.contains(&id) => lost.push(id),
+            None => {}
+            Some(places) => {
+                assert_eq!(places.len(), 1, "{id} is in {places:?}");
+                assert!(
+                    p.root()
+                        .join("reports")
+                        .join(format!("{id}.json"))
+                        .is_file(),
+                    "{id} finished in {places:?} without its report"
+                );
+            }
+        }
+    }
+    assert!(lost.is_empty(), "lost: {lost:?}");
+    let out = p.coord(&["doctor"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+}
