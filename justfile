@@ -25,6 +25,7 @@ bench *ARGS:
 fuzz SECS="60":
     cargo +nightly fuzz run task_file -- -max_total_time={{SECS}}
 
-# The torture test for as long as you like (default 5 minutes); figures in docs/reliability.md.
-soak MINUTES="5":
-    python3 scripts/soak.py --minutes {{MINUTES}}
+# The torture test with every verb at once, for as long as you like (default 5 minutes); figures
+# in docs/reliability.md. Without --all-verbs (python3 scripts/soak.py), kills alone.
+soak MINUTES="5" *ARGS:
+    python3 scripts/soak.py --all-verbs --minutes {{MINUTES}} {{ARGS}}
