@@ -107,8 +107,14 @@ fn parent_of(pid: i32) -> Option<i32> {
 /// it found alive or unreaped. Call it only where every child is a command's (a worker, or a
 /// process running checks): it spares nothing.
 pub fn kill_all() -> usize {
+    // The common case, a command that left nothing: no child at all, one system call.
+    let first = match rustix::process::wait(WaitOptions::NOHANG) {
+        Err(Errno::CHILD) => return 0,
+        Ok(Some((pid, _))) => Some(pid),
+        _ => None,
+    };
     let own_group = rustix::process::getpgrp();
-    let mut killed = std::collections::HashSet::new();
+    let mut killed: std::collections::HashSet<Pid> = first.into_iter().collect();
     loop {
         let kids = children();
         if kids.is_empty() {
