@@ -22,17 +22,7 @@ fn killing_random_workers_loses_no_task_and_completes_each_once() {
         })
         .collect();
     p.queue(&serde_json::to_string(&tasks).unwrap());
-    let start = |i: usize| {
-        p.spawn(&[
-            "worker",
-            "--id",
-            &format!("k{i}"),
-            "--watch",
-            "--quiet",
-            "--rescan",
-            "1",
-        ])
-    };
+    let start = |i: usize| watching_worker(&p, &format!("k{i}"));
     let mut workers: Vec<_> = (0..WORKERS).map(start).collect();
     let finished = || p.count("completed") + p.count("failed");
     let mut kills = 0;
@@ -210,17 +200,7 @@ fn every_verb_at_once_loses_no_task_and_runs_none_twice_at_once() {
         })
         .collect();
     p.queue(&serde_json::to_string(&tasks).unwrap());
-    let start = |i: usize| {
-        p.spawn(&[
-            "worker",
-            "--id",
-            &format!("v{i}"),
-            "--watch",
-            "--quiet",
-            "--rescan",
-            "1",
-        ])
-    };
+    let start = |i: usize| watching_worker(&p, &format!("v{i}"));
     let mut workers: Vec<_> = (0..WORKERS).map(start).collect();
     let mut rng = Rng::seeded();
     let picks: Vec<usize> = (0..600).map(|_| rng.below(TASKS)).collect();
@@ -239,26 +219,7 @@ fn every_verb_at_once_loses_no_task_and_runs_none_twice_at_once() {
                 assert!(out.status.success(), "{}", stderr(&out));
             }
         });
-        s.spawn(|| {
-            while !done.load(Ordering::Relaxed) {
-                let out = p.coord(&["next", "--worker", "agent", "--json", "--wait=1"]);
-                match out.status.code() {
-                    Some(10) => continue,
-                    Some(0) => {}
-                    code => panic!("next exited {code:?}: {}", stderr(&out)),
-                }
-                let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-                let (id, token) = (v["taskId"].as_str().unwrap(), v["token"].as_str().unwrap());
-                let code = p
-                    .coord(&["complete", id, "--worker", "agent", "--token", token])
-                    .status
-                    .code();
-                assert!(
-                    matches!(code, Some(0) | Some(5)),
-                    "complete {id} exited {code:?}"
-                );
-            }
-        });
+        s.spawn(|| agent_until(&p, &done));
         let operator = s.spawn(|| {
             for (n, i) in picks.iter().enumerate() {
                 let id = format!("m{i:04}");

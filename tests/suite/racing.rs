@@ -95,27 +95,7 @@ fn operators_beside_live_workers_and_an_agent_lose_nothing_and_replace_no_report
             }
         });
         // An agent taking tasks with `next` and finishing them with `complete` meanwhile.
-        s.spawn(|| {
-            while !done.load(Ordering::Relaxed) {
-                let out = p.coord(&["next", "--worker", "agent", "--json", "--wait=1"]);
-                match out.status.code() {
-                    Some(10) => continue,
-                    Some(0) => {}
-                    code => panic!("next exited {code:?}: {}", stderr(&out)),
-                }
-                let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-                let (id, token) = (v["taskId"].as_str().unwrap(), v["token"].as_str().unwrap());
-                let code = p
-                    .coord(&["complete", id, "--worker", "agent", "--token", token])
-                    .status
-                    .code();
-                // 5: cancelled (or recovered) while the agent held it.
-                assert!(
-                    matches!(code, Some(0) | Some(5)),
-                    "complete {id} exited {code:?}"
-                );
-            }
-        });
+        s.spawn(|| agent_until(&p, &done));
         // retry, cancel and purge, on random tasks.
         let operator = s.spawn(|| {
             for (n, i) in picks.iter().enumerate() {

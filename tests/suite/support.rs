@@ -241,6 +241,34 @@ pub fn wait_for_exit(pid: u32, limit: Duration) -> bool {
     ready > 0
 }
 
+/// A watching worker `id` that rescans every second, output captured.
+pub fn watching_worker(p: &Project, id: &str) -> Child {
+    p.spawn(&["worker", "--id", id, "--watch", "--quiet", "--rescan", "1"])
+}
+
+/// An agent working as `agent` until `done`: it takes a task with `next --wait=1` and
+/// finishes it with `complete --token`, which may find it cancelled or recovered (exit 5).
+pub fn agent_until(p: &Project, done: &std::sync::atomic::AtomicBool) {
+    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+        let out = p.coord(&["next", "--worker", "agent", "--json", "--wait=1"]);
+        match out.status.code() {
+            Some(10) => continue,
+            Some(0) => {}
+            code => panic!("next exited {code:?}: {}", stderr(&out)),
+        }
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (id, token) = (v["taskId"].as_str().unwrap(), v["token"].as_str().unwrap());
+        let code = p
+            .coord(&["complete", id, "--worker", "agent", "--token", token])
+            .status
+            .code();
+        assert!(
+            matches!(code, Some(0) | Some(5)),
+            "complete {id} exited {code:?}"
+        );
+    }
+}
+
 /// Whether a process is alive (a zombie waiting to be reaped counts as dead).
 pub fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
