@@ -67,6 +67,8 @@ enum Command {
     Doctor(cli::doctor::Args),
     /// Answer an agent harness's stop hook: claim the next task and keep the chat going.
     Hook(cli::hook::Args),
+    /// Serve the hand-off verbs as MCP tools on stdin/stdout, as one worker (for MCP clients).
+    Mcp(cli::mcp::Args),
     /// Run the fixture scenario end to end in a temporary workspace with two workers.
     Demo(cli::demo::Args),
 }
@@ -100,6 +102,7 @@ fn main() -> ExitCode {
         Command::Recover(args) => cli::recover::run(root, args),
         Command::Doctor(args) => cli::doctor::run(root, args),
         Command::Hook(args) => cli::hook::run(root, args),
+        Command::Mcp(args) => cli::mcp::run(root, args),
         Command::Demo(args) => cli::demo::run(args),
     };
     match result {

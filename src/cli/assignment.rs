@@ -23,8 +23,23 @@ pub fn to_json(a: &Assignment) -> Value {
     })
 }
 
-/// The assignment as text for a person or an agent.
+/// The assignment as text for a person or an agent, ending with the commands that finish it.
 pub fn to_text(a: &Assignment) -> String {
+    let spec = &a.task.spec;
+    let mut out = describe(a);
+    out.push_str(&format!(
+        "when done:  {}\ncannot do it: coord fail {} --worker {} --reason \"...\"   or hand it back: coord release {} --worker {}\n",
+        a.complete_command(),
+        spec.id,
+        a.worker,
+        spec.id,
+        a.worker
+    ));
+    out
+}
+
+/// The assignment as text: the task, its files and checks, where it is.
+pub fn describe(a: &Assignment) -> String {
     let spec = &a.task.spec;
     let mut out = format!(
         "{}  (attempt {} of {}, token {}{})\n  {}\n",
@@ -62,14 +77,6 @@ pub fn to_text(a: &Assignment) -> String {
     }
     out.push_str(&format!("  task file:    {}\n", a.task_file.display()));
     out.push_str(&format!("  project:      {}\n", a.project_dir.display()));
-    out.push_str(&format!(
-        "when done:  {}\ncannot do it: coord fail {} --worker {} --reason \"...\"   or hand it back: coord release {} --worker {}\n",
-        a.complete_command(),
-        spec.id,
-        a.worker,
-        spec.id,
-        a.worker
-    ));
     out
 }
 

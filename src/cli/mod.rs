@@ -9,6 +9,7 @@ pub mod events;
 pub mod hook;
 pub mod init;
 pub mod logs;
+pub mod mcp;
 pub mod next;
 pub mod operate;
 pub mod queue;
@@ -55,28 +56,30 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
         return ExitCode::Success;
     }
     let mut stderr = io::stderr().lock();
-    let _ = writeln!(stderr, "error: {err}");
     let Some(coord_err) = err.downcast_ref::<coord::Error>() else {
+        let _ = writeln!(stderr, "error: {err}");
         for cause in err.chain().skip(1) {
             let _ = writeln!(stderr, "  caused by: {cause}");
         }
         return ExitCode::Failure;
     };
-    match coord_err {
-        coord::Error::InvalidTasks { problems } => {
-            for p in problems {
-                let _ = writeln!(stderr, "  {p}");
-            }
-        }
-        coord::Error::Conflict { conflicts } => {
-            for c in conflicts {
-                let _ = writeln!(stderr, "  {c}");
-            }
-        }
-        _ => {}
-    }
-    if let Some(hint) = coord_err.hint() {
-        let _ = writeln!(stderr, "hint: {hint}");
-    }
+    let _ = write!(stderr, "{}", error_text(coord_err));
     coord_err.exit_code()
+}
+
+/// An error as people read it, one item a line: what happened, its details, and what to do.
+pub fn error_text(err: &coord::Error) -> String {
+    let mut text = format!("error: {err}\n");
+    let details = match err {
+        coord::Error::InvalidTasks { problems } => problems.iter().map(|p| p.to_string()).collect(),
+        coord::Error::Conflict { conflicts } => conflicts.iter().map(|c| c.to_string()).collect(),
+        _ => Vec::new(),
+    };
+    for d in details {
+        text.push_str(&format!("  {d}\n"));
+    }
+    if let Some(hint) = err.hint() {
+        text.push_str(&format!("hint: {hint}\n"));
+    }
+    text
 }

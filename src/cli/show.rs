@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use coord::exit::ExitCode;
 use coord::store::TaskState;
-use coord::{Error, report, store};
+use coord::{Error, Workspace, report, store};
 use serde_json::json;
 
 /// Arguments of `coord show`.
@@ -20,12 +20,29 @@ pub struct Args {
 /// Prints everything coord knows about one task.
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
-    let id = args.task.as_str();
-    let Some((state, path)) = store::locate(&ws, id)? else {
+    if args.json {
+        super::print_json(&to_json(&ws, &args.task)?)?;
+    } else {
+        print!("{}", to_text(&ws, &args.task)?);
+    }
+    Ok(ExitCode::Success)
+}
+
+/// Everything known about one task, read once.
+struct Shown {
+    state: TaskState,
+    path: PathBuf,
+    task: coord::task::TaskFile,
+    report: Option<report::Report>,
+    logs: Vec<String>,
+}
+
+fn gather(ws: &Workspace, id: &str) -> anyhow::Result<Shown> {
+    let Some((state, path)) = store::locate(ws, id)? else {
         return Err(Error::UnknownTask { id: id.to_string() }.into());
     };
     let task = coord::task::read(&path)?;
-    let rep = report::read(&coord::state::layout::report_path(&ws, id)).ok();
+    let report = report::read(&coord::state::layout::report_path(ws, id)).ok();
     let mut logs: Vec<String> = store::list_files(&ws.task_logs())?
         .into_iter()
         .filter(|n| {
@@ -36,34 +53,68 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         .map(|n| ws.task_logs().join(n).display().to_string())
         .collect();
     logs.sort();
-    let (state_name, holder) = match &state {
+    Ok(Shown {
+        state,
+        path,
+        task,
+        report,
+        logs,
+    })
+}
+
+fn state_and_holder(state: &TaskState) -> (&'static str, Option<String>) {
+    match state {
         TaskState::Assigned(w) => ("assigned", Some(w.clone())),
         TaskState::Pending => ("pending", None),
         TaskState::Blocked => ("blocked", None),
         TaskState::Completed => ("completed", None),
         TaskState::Failed => ("failed", None),
-    };
-    if args.json {
-        super::print_json(&json!({
-            "taskId": id,
-            "state": state_name,
-            "holder": holder,
-            "attempt": task.attempt(),
-            "token": holder.as_ref().map(|_| task.token()),
-            "path": path,
-            "task": task.spec,
-            "history": task.coord.history,
-            "lastNote": task.coord.last_note,
-            "report": rep,
-            "logs": logs,
-        }))?;
-        return Ok(ExitCode::Success);
     }
-    println!("{id}: {state}");
-    println!("  {}", task.spec.description);
-    println!("  file: {}", path.display());
+}
+
+/// One task as the JSON `coord show --json` prints.
+pub fn to_json(ws: &Workspace, id: &str) -> anyhow::Result<serde_json::Value> {
+    let Shown {
+        state,
+        path,
+        task,
+        report,
+        logs,
+    } = gather(ws, id)?;
+    let (state_name, holder) = state_and_holder(&state);
+    Ok(json!({
+        "taskId": id,
+        "state": state_name,
+        "holder": holder,
+        "attempt": task.attempt(),
+        "token": holder.as_ref().map(|_| task.token()),
+        "path": path,
+        "task": task.spec,
+        "history": task.coord.history,
+        "lastNote": task.coord.last_note,
+        "report": report,
+        "logs": logs,
+    }))
+}
+
+/// One task as the text `coord show` prints.
+pub fn to_text(ws: &Workspace, id: &str) -> anyhow::Result<String> {
+    use std::fmt::Write;
+    let Shown {
+        state,
+        path,
+        task,
+        report: rep,
+        logs,
+    } = gather(ws, id)?;
+    let (_, holder) = state_and_holder(&state);
+    let mut out = String::new();
+    let _ = writeln!(out, "{id}: {state}");
+    let _ = writeln!(out, "  {}", task.spec.description);
+    let _ = writeln!(out, "  file: {}", path.display());
     if let Some(h) = &holder {
-        println!(
+        let _ = writeln!(
+            out,
             "  held by {h}: attempt {} of {}, token {}",
             task.attempt(),
             task.spec.max_attempts(),
@@ -71,7 +122,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     if !task.spec.output_files.is_empty() {
-        println!("  output files: {}", task.spec.output_files.join(", "));
+        let _ = writeln!(out, "  output files: {}", task.spec.output_files.join(", "));
     }
     if !task.spec.depends_on.is_empty() {
         let deps: Vec<String> = task
@@ -79,7 +130,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             .depends_on
             .iter()
             .map(|d| {
-                let state = match coord::depends::dep_state(&ws, d) {
+                let state = match coord::depends::dep_state(ws, d) {
                     coord::depends::DepState::Completed => "completed",
                     coord::depends::DepState::Dead => "failed",
                     coord::depends::DepState::Waiting => "not finished",
@@ -87,13 +138,14 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                 format!("{d} ({state})")
             })
             .collect();
-        println!("  depends on: {}", deps.join(", "));
+        let _ = writeln!(out, "  depends on: {}", deps.join(", "));
     }
     if let Some(a) = task.spec.extra.get("acceptance") {
-        println!("  acceptance: {a}");
+        let _ = writeln!(out, "  acceptance: {a}");
     }
     for h in &task.coord.history {
-        println!(
+        let _ = writeln!(
+            out,
             "  attempt {} by {}: {} at {}: {}{}",
             h.attempt,
             h.worker,
@@ -104,7 +156,8 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(n) = &task.coord.last_note {
-        println!(
+        let _ = writeln!(
+            out,
             "  last note ({} at {}): {}",
             n.worker,
             coord::time::format(n.at),
@@ -112,7 +165,8 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(r) = &rep {
-        println!(
+        let _ = writeln!(
+            out,
             "  report: {} by {} at {} (attempt {}){}",
             r.status,
             r.worker_id,
@@ -125,7 +179,8 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         );
         for v in &r.validation {
             let mark = if v.passed { "ok  " } else { "FAIL" };
-            println!(
+            let _ = writeln!(
+                out,
                 "    {mark} {} {}{}",
                 v.check,
                 v.file
@@ -137,7 +192,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     for l in &logs {
-        println!("  log: {l}");
+        let _ = writeln!(out, "  log: {l}");
     }
-    Ok(ExitCode::Success)
+    Ok(out)
 }

@@ -12,6 +12,7 @@ mod hooks;
 mod hostile;
 mod layout;
 mod limits;
+mod mcp;
 mod operate;
 mod processes;
 mod queueing;

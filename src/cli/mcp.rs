@@ -1,0 +1,385 @@
+//! `coord mcp`: the hand-off verbs as Model Context Protocol tools over stdio, for agents that
+//! reach tools through MCP. One server process acts as one worker, fixed for the session (from
+//! `--worker` or COORD_WORKER_ID, else a fresh id): no tool takes a worker id, so an agent
+//! cannot act as another worker. Every tool calls the same library functions as the command
+//! line and answers in the same words; errors an agent should read come back as tool errors.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use coord::exit::ExitCode;
+use coord::handoff::{self, Assignment, Completion, MAX_WAIT_SECS};
+use coord::queue::Outcome;
+use coord::{Error, Workspace};
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::{ErrorData, ServiceExt, schemars, tool, tool_router};
+use serde::Deserialize;
+
+/// Arguments of `coord mcp`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The worker id this session acts as (or COORD_WORKER_ID). Without one, the session gets
+    /// `mcp-<pid>-<random>` and hands its tasks back when it ends.
+    #[arg(long, env = "COORD_WORKER_ID")]
+    worker: Option<String>,
+    /// This worker's labels (comma-separated): only tasks whose `requires` it has are offered.
+    #[arg(long, value_name = "LABELS", value_delimiter = ',')]
+    labels: Vec<String>,
+}
+
+/// Serves the tools on standard input and output until the client closes them.
+pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    let (worker, chosen) = match args.worker {
+        Some(w) => (w, true),
+        None => (
+            format!(
+                "mcp-{}-{:04x}",
+                std::process::id(),
+                coord::host::random_u64() & 0xffff
+            ),
+            false,
+        ),
+    };
+    coord::ids::check_worker_id(&worker)?;
+    let server = Server {
+        session: Arc::new(Session {
+            ws,
+            worker,
+            labels: args.labels,
+            tokens: Mutex::new(HashMap::new()),
+        }),
+    };
+    let session = server.session.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let service = server.serve(rmcp::transport::stdio()).await?;
+        service.waiting().await?;
+        anyhow::Ok(())
+    })?;
+    if !chosen {
+        session.hand_back();
+    }
+    Ok(ExitCode::Success)
+}
+
+/// One MCP session: the worker it acts as, and the claim tokens of the tasks it took.
+struct Session {
+    ws: Workspace,
+    worker: String,
+    labels: Vec<String>,
+    tokens: Mutex<HashMap<String, String>>,
+}
+
+impl Session {
+    fn token(&self, id: &str) -> Option<String> {
+        self.tokens.lock().ok()?.get(id).cloned()
+    }
+
+    fn forget(&self, id: &str) {
+        if let Ok(mut tokens) = self.tokens.lock() {
+            tokens.remove(id);
+        }
+    }
+
+    /// Claims the next task (or returns the one held), waiting up to `wait_secs`.
+    fn next(&self, wait_secs: Option<u64>) -> Result<String, String> {
+        let wait = wait_secs
+            .filter(|&s| s > 0)
+            .map(|s| Duration::from_secs(s.min(MAX_WAIT_SECS)));
+        match handoff::next(&self.ws, &self.worker, &self.labels, wait).map_err(|e| text(&e))? {
+            Some(a) => {
+                if let Ok(mut tokens) = self.tokens.lock() {
+                    tokens.insert(a.task.spec.id.clone(), a.token.clone());
+                }
+                Ok(assignment(&a))
+            }
+            None if coord::gate::paused(&self.ws) => {
+                Ok("the workspace is paused: nothing is handed out until `coord resume`".into())
+            }
+            None => Ok(format!(
+                "no task is ready for {}; call next with wait_secs (at most {MAX_WAIT_SECS}) to \
+                 wait for one",
+                self.worker
+            )),
+        }
+    }
+
+    /// Hands back every task this session holds (a session with a generated id that ends).
+    fn hand_back(&self) {
+        let held = handoff::heartbeat(&self.ws, &self.worker, None).unwrap_or_default();
+        for id in held {
+            let token = self.token(&id);
+            if let Err(e) = handoff::release(&self.ws, &self.worker, &id, token.as_deref()) {
+                eprint!("{}", text(&e));
+            }
+        }
+    }
+}
+
+/// The text of an assignment for an agent using these tools.
+fn assignment(a: &Assignment) -> String {
+    format!(
+        "{}When done, call complete with task \"{id}\". If a check fails, fix the work and call \
+         it again. If you cannot do it, call fail with a reason, or release to hand it back.\n",
+        super::assignment::describe(a),
+        id = a.task.spec.id
+    )
+}
+
+/// An error in the words the command line uses.
+fn text(err: &Error) -> String {
+    match err {
+        Error::ChecksFailed { id, failures, .. } => {
+            let mut out = format!(
+                "error: {id} was not completed: {} of its checks failed\n",
+                failures.len()
+            );
+            for f in failures {
+                out.push_str(&format!("  failed: {f}\n"));
+            }
+            out.push_str(&format!(
+                "hint: the task is still yours: fix the work and call complete again, or call \
+                 fail with task \"{id}\" and a reason\n"
+            ));
+            out
+        }
+        other => super::error_text(other),
+    }
+}
+
+/// The MCP server: the tools, over one session.
+#[derive(Clone)]
+struct Server {
+    session: Arc<Session>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct NextParams {
+    /// Seconds to wait for a task when none is ready (at most 90); default 0.
+    wait_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct CompleteParams {
+    /// The task id.
+    task: String,
+    /// A JSON object kept in the task's report as its result.
+    result: Option<serde_json::Map<String, serde_json::Value>>,
+    /// A note kept in the task's report.
+    note: Option<String>,
+    /// Also claim the next task and return it.
+    next: Option<bool>,
+    /// With next: seconds to wait for a task (at most 90).
+    wait_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct FailParams {
+    /// The task id.
+    task: String,
+    /// Why it failed; the next holder reads it.
+    reason: String,
+    /// False: no more attempts, straight to failed/. Default true.
+    retry: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct TaskParams {
+    /// The task id.
+    task: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct HeartbeatParams {
+    /// Where you are in the work; kept on each held task.
+    note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct QueueParams {
+    /// One task object or an array of them, as in a tasks file.
+    tasks: serde_json::Value,
+}
+
+/// Runs `f` on the session off the async runtime (it may block on files or wait for a task)
+/// and turns its answer into a tool result.
+async fn blocking(
+    session: &Arc<Session>,
+    f: impl FnOnce(&Session) -> Result<String, String> + Send + 'static,
+) -> Result<CallToolResult, ErrorData> {
+    let session = session.clone();
+    let answer = tokio::task::spawn_blocking(move || f(&session))
+        .await
+        .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+    Ok(match answer {
+        Ok(text) => CallToolResult::success(vec![ContentBlock::text(text)]),
+        Err(text) => CallToolResult::error(vec![ContentBlock::text(text)]),
+    })
+}
+
+#[rmcp::tool_handler(
+    name = "coord",
+    instructions = "This session is one coord worker. Call next for a task, do it in the project, then call complete (next=true returns the next task in the same call). If you cannot do it, call fail with a reason, or release to hand it back. During long work, call heartbeat."
+)]
+impl rmcp::ServerHandler for Server {}
+
+#[tool_router]
+impl Server {
+    #[tool(description = "Claim your next task, or get the one you hold.")]
+    async fn next(
+        &self,
+        Parameters(p): Parameters<NextParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        blocking(&self.session, move |s| s.next(p.wait_secs)).await
+    }
+
+    #[tool(
+        description = "Complete a task you hold: runs its checks; on failure lists every failed check. next=true also returns your next task."
+    )]
+    async fn complete(
+        &self,
+        Parameters(p): Parameters<CompleteParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        blocking(&self.session, move |s| {
+            let req = Completion {
+                token: s.token(&p.task),
+                result: p.result.map(serde_json::Value::Object),
+                note: p.note,
+            };
+            let report = handoff::complete(&s.ws, &s.worker, &p.task, req).map_err(|e| text(&e))?;
+            s.forget(&p.task);
+            let done = format!(
+                "completed {} (attempt {}); report {}\n",
+                report.task_id,
+                report.attempt,
+                coord::state::layout::report_path(&s.ws, &report.task_id).display()
+            );
+            if p.next != Some(true) {
+                return Ok(done);
+            }
+            Ok(format!("{done}\n{}", s.next(p.wait_secs)?))
+        })
+        .await
+    }
+
+    #[tool(description = "Fail a task you hold: retried while attempts remain.")]
+    async fn fail(
+        &self,
+        Parameters(p): Parameters<FailParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        blocking(&self.session, move |s| {
+            let token = s.token(&p.task);
+            let (d, attempt) = handoff::fail(
+                &s.ws,
+                &s.worker,
+                &p.task,
+                token.as_deref(),
+                &p.reason,
+                p.retry != Some(false),
+            )
+            .map_err(|e| text(&e))?;
+            s.forget(&p.task);
+            Ok(match d {
+                coord::state::Disposition::Requeued => format!(
+                    "failed {} (attempt {attempt}); back in pending/ for attempt {}",
+                    p.task,
+                    attempt + 1
+                ),
+                _ => format!(
+                    "failed {} (attempt {attempt}); moved to failed/, no more attempts",
+                    p.task
+                ),
+            })
+        })
+        .await
+    }
+
+    #[tool(description = "Hand a task you hold back, without using an attempt.")]
+    async fn release(
+        &self,
+        Parameters(p): Parameters<TaskParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        blocking(&self.session, move |s| {
+            let token = s.token(&p.task);
+            handoff::release(&s.ws, &s.worker, &p.task, token.as_deref()).map_err(|e| text(&e))?;
+            s.forget(&p.task);
+            Ok(format!(
+                "released {}; it is back in pending/ (no attempt used)",
+                p.task
+            ))
+        })
+        .await
+    }
+
+    #[tool(description = "Renew your lease on the tasks you hold, with an optional note.")]
+    async fn heartbeat(
+        &self,
+        Parameters(p): Parameters<HeartbeatParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        blocking(&self.session, move |s| {
+            let held =
+                handoff::heartbeat(&s.ws, &s.worker, p.note.as_deref()).map_err(|e| text(&e))?;
+            Ok(if held.is_empty() {
+                format!("{}: alive, holding no task", s.worker)
+            } else {
+                format!("{}: alive, holding {}", s.worker, held.join(", "))
+            })
+        })
+        .await
+    }
+
+    #[tool(description = "Show one task: state, holder, attempts, notes, checks, report.")]
+    async fn show(
+        &self,
+        Parameters(p): Parameters<TaskParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        blocking(&self.session, move |s| {
+            super::show::to_text(&s.ws, &p.task).map_err(|e| match e.downcast_ref::<Error>() {
+                Some(err) => text(err),
+                None => format!("error: {e}\n"),
+            })
+        })
+        .await
+    }
+
+    #[tool(description = "Counts per state and each worker.")]
+    async fn status(&self) -> Result<CallToolResult, ErrorData> {
+        blocking(&self.session, |s| {
+            coord::status::gather(&s.ws)
+                .map(|st| super::status::render(&st))
+                .map_err(|e| text(&e))
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Queue tasks (one task object or an array, as in a tasks file): all or none."
+    )]
+    async fn queue(
+        &self,
+        Parameters(p): Parameters<QueueParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        blocking(&self.session, move |s| {
+            let tasks = coord::task::parse_tasks(&p.tasks.to_string())
+                .map_err(|problems| text(&Error::InvalidTasks { problems }))?;
+            let queued = coord::queue::enqueue(&s.ws, tasks).map_err(|e| text(&e))?;
+            Ok(queued
+                .iter()
+                .map(|r| match &r.outcome {
+                    Outcome::Queued => format!("queued     {}\n", r.id),
+                    Outcome::Blocked => {
+                        format!("blocked    {} (waits for its dependencies)\n", r.id)
+                    }
+                    Outcome::Unchanged(state) => format!("unchanged  {} ({state})\n", r.id),
+                })
+                .collect())
+        })
+        .await
+    }
+}

@@ -1,0 +1,95 @@
+"""An agent that has only MCP tools: the official MCP Python SDK's client drives `coord mcp`.
+
+Usage:  python3 tests/mcp/agent.py COORD PROJECT MODE [WORKER]
+
+MODE:
+  drain     take tasks with `next`, try `complete` once before doing the work (its checks must
+            fail and name the missing file), write each task's output file, then
+            `complete` with next=true until no task is left; prints the ids it completed
+  hold      take one task and print its id, then wait for a line on stdin before ending
+  steal ID  try to complete, fail and release task ID, which another session holds
+  tools     print the tool names the server offers
+
+Without WORKER, the server picks its own id. Prints one JSON object on stdout.
+"""
+
+import asyncio
+import json
+import os
+import re
+import sys
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+
+def text(result):
+    return "".join(getattr(c, "text", "") for c in result.content)
+
+
+def failed(result):
+    """Whether a tool call failed (the SDK spells the field is_error since 2.0, isError before)."""
+    return bool(getattr(result, "is_error", getattr(result, "isError", False)))
+
+
+async def drain(session, project):
+    done, failed_first = [], []
+    reply = await session.call_tool("next", {})
+    while True:
+        body = text(reply)
+        match = re.search(r'call complete with task "([^"]+)"', body)
+        if not match:
+            return {"completed": done, "checkedFirst": failed_first, "last": body}
+        task = match.group(1)
+        early = await session.call_tool("complete", {"task": task})
+        if not failed(early) or f"{task}.md exists" not in text(early):
+            return {"error": f"complete before the work did not fail its checks: {text(early)}"}
+        failed_first.append(task)
+        with open(os.path.join(project, f"{task}.md"), "w") as f:
+            f.write(f"{task} done by an MCP agent\n")
+        reply = await session.call_tool("complete", {"task": task, "next": True,
+                                                      "result": {"by": "mcp"}})
+        if failed(reply):
+            return {"error": text(reply)}
+        done.append(task)
+
+
+async def main():
+    coord, project, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+    rest = sys.argv[4:]
+    env = {k: v for k, v in os.environ.items() if k != "COORD_WORKER_ID"}
+    worker = rest[-1] if mode in ("drain", "hold") and rest else None
+    if mode == "steal":
+        worker = rest[1] if len(rest) > 1 else None
+    if worker:
+        env["COORD_WORKER_ID"] = worker
+    params = StdioServerParameters(command=coord, args=["mcp"], cwd=project, env=env)
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            info = await session.initialize()
+            if mode == "tools":
+                tools = await session.list_tools()
+                out = {"server": getattr(info, "server_info", getattr(info, "serverInfo", None)).name, "tools": sorted(t.name for t in tools.tools)}
+            elif mode == "drain":
+                out = await drain(session, project)
+            elif mode == "hold":
+                reply = await session.call_tool("next", {})
+                match = re.search(r'call complete with task "([^"]+)"', text(reply))
+                print(json.dumps({"held": match.group(1) if match else None}), flush=True)
+                await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+                return
+            elif mode == "steal":
+                task = rest[0]
+                out = {}
+                for tool, args in (("complete", {"task": task}),
+                                   ("fail", {"task": task, "reason": "stolen"}),
+                                   ("release", {"task": task})):
+                    reply = await session.call_tool(tool, args)
+                    out[tool] = {"isError": failed(reply), "text": text(reply)}
+            else:
+                sys.exit(f"unknown mode {mode}")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

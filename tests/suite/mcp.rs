@@ -1,0 +1,212 @@
+//! `coord mcp` driven by a client nobody here wrote: the official MCP Python SDK's, in
+//! tests/mcp/agent.py. Where the SDK is missing the tests say so and skip, unless
+//! COORD_REQUIRE_HARNESSES is set (CI sets it), where they fail.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use super::support::*;
+
+/// Whether the MCP Python SDK can be imported; says which version ran, or why nothing did.
+fn sdk() -> bool {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import importlib.metadata as m, mcp; print(m.version('mcp'))",
+        ])
+        .output();
+    match out {
+        Ok(out) if out.status.success() => {
+            eprintln!("MCP Python SDK {}", stdout(&out).trim());
+            true
+        }
+        _ if std::env::var_os("COORD_REQUIRE_HARNESSES").is_some() => {
+            panic!("the MCP Python SDK is missing (pip install mcp) and CI requires it")
+        }
+        _ => {
+            eprintln!("skipped: the MCP Python SDK is missing (pip install mcp)");
+            false
+        }
+    }
+}
+
+fn agent(p: &Project, args: &[&str]) -> Command {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/agent.py");
+    let mut cmd = Command::new("python3");
+    cmd.arg(script)
+        .arg(env!("CARGO_BIN_EXE_coord"))
+        .arg(p.path())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("COORD_ROOT");
+    cmd
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "agent failed: {}{}",
+        stdout(out),
+        stderr(out)
+    );
+    serde_json::from_str(stdout(out).lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+fn essays(n: usize) -> String {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("e{i:02}"),
+                "description": format!("write e{i:02}.md"),
+                "outputFiles": [format!("e{i:02}.md")],
+            })
+        })
+        .collect();
+    serde_json::to_string(&tasks).unwrap()
+}
+
+#[test]
+fn an_agent_with_only_mcp_tools_runs_a_queue_end_to_end() {
+    if !sdk() {
+        return;
+    }
+    let p = Project::new();
+    p.queue(&essays(5));
+    let v = json_of(&agent(&p, &["drain", "mcp-agent"]).output().unwrap());
+    assert_eq!(
+        v["completed"],
+        serde_json::json!(["e00", "e01", "e02", "e03", "e04"]),
+        "{v}"
+    );
+    assert_eq!(v["checkedFirst"].as_array().unwrap().len(), 5, "{v}");
+    assert!(
+        v["last"]
+            .as_str()
+            .unwrap()
+            .contains("no task is ready for mcp-agent"),
+        "{v}"
+    );
+    for i in 0..5 {
+        let r = p.report(&format!("e{i:02}"));
+        assert_eq!(r["status"], "completed");
+        assert_eq!(r["workerId"], "mcp-agent");
+        assert_eq!(r["result"]["by"], "mcp");
+    }
+    let v = json_of(&agent(&p, &["tools"]).output().unwrap());
+    assert_eq!(v["server"], "coord");
+    assert_eq!(
+        v["tools"],
+        serde_json::json!([
+            "complete",
+            "fail",
+            "heartbeat",
+            "next",
+            "queue",
+            "release",
+            "show",
+            "status"
+        ])
+    );
+}
+
+#[test]
+fn two_mcp_sessions_racing_for_tasks_complete_each_once() {
+    if !sdk() {
+        return;
+    }
+    let p = Project::new();
+    p.queue(&essays(30));
+    let a = agent(&p, &["drain", "mcp-a"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let b = agent(&p, &["drain", "mcp-b"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (a, b) = (
+        json_of(&a.wait_with_output().unwrap()),
+        json_of(&b.wait_with_output().unwrap()),
+    );
+    let mut all: Vec<String> = a["completed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(b["completed"].as_array().unwrap())
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    all.sort();
+    let expected: Vec<String> = (0..30).map(|i| format!("e{i:02}")).collect();
+    assert_eq!(all, expected, "each task completed once: {a} {b}");
+    for (who, v) in [("mcp-a", &a), ("mcp-b", &b)] {
+        for id in v["completed"].as_array().unwrap() {
+            assert_eq!(p.report(id.as_str().unwrap())["workerId"], who);
+        }
+    }
+    assert_eq!(p.count("completed"), 30);
+}
+
+#[test]
+fn a_session_cannot_finish_a_task_another_holds_and_a_nameless_one_hands_back_its_task() {
+    if !sdk() {
+        return;
+    }
+    let p = Project::new();
+    p.queue(&essays(2));
+    // A session without a worker id holds one task until its client goes away.
+    let mut holder = agent(&p, &["hold"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Lines::stdout(&mut holder);
+    assert!(lines.wait_for("\"held\": \"e00\"", std::time::Duration::from_secs(30)));
+    let holders: Vec<String> = std::fs::read_dir(p.root().join("assigned"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(holders.len(), 1, "{holders:?}");
+    assert!(holders[0].starts_with("mcp-"), "{holders:?}");
+    let v = json_of(&agent(&p, &["steal", "e00", "thief"]).output().unwrap());
+    for tool in ["complete", "fail", "release"] {
+        assert_eq!(v[tool]["isError"], true, "{tool}: {v}");
+        assert!(
+            v[tool]["text"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("held by {}", holders[0])),
+            "{tool}: {v}"
+        );
+    }
+    assert_eq!(p.files(&format!("assigned/{}", holders[0])), ["e00.json"]);
+    holder.stdin.take().unwrap().write_all(b"\n").unwrap();
+    assert!(holder.wait().unwrap().success());
+    // Its session ended: the task it held is back in pending/, no attempt used.
+    assert!(p.files(&format!("assigned/{}", holders[0])).is_empty());
+    assert_eq!(p.count("pending"), 2);
+    let out = p.coord(&["show", "e00", "--json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["state"], "pending", "{shown}");
+    assert_eq!(shown["history"][0]["outcome"], "released", "{shown}");
+}
+
+#[test]
+fn an_unusable_worker_id_stops_the_server_before_it_touches_the_disk() {
+    let p = Project::new();
+    let out = p
+        .command(&["mcp"])
+        .env("COORD_WORKER_ID", "../../escape")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("invalid worker id"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!p.path().join("escape.lock").exists());
+    assert!(!p.root().join("escape.lock").exists());
+}
