@@ -89,6 +89,12 @@ fn renew(ws: &Workspace, worker: &str) -> Result<()> {
     }
 }
 
+/// The task `worker` holds, if any (the first by name), without claiming anything.
+pub fn holding(ws: &Workspace, worker: &str) -> Result<Option<Assignment>> {
+    crate::ids::check_worker_id(worker)?;
+    held_by(ws, worker)
+}
+
 /// The task `worker` holds, if any (the first by name).
 fn held_by(ws: &Workspace, worker: &str) -> Result<Option<Assignment>> {
     let mut names = store::list_files(&ws.assigned(worker))?;

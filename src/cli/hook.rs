@@ -1,82 +1,139 @@
-//! `coord hook claude-stop|cursor-stop`: keep an agent chat going from task to task.
+//! `coord hook EVENT`: answer an agent harness's hook (keep a chat going from task to task, tell
+//! a starting chat who it is), and `coord hook install HARNESS`: write the harness's
+//! configuration into the project.
 
 use std::io::Read;
 use std::path::PathBuf;
 
 use coord::exit::ExitCode;
-use coord::hook::{self, Decision, Harness};
+use coord::hook::{self, Decision, Event, Harness};
 use coord::workspace::Workspace;
 
 /// Arguments of `coord hook`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Which harness calls the hook.
-    #[arg(value_enum)]
-    harness: Which,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The hooks coord answers, and their installation.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Claude Code's Stop hook.
+    ClaudeStop(EventArgs),
+    /// Claude Code's SessionStart hook.
+    ClaudeSessionStart(EventArgs),
+    /// Cursor's stop hook.
+    CursorStop(EventArgs),
+    /// Codex CLI's Stop hook.
+    CodexStop(EventArgs),
+    /// Codex CLI's SessionStart hook.
+    CodexSessionStart(EventArgs),
+    /// Gemini CLI's AfterAgent hook.
+    GeminiAfterAgent(EventArgs),
+    /// Gemini CLI's SessionStart hook.
+    GeminiSessionStart(EventArgs),
+    /// Write a harness's hook configuration into the project, keeping every hook already there.
+    Install(super::install::Args),
+}
+
+/// Arguments of every hook.
+#[derive(Debug, clap::Args)]
+struct EventArgs {
     /// The worker id (default: COORD_WORKER_ID, else `<harness>-<session id>`).
     #[arg(long, env = "COORD_WORKER_ID")]
     worker: Option<String>,
 }
 
-/// The supported harnesses.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Which {
-    /// Claude Code's Stop hook.
-    ClaudeStop,
-    /// Cursor's stop hook.
-    CursorStop,
-}
-
-/// Reads the hook input, decides, prints the harness's answer. Fails open: always exits 0.
+/// Runs a hook (or the installer).
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
-    let harness = match args.harness {
-        Which::ClaudeStop => Harness::Claude,
-        Which::CursorStop => Harness::Cursor,
+    let (harness, event, worker) = match args.command {
+        Command::ClaudeStop(a) => (Harness::Claude, Event::Stop, a.worker),
+        Command::ClaudeSessionStart(a) => (Harness::Claude, Event::SessionStart, a.worker),
+        Command::CursorStop(a) => (Harness::Cursor, Event::Stop, a.worker),
+        Command::CodexStop(a) => (Harness::Codex, Event::Stop, a.worker),
+        Command::CodexSessionStart(a) => (Harness::Codex, Event::SessionStart, a.worker),
+        Command::GeminiAfterAgent(a) => (Harness::Gemini, Event::Stop, a.worker),
+        Command::GeminiSessionStart(a) => (Harness::Gemini, Event::SessionStart, a.worker),
+        Command::Install(a) => return super::install::run(root, a),
     };
     let mut bytes = Vec::new();
     let _ = std::io::stdin().take(1 << 20).read_to_end(&mut bytes);
-    let input = hook::parse_input(&bytes);
-    let decision = (|| -> anyhow::Result<Option<String>> {
-        let Some(worker) = hook::worker_id(harness, args.worker.as_deref(), &input) else {
-            anyhow::bail!(
-                "no worker id: set COORD_WORKER_ID or pass --worker (the hook input has no session id)"
-            );
+    let message = answer(root, harness, event, worker.as_deref(), &bytes).unwrap_or_else(|e| {
+        let outcome = match event {
+            Event::Stop => "letting the chat stop",
+            Event::SessionStart => "the chat starts without coord's words",
         };
-        let ws = match (&root, &input.cwd) {
-            (None, Some(cwd)) => Workspace::find(None, cwd)?,
-            _ => super::open_workspace(root.clone())?,
-        };
-        Ok(match hook::decide(&ws, harness, &worker, &input)? {
-            Decision::Stop => None,
-            Decision::Start(a) => Some(super::assignment::instruction(&a)),
-            Decision::Remind(a) => Some(super::assignment::reminder(&a)),
-        })
-    })();
-    let message = match decision {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("coord hook: {e:#}; letting the chat stop");
-            None
-        }
-    };
-    let out = render(harness, message);
+        eprintln!("coord hook: {e:#}; {outcome}");
+        None
+    });
+    let out = render(harness, event, message);
     if !out.is_empty() {
         println!("{out}");
     }
     Ok(ExitCode::Success)
 }
 
-/// What the hook prints on stdout. Claude Code: `{"decision": "block", "reason": "..."}` keeps
-/// the agent working with the reason as its next instruction. Cursor: `{"followup_message":
-/// "..."}` is sent as the next user message. With nothing to do, nothing (Claude Code) or `{}`
-/// (Cursor): the chat stops.
-fn render(harness: Harness, message: Option<String>) -> String {
-    match (harness, message) {
-        (Harness::Claude, Some(reason)) => {
-            serde_json::json!({"decision": "block", "reason": reason}).to_string()
+/// What the hook has to say to the chat, if anything.
+fn answer(
+    root: Option<PathBuf>,
+    harness: Harness,
+    event: Event,
+    worker: Option<&str>,
+    bytes: &[u8],
+) -> anyhow::Result<Option<String>> {
+    let input = hook::parse_input(harness, event, bytes).map_err(anyhow::Error::msg)?;
+    let Some(worker) = hook::worker_id(harness, worker, &input) else {
+        anyhow::bail!(
+            "no worker id: set COORD_WORKER_ID or pass --worker (the hook input has no session id)"
+        );
+    };
+    let ws = match (&root, &input.cwd) {
+        (None, Some(cwd)) => Workspace::find(None, cwd)?,
+        _ => super::open_workspace(root.clone())?,
+    };
+    if event == Event::SessionStart {
+        let held = hook::session_start(&ws, &worker)?;
+        return Ok(Some(match held {
+            Some(a) => format!(
+                "coord: you are worker {worker}, and you hold a task from before.\n\n{}",
+                super::assignment::reminder(&a)
+            ),
+            None => format!(
+                "coord: you are worker {worker}. When you end a turn holding no task, coord hands \
+                 you the next one; `coord next --worker {worker}` asks for one now."
+            ),
+        }));
+    }
+    Ok(match hook::decide(&ws, harness, &worker, &input)? {
+        Decision::Stop => None,
+        Decision::Start(a) => Some(super::assignment::instruction(&a)),
+        Decision::Remind(a) => Some(super::assignment::reminder(&a)),
+    })
+}
+
+/// What the hook prints on stdout.
+/// - Stop, Claude Code and Codex: `{"decision": "block", "reason": "..."}` keeps the agent
+///   working with the reason as its next instruction; nothing lets it stop.
+/// - Stop, Gemini CLI (AfterAgent): `{"decision": "deny", "reason": "..."}` sends the reason as
+///   a new prompt; nothing lets it stop.
+/// - Stop, Cursor: `{"followup_message": "..."}` is sent as the next user message; `{}` stops.
+/// - SessionStart: `hookSpecificOutput.additionalContext` is added to the chat's context.
+fn render(harness: Harness, event: Event, message: Option<String>) -> String {
+    use serde_json::json;
+    match (event, harness, message) {
+        (Event::SessionStart, _, Some(context)) => json!({
+            "hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": context}
+        })
+        .to_string(),
+        (Event::Stop, Harness::Cursor, Some(msg)) => json!({"followup_message": msg}).to_string(),
+        (Event::Stop, Harness::Cursor, None) => "{}".to_string(),
+        (Event::Stop, Harness::Gemini, Some(reason)) => {
+            json!({"decision": "deny", "reason": reason}).to_string()
         }
-        (Harness::Claude, None) => String::new(),
-        (Harness::Cursor, Some(msg)) => serde_json::json!({"followup_message": msg}).to_string(),
-        (Harness::Cursor, None) => "{}".to_string(),
+        (Event::Stop, _, Some(reason)) => {
+            json!({"decision": "block", "reason": reason}).to_string()
+        }
+        (_, _, None) => String::new(),
     }
 }

@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod events;
 pub mod hook;
 pub mod init;
+pub mod install;
 pub mod logs;
 pub mod mcp;
 pub mod next;

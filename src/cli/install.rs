@@ -1,0 +1,233 @@
+//! `coord hook install HARNESS`: write the harness's hook configuration into the project. It
+//! merges with what is there: a hook already configured (coord's or anyone's) is never changed or
+//! dropped, a file coord cannot read as the harness's format is left alone, and each file is
+//! replaced whole through a rename. It prints what it changed.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use coord::exit::ExitCode;
+use serde_json::{Map, Value, json};
+
+/// Arguments of `coord hook install`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The harness to configure.
+    #[arg(value_enum)]
+    harness: Which,
+    /// The project folder (default: the workspace's project, else the current directory).
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
+}
+
+/// The harnesses coord can configure.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Which {
+    /// Claude Code: Stop and SessionStart in .claude/settings.json.
+    Claude,
+    /// Cursor: stop in .cursor/hooks.json.
+    Cursor,
+    /// Codex CLI: Stop and SessionStart in .codex/hooks.json.
+    Codex,
+    /// Gemini CLI: AfterAgent and SessionStart in .gemini/settings.json.
+    Gemini,
+}
+
+/// Writes the configuration and prints what changed.
+pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
+    let project = match args.project {
+        Some(dir) => dir,
+        None => match super::open_workspace(root) {
+            Ok(ws) => ws.project().to_path_buf(),
+            Err(_) => std::env::current_dir()?,
+        },
+    };
+    let coord = coord_command()?;
+    let hook = |event: &str| format!("{coord} hook {event}");
+    let (file, added) = match args.harness {
+        Which::Claude => {
+            let file = project.join(".claude/settings.json");
+            let added = merge_file(&file, |root| {
+                let mut added = add_grouped(root, "Stop", &hook("claude-stop"), json!(30))?;
+                added += add_grouped(
+                    root,
+                    "SessionStart",
+                    &hook("claude-session-start"),
+                    json!(10),
+                )?;
+                Ok(added)
+            })?;
+            (file, added)
+        }
+        Which::Codex => {
+            let file = project.join(".codex/hooks.json");
+            let added = merge_file(&file, |root| {
+                let mut added = add_grouped(root, "Stop", &hook("codex-stop"), json!(30))?;
+                added += add_grouped(
+                    root,
+                    "SessionStart",
+                    &hook("codex-session-start"),
+                    json!(10),
+                )?;
+                Ok(added)
+            })?;
+            (file, added)
+        }
+        Which::Gemini => {
+            let file = project.join(".gemini/settings.json");
+            let added = merge_file(&file, |root| {
+                // Gemini CLI counts hook timeouts in milliseconds.
+                let mut added = add_grouped(
+                    root,
+                    "AfterAgent",
+                    &hook("gemini-after-agent"),
+                    json!(30000),
+                )?;
+                added += add_grouped(
+                    root,
+                    "SessionStart",
+                    &hook("gemini-session-start"),
+                    json!(10000),
+                )?;
+                Ok(added)
+            })?;
+            (file, added)
+        }
+        Which::Cursor => {
+            let file = project.join(".cursor/hooks.json");
+            let added = merge_file(&file, |root| {
+                root.entry("version").or_insert(json!(1));
+                add_flat(root, "stop", &hook("cursor-stop"))
+            })?;
+            (file, added)
+        }
+    };
+    if added == 0 {
+        println!(
+            "unchanged  {} (coord's hooks are there already)",
+            file.display()
+        );
+    } else {
+        println!("updated    {} ({added} hook(s) added)", file.display());
+    }
+    if matches!(args.harness, Which::Codex) {
+        println!(
+            "note: Codex runs a project's hooks only once the project and its hooks are trusted \
+             (or with --dangerously-bypass-hook-trust for unattended runs)"
+        );
+    }
+    Ok(ExitCode::Success)
+}
+
+/// The command that runs this coord: its absolute path (a harness's shell may reset PATH),
+/// quoted for `sh` when it needs to be.
+fn coord_command() -> anyhow::Result<String> {
+    let exe = std::env::current_exe().context("cannot find the path of this coord")?;
+    let text = exe.to_string_lossy().into_owned();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+".contains(c);
+    Ok(if text.chars().all(plain) {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    })
+}
+
+/// Reads `file` (absent: an empty object), lets `change` add to it, and writes it back whole
+/// when anything was added. Refuses a file that is not a JSON object, leaving it untouched.
+fn merge_file(
+    file: &Path,
+    change: impl FnOnce(&mut Map<String, Value>) -> anyhow::Result<usize>,
+) -> anyhow::Result<usize> {
+    let mut mode = 0o644;
+    let mut root = match std::fs::symlink_metadata(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Map::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+        Ok(meta) if !meta.is_file() => {
+            anyhow::bail!("{} is not a regular file; left alone", file.display())
+        }
+        Ok(meta) => {
+            use std::os::unix::fs::PermissionsExt;
+            mode = meta.permissions().mode() & 0o777;
+            let bytes = coord::durable::read_limited(file, 1 << 20)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            match serde_json::from_slice::<Value>(&bytes) {
+                Ok(Value::Object(map)) => map,
+                _ => anyhow::bail!(
+                    "{} is not a JSON object; left alone: add coord's hooks by hand (docs/agents.md)",
+                    file.display()
+                ),
+            }
+        }
+    };
+    let added = change(&mut root).with_context(|| format!("in {}", file.display()))?;
+    if added > 0 {
+        let dir = file.parent().context("a configuration file has a folder")?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let mut text = serde_json::to_string_pretty(&Value::Object(root))?;
+        text.push('\n');
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+        // The new file keeps the old one's mode (a file created here: rw-r--r--).
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
+        tmp.persist(file)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+    }
+    Ok(added)
+}
+
+/// The `hooks` object of a configuration, created when absent.
+fn hooks(root: &mut Map<String, Value>) -> anyhow::Result<&mut Map<String, Value>> {
+    match root.entry("hooks").or_insert_with(|| json!({})) {
+        Value::Object(map) => Ok(map),
+        _ => anyhow::bail!("its \"hooks\" is not an object; left alone"),
+    }
+}
+
+/// The list of `event` in a `hooks` object, created when absent.
+fn event_list<'a>(
+    hooks: &'a mut Map<String, Value>,
+    event: &str,
+) -> anyhow::Result<&'a mut Vec<Value>> {
+    match hooks.entry(event).or_insert_with(|| json!([])) {
+        Value::Array(list) => Ok(list),
+        _ => anyhow::bail!("its hooks.{event} is not a list; left alone"),
+    }
+}
+
+/// Adds `command` to `event` in the grouped shape (Claude Code, Codex, Gemini CLI:
+/// `hooks.EVENT[].hooks[].command`) unless a hook with that command is there; returns 1 if added.
+fn add_grouped(
+    root: &mut Map<String, Value>,
+    event: &str,
+    command: &str,
+    timeout: Value,
+) -> anyhow::Result<usize> {
+    let list = event_list(hooks(root)?, event)?;
+    let present = list.iter().any(|group| {
+        group
+            .get("hooks")
+            .and_then(Value::as_array)
+            .is_some_and(|hs| hs.iter().any(|h| h.get("command") == Some(&json!(command))))
+    });
+    if present {
+        return Ok(0);
+    }
+    list.push(json!({"hooks": [{"type": "command", "command": command, "timeout": timeout}]}));
+    Ok(1)
+}
+
+/// Adds `command` to `event` in Cursor's flat shape (`hooks.EVENT[].command`) unless it is
+/// there; returns 1 if added.
+fn add_flat(root: &mut Map<String, Value>, event: &str, command: &str) -> anyhow::Result<usize> {
+    let list = event_list(hooks(root)?, event)?;
+    if list
+        .iter()
+        .any(|h| h.get("command") == Some(&json!(command)))
+    {
+        return Ok(0);
+    }
+    list.push(json!({"command": command, "loop_limit": 50}));
+    Ok(1)
+}
