@@ -1,6 +1,6 @@
 //! `coord mcp` driven by a client nobody here wrote: the official MCP Python SDK's, in
 //! tests/mcp/agent.py. Where the SDK is missing the tests say so and skip, unless
-//! COORD_REQUIRE_HARNESSES is set (CI sets it), where they fail.
+//! COORD_REQUIRE_HARNESSES names `mcp` (CI does once it installed it), where they fail.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -20,7 +20,7 @@ fn sdk() -> bool {
             eprintln!("MCP Python SDK {}", stdout(&out).trim());
             true
         }
-        _ if std::env::var_os("COORD_REQUIRE_HARNESSES").is_some() => {
+        _ if required("mcp") => {
             panic!("the MCP Python SDK is missing (pip install mcp) and CI requires it")
         }
         _ => {

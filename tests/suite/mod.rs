@@ -8,6 +8,7 @@ mod depends;
 mod doctor;
 mod errors;
 mod handoff;
+mod harnesses;
 mod hooks;
 mod hostile;
 mod layout;

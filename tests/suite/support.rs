@@ -241,6 +241,13 @@ pub fn wait_for_exit(pid: u32, limit: Duration) -> bool {
     ready > 0
 }
 
+/// Whether CI requires the harness or client `name` (COORD_REQUIRE_HARNESSES lists the ones it
+/// installed, separated by spaces): then a test that needs it fails instead of skipping.
+pub fn required(name: &str) -> bool {
+    std::env::var("COORD_REQUIRE_HARNESSES")
+        .is_ok_and(|names| names.split_whitespace().any(|n| n == name))
+}
+
 /// A watching worker `id` that rescans every second, output captured.
 pub fn watching_worker(p: &Project, id: &str) -> Child {
     p.spawn(&["worker", "--id", id, "--watch", "--quiet", "--rescan", "1"])

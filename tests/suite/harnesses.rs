@@ -1,0 +1,234 @@
+//! Real agent harness binaries run a coord queue through their hooks alone, driven by a scripted
+//! stand-in for their model API on 127.0.0.1 (tests/harness/): no network, no key. Where a
+//! harness is not installed the test says so and skips, unless COORD_REQUIRE_HARNESSES names it
+//! (CI names each one it installed), where it fails.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::support::*;
+
+/// The harness program `name` (or the path in `var`), with its version; None (after saying so)
+/// when it is not installed.
+fn harness(name: &str, var: &str) -> Option<(PathBuf, String)> {
+    let program = std::env::var_os(var).map(PathBuf::from).or_else(|| {
+        std::env::split_paths(&std::env::var_os("PATH")?)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    });
+    let version = program.as_ref().and_then(|p| {
+        let out = Command::new(p).arg("--version").output().ok()?;
+        out.status
+            .success()
+            .then(|| stdout(&out).trim().to_string())
+    });
+    match (program, version) {
+        (Some(p), Some(v)) => {
+            eprintln!("ran with {name} {v}");
+            Some((p, v))
+        }
+        _ if required(name) => panic!("{name} is not installed and CI requires it"),
+        _ => {
+            eprintln!("skipped: {name} is not installed (or set {var})");
+            None
+        }
+    }
+}
+
+/// The scripted model API: a server on 127.0.0.1 that logs every request to `log`.
+struct FakeApi {
+    child: Child,
+    port: u16,
+}
+
+impl FakeApi {
+    fn start(script: &str, log: &Path) -> FakeApi {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/harness")
+            .join(script);
+        let mut child = Command::new("python3")
+            .arg(path)
+            .arg(log)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("port: {line:?}"));
+        FakeApi { child, port }
+    }
+}
+
+impl Drop for FakeApi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits for `child` at most `limit`; kills it and fails past that.
+fn finish(mut child: Child, limit: Duration, what: &str) -> std::process::Output {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if wait_for_exit(
+            child.id(),
+            deadline.saturating_duration_since(Instant::now()),
+        ) {
+            return child.wait_with_output().unwrap();
+        }
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    panic!("{what} did not finish: {}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn two_claude_code_chats_drain_a_queue_through_the_stop_hook_alone() {
+    let Some((claude, _)) = harness("claude", "COORD_CLAUDE") else {
+        return;
+    };
+    const TASKS: usize = 8;
+    let p = Project::new();
+    let tasks: Vec<Value> = (0..TASKS)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("t{i}"),
+                "description": format!("write t{i}.md"),
+                "outputFiles": [format!("t{i}.md")],
+            })
+        })
+        .collect();
+    p.queue(&serde_json::to_string(&tasks).unwrap());
+    let out = p.coord(&["hook", "install", "claude"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = p.path().join("api.jsonl");
+    let api = FakeApi::start("fake_anthropic.py", &log);
+    let bin = Path::new(env!("CARGO_BIN_EXE_coord")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let chats: Vec<(Child, tempfile::TempDir)> = (0..2)
+        .map(|_| {
+            let home = tempfile::tempdir().unwrap();
+            let child = Command::new(&claude)
+                .args([
+                    "-p",
+                    "Work through the coord queue.",
+                    "--allowedTools",
+                    "Bash",
+                    "--output-format",
+                    "json",
+                ])
+                .current_dir(p.path())
+                .env("HOME", home.path())
+                .env("PATH", &path)
+                .env(
+                    "ANTHROPIC_BASE_URL",
+                    format!("http://127.0.0.1:{}", api.port),
+                )
+                .env("ANTHROPIC_API_KEY", "sk-test-not-a-key")
+                .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+                .env("DISABLE_AUTOUPDATER", "1")
+                .env_remove("COORD_WORKER_ID")
+                .env_remove("COORD_ROOT")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (child, home)
+        })
+        .collect();
+    let mut workers = Vec::new();
+    for (child, _home) in chats {
+        let out = finish(child, Duration::from_secs(240), "a Claude Code chat");
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["is_error"], false, "{v}");
+        let session: String = v["session_id"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(12)
+            .collect();
+        workers.push(format!("claude-{session}"));
+    }
+    // Every task completed once, by one of the two chats, with the file it asked for.
+    assert_eq!(p.count("completed"), TASKS);
+    let events = stdout(&p.coord(&["events", "--json"]));
+    let completions = events
+        .lines()
+        .filter(|l| l.contains("\"event\":\"completed\""))
+        .count();
+    assert_eq!(completions, TASKS, "each task completed exactly once");
+    for i in 0..TASKS {
+        let r = p.report(&format!("t{i}"));
+        assert_eq!(r["attempt"], 1);
+        assert!(
+            workers.contains(&r["workerId"].as_str().unwrap().to_string()),
+            "{r}"
+        );
+        assert!(p.path().join(format!("t{i}.md")).is_file());
+    }
+    // One prompt per chat: every other user message the model saw came from the hooks or tools.
+    let requests: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &Value| r["path"].as_str().unwrap().starts_with("/v1/messages"))
+        .collect();
+    let mut prompts = 0;
+    for r in &requests {
+        for m in r["body"]["messages"].as_array().unwrap() {
+            if m["role"] != "user" {
+                continue;
+            }
+            let texts: Vec<&str> = match &m["content"] {
+                Value::String(s) => vec![s.as_str()],
+                Value::Array(blocks) => blocks
+                    .iter()
+                    .filter(|b| b["type"] == "text")
+                    .filter_map(|b| b["text"].as_str())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for t in texts {
+                if t.contains("Work through the coord queue.") {
+                    prompts += 1;
+                } else {
+                    assert!(
+                        t.contains("Stop hook feedback")
+                            || t.contains("coord:")
+                            || t.starts_with('<'),
+                        "a user message that no hook or tool wrote: {t}"
+                    );
+                }
+            }
+        }
+    }
+    // Each request repeats the chat's history: the two prompts are in every request, once each.
+    let first_requests = requests
+        .iter()
+        .filter(|r| {
+            r["body"]["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|m| m["role"] != "assistant")
+        })
+        .count();
+    assert_eq!(first_requests, 2, "two chats, one prompt each");
+    assert!(prompts >= 2);
+}
