@@ -222,6 +222,31 @@ pub fn decide(ws: &Workspace, harness: Harness, worker: &str, input: &Input) -> 
     })
 }
 
+/// For a chat that went idle: waits on file events, while `worker` holds no task, until a task
+/// it may take is ready or `until` passes, and claims it. None when the worker holds a task
+/// already (the chat is busy, or another of its hooks claimed one) or the time ran out.
+pub fn wait_for_work(
+    ws: &Workspace,
+    worker: &str,
+    until: std::time::Instant,
+) -> Result<Option<Assignment>> {
+    if handoff::holding(ws, worker)?.is_some() {
+        return Ok(None);
+    }
+    loop {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        let window = left.min(std::time::Duration::from_secs(handoff::MAX_WAIT_SECS));
+        match handoff::next(ws, worker, &[], Some(window))? {
+            Some(a) if a.already_held => return Ok(None),
+            Some(a) => return Ok(Some(a)),
+            None => {}
+        }
+    }
+}
+
 /// What a chat that starts learns: its worker id, and the task it holds, if any (a chat that
 /// resumes after a restart). Claims nothing.
 pub fn session_start(ws: &Workspace, worker: &str) -> Result<Option<Assignment>> {

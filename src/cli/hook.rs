@@ -23,6 +23,9 @@ enum Command {
     ClaudeStop(EventArgs),
     /// Claude Code's SessionStart hook.
     ClaudeSessionStart(EventArgs),
+    /// Claude Code's Stop hook run in the background (`asyncRewake`): waits for work while the
+    /// chat is idle, claims it and wakes the chat with it (exit 2).
+    ClaudeIdle(IdleArgs),
     /// Cursor's stop hook.
     CursorStop(EventArgs),
     /// Codex CLI's Stop hook.
@@ -45,9 +48,21 @@ struct EventArgs {
     worker: Option<String>,
 }
 
+/// Arguments of `coord hook claude-idle`.
+#[derive(Debug, clap::Args)]
+struct IdleArgs {
+    /// The worker id (default: COORD_WORKER_ID, else `claude-<session id>`).
+    #[arg(long, env = "COORD_WORKER_ID")]
+    worker: Option<String>,
+    /// How long to wait for work, in seconds; keep it under the hook's `timeout`.
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    wait: u64,
+}
+
 /// Runs a hook (or the installer).
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let (harness, event, worker) = match args.command {
+        Command::ClaudeIdle(a) => return idle(root, a),
         Command::ClaudeStop(a) => (Harness::Claude, Event::Stop, a.worker),
         Command::ClaudeSessionStart(a) => (Harness::Claude, Event::SessionStart, a.worker),
         Command::CursorStop(a) => (Harness::Cursor, Event::Stop, a.worker),
@@ -72,6 +87,42 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         println!("{out}");
     }
     Ok(ExitCode::Success)
+}
+
+/// `claude-idle`: exits 2 with the task on stderr once one is claimed, which wakes the chat
+/// (Claude Code's answer to an `asyncRewake` hook's exit 2); 0 when there is nothing to say.
+fn idle(root: Option<PathBuf>, args: IdleArgs) -> anyhow::Result<ExitCode> {
+    // A headless run (`claude -p`, the SDKs) ends with its turn and waits for background hooks:
+    // there is no idle chat to wake.
+    if std::env::var("CLAUDE_CODE_ENTRYPOINT").is_ok_and(|e| e.starts_with("sdk")) {
+        return Ok(ExitCode::Success);
+    }
+    let mut bytes = Vec::new();
+    let _ = std::io::stdin().take(1 << 20).read_to_end(&mut bytes);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(args.wait);
+    let claimed = (|| -> anyhow::Result<Option<String>> {
+        let input =
+            hook::parse_input(Harness::Claude, Event::Stop, &bytes).map_err(anyhow::Error::msg)?;
+        let Some(worker) = hook::worker_id(Harness::Claude, args.worker.as_deref(), &input) else {
+            anyhow::bail!("no worker id: set COORD_WORKER_ID or pass --worker");
+        };
+        let ws = match (&root, &input.cwd) {
+            (None, Some(cwd)) => Workspace::find(None, cwd)?,
+            _ => super::open_workspace(root.clone())?,
+        };
+        Ok(hook::wait_for_work(&ws, &worker, until)?.map(|a| super::assignment::instruction(&a)))
+    })();
+    match claimed {
+        Ok(Some(instruction)) => {
+            eprintln!("{instruction}");
+            std::process::exit(2)
+        }
+        Ok(None) => Ok(ExitCode::Success),
+        Err(e) => {
+            eprintln!("coord hook: {e:#}; the chat stays idle");
+            Ok(ExitCode::Success)
+        }
+    }
 }
 
 /// What the hook has to say to the chat, if anything.

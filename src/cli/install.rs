@@ -23,7 +23,8 @@ pub struct Args {
 /// The harnesses coord can configure.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum Which {
-    /// Claude Code: Stop and SessionStart in .claude/settings.json.
+    /// Claude Code: Stop (and an idle Stop hook that wakes the chat) and SessionStart in
+    /// .claude/settings.json.
     Claude,
     /// Cursor: stop in .cursor/hooks.json.
     Cursor,
@@ -49,6 +50,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             let file = project.join(".claude/settings.json");
             let added = merge_file(&file, |root| {
                 let mut added = add_grouped(root, "Stop", &hook("claude-stop"), json!(30))?;
+                added += add_idle(root, &hook("claude-idle --wait 3600"))?;
                 added += add_grouped(
                     root,
                     "SessionStart",
@@ -216,6 +218,23 @@ fn add_grouped(
     }
     list.push(json!({"hooks": [{"type": "command", "command": command, "timeout": timeout}]}));
     Ok(1)
+}
+
+/// Adds Claude Code's idle hook (a Stop hook run in the background that wakes the chat when it
+/// exits 2) unless it is there; returns 1 if added.
+fn add_idle(root: &mut Map<String, Value>, command: &str) -> anyhow::Result<usize> {
+    let added = add_grouped(root, "Stop", command, json!(3660))?;
+    if added == 1
+        && let Some(Value::Array(groups)) = hooks(root)?.get_mut("Stop")
+        && let Some(hook) = groups
+            .last_mut()
+            .and_then(|g| g.get_mut("hooks"))
+            .and_then(|hs| hs.get_mut(0))
+            .and_then(Value::as_object_mut)
+    {
+        hook.insert("asyncRewake".into(), json!(true));
+    }
+    Ok(added)
 }
 
 /// Adds `command` to `event` in Cursor's flat shape (`hooks.EVENT[].command`) unless it is

@@ -15,13 +15,14 @@ use super::support::*;
 /// The harness program `name` (or the path in `var`), with its version; None (after saying so)
 /// when it is not installed.
 fn harness(name: &str, var: &str) -> Option<(PathBuf, String)> {
+    let flag = if name == "tmux" { "-V" } else { "--version" };
     let program = std::env::var_os(var).map(PathBuf::from).or_else(|| {
         std::env::split_paths(&std::env::var_os("PATH")?)
             .map(|dir| dir.join(name))
             .find(|p| p.is_file())
     });
     let version = program.as_ref().and_then(|p| {
-        let out = Command::new(p).arg("--version").output().ok()?;
+        let out = Command::new(p).arg(flag).output().ok()?;
         out.status
             .success()
             .then(|| stdout(&out).trim().to_string())
@@ -231,4 +232,150 @@ fn two_claude_code_chats_drain_a_queue_through_the_stop_hook_alone() {
         .count();
     assert_eq!(first_requests, 2, "two chats, one prompt each");
     assert!(prompts >= 2);
+}
+
+/// A tmux server of its own, killed with the test.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn screen(&self) -> String {
+        stdout(&self.run(&["capture-pane", "-p", "-t", "chat"]))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+#[test]
+fn an_idle_claude_code_chat_is_woken_by_a_task_queued_after_it_stopped() {
+    let Some((claude, _)) = harness("claude", "COORD_CLAUDE") else {
+        return;
+    };
+    if harness("tmux", "COORD_TMUX").is_none() {
+        return;
+    }
+    let p = Project::new();
+    let out = p.coord(&["hook", "install", "claude"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = p.path().join("api.jsonl");
+    let api = FakeApi::start("fake_anthropic.py", &log);
+    // A person's first run, already past onboarding, the folder trusted, the key approved.
+    let key = "sk-test-not-a-key-0123456789";
+    let home = tempfile::tempdir().unwrap();
+    let project = p.path().to_str().unwrap().to_string();
+    std::fs::write(
+        home.path().join(".claude.json"),
+        serde_json::json!({
+            "hasCompletedOnboarding": true,
+            "theme": "dark",
+            "customApiKeyResponses": {"approved": [&key[key.len() - 20..]], "rejected": []},
+            "projects": {project.clone(): {"hasTrustDialogAccepted": true,
+                                            "hasCompletedProjectOnboarding": true}},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_coord")).parent().unwrap();
+    let tmux = Tmux {
+        socket: format!("coord-test-{}", std::process::id()),
+    };
+    let out = tmux.run(&[
+        "new-session",
+        "-d",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "-s",
+        "chat",
+        "-c",
+        &project,
+        "env",
+        &format!("HOME={}", home.path().display()),
+        &format!(
+            "PATH={}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+        &format!("ANTHROPIC_BASE_URL=http://127.0.0.1:{}", api.port),
+        &format!("ANTHROPIC_API_KEY={key}"),
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+        "DISABLE_AUTOUPDATER=1",
+        claude.to_str().unwrap(),
+        "--allowedTools",
+        "Bash",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The terminal draws no file; look at the screen until the prompt is there (bounded).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !tmux.screen().contains("for shortcuts") {
+        assert!(Instant::now() < deadline, "no prompt: {}", tmux.screen());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tmux.run(&[
+        "send-keys",
+        "-t",
+        "chat",
+        "Work through the coord queue.",
+        "Enter",
+    ]);
+    // The queue is empty: the chat answers, its stop hook finds nothing (and records the chat's
+    // worker), and the chat goes idle.
+    assert!(
+        p.wait(Duration::from_secs(60), || {
+            std::fs::read_dir(p.root().join("workers")).is_ok_and(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with("claude-"))
+            })
+        }),
+        "the stop hook never ran: {}",
+        tmux.screen()
+    );
+    p.queue(
+        r#"{"id":"late","description":"queued while the chat is idle","outputFiles":["late.md"]}"#,
+    );
+    assert!(
+        p.wait(Duration::from_secs(60), || p
+            .root()
+            .join("reports/late.json")
+            .exists()),
+        "the idle chat was not woken: {}",
+        tmux.screen()
+    );
+    let r = p.report("late");
+    assert_eq!(r["status"], "completed");
+    assert!(
+        r["workerId"].as_str().unwrap().starts_with("claude-"),
+        "{r}"
+    );
+    // Nobody typed anything after the first prompt.
+    let last: Value = serde_json::from_str(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .rfind(|l| l.contains("/v1/messages"))
+            .unwrap(),
+    )
+    .unwrap();
+    let typed = last["body"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .filter(|m| m.to_string().contains("Work through the coord queue."))
+        .count();
+    assert_eq!(typed, 1, "one prompt, typed once");
 }

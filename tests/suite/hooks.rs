@@ -256,7 +256,7 @@ fn hook_install_adds_coord_s_hooks_and_keeps_every_hook_already_there() {
     let out = p.coord(&["hook", "install", "claude"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("(2 hook(s) added)"),
+        stdout(&out).contains("(3 hook(s) added)"),
         "{}",
         stdout(&out)
     );
