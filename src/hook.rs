@@ -176,20 +176,24 @@ fn check_shape(
     Ok(())
 }
 
-/// The worker id for a chat: the one given, else `<harness>-<first 12 letters and digits of the
-/// session id>`; None when neither exists.
+/// The worker id for a chat: the one given, else `<harness>-<12 letters and digits of the
+/// session id>`: its first 12, or for Codex, whose session ids begin with the time (UUIDv7), its
+/// last 12. None when neither exists.
 pub fn worker_id(harness: Harness, explicit: Option<&str>, input: &Input) -> Option<String> {
     if let Some(id) = explicit.filter(|id| !id.is_empty()) {
         return Some(id.to_string());
     }
-    let session: String = input
+    let plain: Vec<char> = input
         .session
         .as_deref()?
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
-        .take(12)
         .collect();
-    (!session.is_empty()).then(|| format!("{}-{session}", harness.prefix()))
+    let part: String = match harness {
+        Harness::Codex => plain[plain.len().saturating_sub(12)..].iter().collect(),
+        _ => plain.iter().take(12).collect(),
+    };
+    (!part.is_empty()).then(|| format!("{}-{part}", harness.prefix()))
 }
 
 /// What a stop hook answers.

@@ -92,14 +92,10 @@ fn finish(mut child: Child, limit: Duration, what: &str) -> std::process::Output
     panic!("{what} did not finish: {}{}", stdout(&out), stderr(&out));
 }
 
-#[test]
-fn two_claude_code_chats_drain_a_queue_through_the_stop_hook_alone() {
-    let Some((claude, _)) = harness("claude", "COORD_CLAUDE") else {
-        return;
-    };
-    const TASKS: usize = 8;
+/// A project with `n` tasks `t0`.. that each ask for the file `tN.md`.
+fn queue_of_files(n: usize) -> Project {
     let p = Project::new();
-    let tasks: Vec<Value> = (0..TASKS)
+    let tasks: Vec<Value> = (0..n)
         .map(|i| {
             serde_json::json!({
                 "id": format!("t{i}"),
@@ -109,16 +105,127 @@ fn two_claude_code_chats_drain_a_queue_through_the_stop_hook_alone() {
         })
         .collect();
     p.queue(&serde_json::to_string(&tasks).unwrap());
+    p
+}
+
+/// Every one of the `n` tasks completed exactly once, on its first attempt, by a worker whose
+/// id starts with `prefix`, with the file it asked for.
+fn each_completed_once(p: &Project, n: usize, prefix: &str) {
+    assert_eq!(p.count("completed"), n);
+    let events = stdout(&p.coord(&["events", "--json"]));
+    let completions = events
+        .lines()
+        .filter(|l| l.contains("\"event\":\"completed\""))
+        .count();
+    assert_eq!(completions, n, "each task completed exactly once");
+    for i in 0..n {
+        let r = p.report(&format!("t{i}"));
+        assert_eq!(r["attempt"], 1, "{r}");
+        assert!(r["workerId"].as_str().unwrap().starts_with(prefix), "{r}");
+        assert!(p.path().join(format!("t{i}.md")).is_file());
+    }
+}
+
+/// PATH with this coord first, as a person who installed it has.
+fn path_with_coord() -> String {
+    let bin = Path::new(env!("CARGO_BIN_EXE_coord")).parent().unwrap();
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[test]
+fn two_codex_chats_drain_a_queue_through_the_stop_hook_alone() {
+    let Some((codex, _)) = harness("codex", "COORD_CODEX") else {
+        return;
+    };
+    const TASKS: usize = 6;
+    let p = queue_of_files(TASKS);
+    let out = p.coord(&["hook", "install", "codex"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = p.path().join("api.jsonl");
+    let api = FakeApi::start("fake_openai.py", &log);
+    let chats: Vec<(Child, tempfile::TempDir)> = (0..2)
+        .map(|_| {
+            let home = tempfile::tempdir().unwrap();
+            // The scripted model as a provider; the project trusted; the shell not a login
+            // shell, which would reset PATH.
+            std::fs::write(
+                home.path().join("config.toml"),
+                format!(
+                    "allow_login_shell = false\nmodel = \"fake-model\"\nmodel_provider = \"fake\"\n\
+                     [model_providers.fake]\nname = \"fake\"\nbase_url = \"http://127.0.0.1:{}/v1\"\n\
+                     wire_api = \"responses\"\nenv_key = \"FAKE_API_KEY\"\n\
+                     [projects.\"{}\"]\ntrust_level = \"trusted\"\n",
+                    api.port,
+                    p.path().display()
+                ),
+            )
+            .unwrap();
+            let child = Command::new(&codex)
+                .args([
+                    "exec",
+                    "--dangerously-bypass-approvals-and-sandbox",
+                    "--dangerously-bypass-hook-trust",
+                    "--skip-git-repo-check",
+                    "Work through the coord queue.",
+                ])
+                .current_dir(p.path())
+                .env("HOME", home.path())
+                .env("CODEX_HOME", home.path())
+                .env("PATH", path_with_coord())
+                .env("FAKE_API_KEY", "not-a-key")
+                .env_remove("COORD_WORKER_ID")
+                .env_remove("COORD_ROOT")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (child, home)
+        })
+        .collect();
+    for (child, _home) in chats {
+        let out = finish(child, Duration::from_secs(240), "a Codex chat");
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        assert!(
+            stderr(&out).contains("hook: Stop Blocked"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    each_completed_once(&p, TASKS, "codex-");
+    // One prompt per chat: the first request of each has no assistant output yet.
+    let firsts = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["path"].as_str().unwrap().ends_with("/responses"))
+        .filter(|r| {
+            r["body"]["input"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["role"] != "assistant" && i["type"] != "function_call")
+        })
+        .count();
+    assert_eq!(firsts, 2, "two chats, one prompt each");
+}
+
+#[test]
+fn two_claude_code_chats_drain_a_queue_through_the_stop_hook_alone() {
+    let Some((claude, _)) = harness("claude", "COORD_CLAUDE") else {
+        return;
+    };
+    const TASKS: usize = 8;
+    let p = queue_of_files(TASKS);
     let out = p.coord(&["hook", "install", "claude"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let log = p.path().join("api.jsonl");
     let api = FakeApi::start("fake_anthropic.py", &log);
-    let bin = Path::new(env!("CARGO_BIN_EXE_coord")).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with_coord();
     let chats: Vec<(Child, tempfile::TempDir)> = (0..2)
         .map(|_| {
             let home = tempfile::tempdir().unwrap();
@@ -167,21 +274,13 @@ fn two_claude_code_chats_drain_a_queue_through_the_stop_hook_alone() {
         workers.push(format!("claude-{session}"));
     }
     // Every task completed once, by one of the two chats, with the file it asked for.
-    assert_eq!(p.count("completed"), TASKS);
-    let events = stdout(&p.coord(&["events", "--json"]));
-    let completions = events
-        .lines()
-        .filter(|l| l.contains("\"event\":\"completed\""))
-        .count();
-    assert_eq!(completions, TASKS, "each task completed exactly once");
+    each_completed_once(&p, TASKS, "claude-");
     for i in 0..TASKS {
         let r = p.report(&format!("t{i}"));
-        assert_eq!(r["attempt"], 1);
         assert!(
             workers.contains(&r["workerId"].as_str().unwrap().to_string()),
             "{r}"
         );
-        assert!(p.path().join(format!("t{i}.md")).is_file());
     }
     // One prompt per chat: every other user message the model saw came from the hooks or tools.
     let requests: Vec<Value> = std::fs::read_to_string(&log)

@@ -121,7 +121,7 @@ fn codex_and_gemini_stop_hooks_feed_the_next_task_in_their_own_format() {
     assert_eq!(v["decision"], "block", "{v}");
     let reason = v["reason"].as_str().unwrap();
     assert!(reason.contains("your next task is x1"), "{reason}");
-    assert!(reason.contains("--worker codex-0199a6b27c4e"), "{reason}");
+    assert!(reason.contains("--worker codex-5e6a7b8c9d0e"), "{reason}");
 
     let out = hook(&p, "gemini-after-agent", "gemini-after-agent.json");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -133,7 +133,7 @@ fn codex_and_gemini_stop_hooks_feed_the_next_task_in_their_own_format() {
 
     // Nothing left: both let their chat stop, saying nothing.
     assert!(
-        p.coord(&["complete", "x1", "--worker", "codex-0199a6b27c4e"])
+        p.coord(&["complete", "x1", "--worker", "codex-5e6a7b8c9d0e"])
             .status
             .success()
     );
@@ -194,7 +194,7 @@ fn a_session_start_hook_tells_the_chat_its_id_and_the_task_it_holds() {
         (
             "codex-session-start",
             "codex-session-start.json",
-            "codex-0199a6b27c4e",
+            "codex-5e6a7b8c9d0e",
         ),
         (
             "gemini-session-start",
