@@ -215,6 +215,74 @@ fn two_codex_chats_drain_a_queue_through_the_stop_hook_alone() {
 }
 
 #[test]
+fn two_gemini_cli_chats_drain_a_queue_through_the_after_agent_hook_alone() {
+    let Some((gemini, _)) = harness("gemini", "COORD_GEMINI") else {
+        return;
+    };
+    const TASKS: usize = 6;
+    let p = queue_of_files(TASKS);
+    let out = p.coord(&["hook", "install", "gemini"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = p.path().join("api.jsonl");
+    let api = FakeApi::start("fake_gemini.py", &log);
+    let chats: Vec<(Child, tempfile::TempDir)> = (0..2)
+        .map(|_| {
+            let home = tempfile::tempdir().unwrap();
+            std::fs::create_dir(home.path().join(".gemini")).unwrap();
+            std::fs::write(
+                home.path().join(".gemini/settings.json"),
+                r#"{"security": {"auth": {"selectedType": "gemini-api-key"}}}"#,
+            )
+            .unwrap();
+            let child = Command::new(&gemini)
+                .args(["-p", "Work through the coord queue.", "--yolo"])
+                .current_dir(p.path())
+                .env("HOME", home.path())
+                .env("PATH", path_with_coord())
+                .env("GEMINI_API_KEY", "not-a-key")
+                .env(
+                    "GOOGLE_GEMINI_BASE_URL",
+                    format!("http://127.0.0.1:{}", api.port),
+                )
+                .env("GEMINI_CLI_TRUST_WORKSPACE", "true")
+                .env_remove("COORD_WORKER_ID")
+                .env_remove("COORD_ROOT")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (child, home)
+        })
+        .collect();
+    for (child, _home) in chats {
+        let out = finish(child, Duration::from_secs(240), "a Gemini CLI chat");
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    }
+    each_completed_once(&p, TASKS, "gemini-");
+    // One prompt per chat: the prompt is in the first content of each chat's requests only.
+    let firsts = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .unwrap()
+                .contains(":streamGenerateContent")
+        })
+        .filter(|r| {
+            r["body"]["contents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["role"] != "model")
+        })
+        .count();
+    assert_eq!(firsts, 2, "two chats, one prompt each");
+}
+
+#[test]
 fn two_claude_code_chats_drain_a_queue_through_the_stop_hook_alone() {
     let Some((claude, _)) = harness("claude", "COORD_CLAUDE") else {
         return;
