@@ -26,6 +26,8 @@ pub enum Harness {
     Codex,
     /// Gemini CLI.
     Gemini,
+    /// opencode, through coord's plugin (`.opencode/plugins/coord.js`).
+    Opencode,
 }
 
 /// The event a hook answers.
@@ -46,6 +48,7 @@ impl Harness {
             Harness::Cursor => "cursor",
             Harness::Codex => "codex",
             Harness::Gemini => "gemini",
+            Harness::Opencode => "opencode",
         }
     }
 
@@ -54,6 +57,7 @@ impl Harness {
         match (self, event) {
             (Harness::Cursor, Event::Stop) => "stop",
             (Harness::Gemini, Event::Stop) => "AfterAgent",
+            (Harness::Opencode, Event::Stop) => "session.idle",
             (_, Event::Stop) => "Stop",
             (Harness::Cursor, Event::SessionStart) => "sessionStart",
             (_, Event::SessionStart) => "SessionStart",
@@ -155,7 +159,7 @@ fn check_shape(
         Harness::Claude => ("session_id", &["turn_id", "conversation_id"]),
         Harness::Codex if event == Event::Stop => ("turn_id", &["conversation_id"]),
         Harness::Codex => ("session_id", &["conversation_id"]),
-        Harness::Gemini => ("session_id", &["turn_id", "conversation_id"]),
+        Harness::Gemini | Harness::Opencode => ("session_id", &["turn_id", "conversation_id"]),
         Harness::Cursor => ("conversation_id", &["session_id", "turn_id"]),
     };
     if !has(needs) {
@@ -177,8 +181,8 @@ fn check_shape(
 }
 
 /// The worker id for a chat: the one given, else `<harness>-<12 letters and digits of the
-/// session id>`: its first 12, or for Codex, whose session ids begin with the time (UUIDv7), its
-/// last 12. None when neither exists.
+/// session id>`: its first 12, or for Codex and opencode, whose session ids begin with the time,
+/// its last 12. None when neither exists.
 pub fn worker_id(harness: Harness, explicit: Option<&str>, input: &Input) -> Option<String> {
     if let Some(id) = explicit.filter(|id| !id.is_empty()) {
         return Some(id.to_string());
@@ -190,7 +194,9 @@ pub fn worker_id(harness: Harness, explicit: Option<&str>, input: &Input) -> Opt
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
     let part: String = match harness {
-        Harness::Codex => plain[plain.len().saturating_sub(12)..].iter().collect(),
+        Harness::Codex | Harness::Opencode => {
+            plain[plain.len().saturating_sub(12)..].iter().collect()
+        }
         _ => plain.iter().take(12).collect(),
     };
     (!part.is_empty()).then(|| format!("{}-{part}", harness.prefix()))

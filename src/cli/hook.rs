@@ -36,6 +36,8 @@ enum Command {
     GeminiAfterAgent(EventArgs),
     /// Gemini CLI's SessionStart hook.
     GeminiSessionStart(EventArgs),
+    /// opencode's `session.idle` event, as coord's plugin passes it on.
+    OpencodeIdle(EventArgs),
     /// Write a harness's hook configuration into the project, keeping every hook already there.
     Install(super::install::Args),
 }
@@ -70,6 +72,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         Command::CodexSessionStart(a) => (Harness::Codex, Event::SessionStart, a.worker),
         Command::GeminiAfterAgent(a) => (Harness::Gemini, Event::Stop, a.worker),
         Command::GeminiSessionStart(a) => (Harness::Gemini, Event::SessionStart, a.worker),
+        Command::OpencodeIdle(a) => (Harness::Opencode, Event::Stop, a.worker),
         Command::Install(a) => return super::install::run(root, a),
     };
     let mut bytes = Vec::new();
@@ -169,6 +172,8 @@ fn answer(
 /// - Stop, Gemini CLI (AfterAgent): `{"decision": "deny", "reason": "..."}` sends the reason as
 ///   a new prompt; nothing lets it stop.
 /// - Stop, Cursor: `{"followup_message": "..."}` is sent as the next user message; `{}` stops.
+/// - Idle, opencode: `{"prompt": "..."}`, which coord's plugin sends as the session's next
+///   prompt; nothing lets the session stay idle.
 /// - SessionStart: `hookSpecificOutput.additionalContext` is added to the chat's context.
 fn render(harness: Harness, event: Event, message: Option<String>) -> String {
     use serde_json::json;
@@ -179,6 +184,7 @@ fn render(harness: Harness, event: Event, message: Option<String>) -> String {
         .to_string(),
         (Event::Stop, Harness::Cursor, Some(msg)) => json!({"followup_message": msg}).to_string(),
         (Event::Stop, Harness::Cursor, None) => "{}".to_string(),
+        (Event::Stop, Harness::Opencode, Some(prompt)) => json!({"prompt": prompt}).to_string(),
         (Event::Stop, Harness::Gemini, Some(reason)) => {
             json!({"decision": "deny", "reason": reason}).to_string()
         }

@@ -32,6 +32,8 @@ enum Which {
     Codex,
     /// Gemini CLI: AfterAgent and SessionStart in .gemini/settings.json.
     Gemini,
+    /// opencode: a plugin in .opencode/plugins/coord.js that passes `session.idle` to coord.
+    Opencode,
 }
 
 /// Writes the configuration and prints what changed.
@@ -93,6 +95,12 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                 )?;
                 Ok(added)
             })?;
+            (file, added)
+        }
+        Which::Opencode => {
+            let file = project.join(".opencode/plugins/coord.js");
+            let exe = std::env::current_exe().context("cannot find the path of this coord")?;
+            let added = write_plugin(&file, &exe.to_string_lossy())?;
             (file, added)
         }
         Which::Cursor => {
@@ -177,6 +185,41 @@ fn merge_file(
             .with_context(|| format!("cannot write {}", file.display()))?;
     }
     Ok(added)
+}
+
+/// The opencode plugin; `__COORD__` stands for coord's path as a JavaScript string.
+const PLUGIN: &str = include_str!("assets/opencode-plugin.js");
+
+/// Writes coord's opencode plugin, calling the coord at `exe`, to `file` unless that exact plugin
+/// is there; returns 1 if it wrote it. Refuses a different file of that name, leaving it alone.
+fn write_plugin(file: &Path, exe: &str) -> anyhow::Result<usize> {
+    // The path as a JavaScript string (JSON's string syntax is a subset of it).
+    let text = PLUGIN.replace("__COORD__", &serde_json::to_string(exe)?);
+    match std::fs::symlink_metadata(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+        Ok(_) => {
+            let there = coord::durable::read_limited(file, 1 << 20)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            if there == text.as_bytes() {
+                return Ok(0);
+            }
+            anyhow::bail!(
+                "{} exists and is not coord's plugin; left alone: remove it or add coord by hand",
+                file.display()
+            );
+        }
+    }
+    let dir = file.parent().context("a plugin file has a folder")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+    use std::os::unix::fs::PermissionsExt;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    tmp.persist_noclobber(file)
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    Ok(1)
 }
 
 /// The `hooks` object of a configuration, created when absent.

@@ -416,7 +416,25 @@ impl Tmux {
     }
 
     fn screen(&self) -> String {
-        stdout(&self.run(&["capture-pane", "-p", "-t", "chat"]))
+        self.screen_of("chat")
+    }
+
+    fn screen_of(&self, session: &str) -> String {
+        stdout(&self.run(&["capture-pane", "-p", "-t", session]))
+    }
+
+    /// Waits (bounded) until `session`'s screen shows `text`. A terminal draws no file to wait
+    /// on, so this looks at the screen every 100 ms.
+    fn wait_for(&self, session: &str, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !self.screen_of(session).contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "{session} never showed {text:?}: {}",
+                self.screen_of(session)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
@@ -486,12 +504,7 @@ fn an_idle_claude_code_chat_is_woken_by_a_task_queued_after_it_stopped() {
         "Bash",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    // The terminal draws no file; look at the screen until the prompt is there (bounded).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !tmux.screen().contains("for shortcuts") {
-        assert!(Instant::now() < deadline, "no prompt: {}", tmux.screen());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    tmux.wait_for("chat", "for shortcuts");
     tmux.run(&[
         "send-keys",
         "-t",
@@ -545,4 +558,104 @@ fn an_idle_claude_code_chat_is_woken_by_a_task_queued_after_it_stopped() {
         .filter(|m| m.to_string().contains("Work through the coord queue."))
         .count();
     assert_eq!(typed, 1, "one prompt, typed once");
+}
+
+#[test]
+fn two_opencode_chats_drain_a_queue_through_coord_s_plugin_alone() {
+    let Some((opencode, _)) = harness("opencode", "COORD_OPENCODE") else {
+        return;
+    };
+    if harness("tmux", "COORD_TMUX").is_none() {
+        return;
+    }
+    const TASKS: usize = 6;
+    let p = queue_of_files(TASKS);
+    let out = p.coord(&["hook", "install", "opencode"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = p.path().join("api.jsonl");
+    let api = FakeApi::start("fake_chat.py", &log);
+    p.write(
+        "opencode.json",
+        &serde_json::json!({
+            "provider": {"fake": {
+                "npm": "@ai-sdk/openai-compatible",
+                "name": "fake",
+                "options": {"baseURL": format!("http://127.0.0.1:{}/v1", api.port), "apiKey": "not-a-key"},
+                "models": {"fake-model": {"name": "fake model"}},
+            }},
+            "model": "fake/fake-model",
+            "small_model": "fake/fake-model",
+            "permission": {"bash": "allow", "edit": "allow"},
+            "autoupdate": false,
+            "share": "disabled",
+        })
+        .to_string(),
+    );
+    let tmux = Tmux {
+        socket: format!("coord-oc-{}", std::process::id()),
+    };
+    let homes: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    // One cache for both: a provider package opencode fetches is fetched once.
+    let cache = tempfile::tempdir().unwrap();
+    for (i, home) in homes.iter().enumerate() {
+        let session = format!("chat{i}");
+        let out = tmux.run(&[
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "-s",
+            &session,
+            "-c",
+            p.path().to_str().unwrap(),
+            "env",
+            &format!("HOME={}", home.path().display()),
+            &format!("PATH={}", path_with_coord()),
+            &format!("XDG_CACHE_HOME={}", cache.path().display()),
+            "OPENCODE_DISABLE_MODELS_FETCH=true",
+            "OPENCODE_DISABLE_AUTOUPDATE=true",
+            "OPENCODE_DISABLE_LSP_DOWNLOAD=true",
+            "OPENCODE_DISABLE_DEFAULT_PLUGINS=true",
+            opencode.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    for i in 0..2 {
+        let session = format!("chat{i}");
+        tmux.wait_for(&session, "Ask anything");
+        tmux.run(&[
+            "send-keys",
+            "-t",
+            &session,
+            "Work through the coord queue.",
+            "Enter",
+        ]);
+    }
+    assert!(
+        p.wait(Duration::from_secs(120), || p.count("completed") == TASKS),
+        "the queue was not drained: {} completed\n{}\n{}",
+        p.count("completed"),
+        tmux.screen_of("chat0"),
+        tmux.screen_of("chat1")
+    );
+    each_completed_once(&p, TASKS, "opencode-");
+    // One prompt per chat: no request of the agent loop (the one with tools; opencode also asks
+    // for a title) holds a user message other than that prompt and coord's.
+    for line in std::fs::read_to_string(&log).unwrap().lines() {
+        let r: Value = serde_json::from_str(line).unwrap();
+        if r["body"]["tools"].is_null() {
+            continue;
+        }
+        for m in r["body"]["messages"].as_array().into_iter().flatten() {
+            let text = m["content"].to_string();
+            if m["role"] == "user" {
+                assert!(
+                    text.contains("Work through the coord queue.") || text.contains("coord: "),
+                    "a user message that nobody but a person wrote: {text}"
+                );
+            }
+        }
+    }
 }
