@@ -399,6 +399,18 @@ fn two_claude_code_chats_drain_a_queue_through_the_stop_hook_alone() {
         .count();
     assert_eq!(first_requests, 2, "two chats, one prompt each");
     assert!(prompts >= 2);
+    // The SessionStart hook told each chat its worker id before its first answer.
+    for worker in &workers {
+        assert!(
+            requests.iter().any(|r| {
+                r["body"]["messages"].as_array().unwrap().len() <= 2
+                    && r["body"]
+                        .to_string()
+                        .contains(&format!("you are worker {worker}"))
+            }),
+            "{worker} was not told its id at the start"
+        );
+    }
 }
 
 /// A tmux server of its own, killed with the test.

@@ -223,6 +223,8 @@ fn a_hook_acts_only_on_its_own_harness_s_input() {
         ("gemini-after-agent", "codex-stop.json"),
         ("claude-session-start", "claude-stop.json"),
         ("claude-stop", "claude-stop-hostile.json"),
+        ("opencode-idle", "claude-stop.json"),
+        ("opencode-idle", "gemini-after-agent.json"),
     ] {
         let out = hook(&p, harness, fixture);
         let said = stdout(&out);
@@ -340,6 +342,25 @@ fn hook_install_adds_coord_s_hooks_and_keeps_every_hook_already_there() {
             .as_str()
             .unwrap()
             .ends_with(" hook cursor-stop")
+    );
+    // opencode: coord's plugin is written once; a different plugin of that name is left alone.
+    let out = p.coord(&["hook", "install", "opencode"]);
+    assert!(stdout(&out).contains("updated"), "{}", stdout(&out));
+    let plugin = p.path().join(".opencode/plugins/coord.js");
+    assert!(
+        std::fs::read_to_string(&plugin)
+            .unwrap()
+            .contains("hook opencode-idle")
+    );
+    let out = p.coord(&["hook", "install", "opencode"]);
+    assert!(stdout(&out).contains("unchanged"), "{}", stdout(&out));
+    std::fs::write(&plugin, "// someone else's plugin\n").unwrap();
+    let out = p.coord(&["hook", "install", "opencode"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("left alone"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&plugin).unwrap(),
+        "// someone else's plugin\n"
     );
     let broken = p.write(".gemini/settings.json", "{ not json");
     let out = p.coord(&["hook", "install", "gemini"]);
