@@ -136,6 +136,42 @@ fn path_with_coord() -> String {
     )
 }
 
+/// Runs two headless chats of `program` in the project `p` at the same time, each with its own
+/// home folder (prepared by `prepare`, which also gives the chat's arguments and environment),
+/// with this coord first on PATH and no coord variables; waits for both (bounded) and returns
+/// their outputs, each checked to have succeeded.
+fn two_chats(
+    program: &Path,
+    p: &Project,
+    what: &str,
+    prepare: impl Fn(&Path, &mut Command),
+) -> Vec<std::process::Output> {
+    let chats: Vec<(Child, tempfile::TempDir)> = (0..2)
+        .map(|_| {
+            let home = tempfile::tempdir().unwrap();
+            let mut cmd = Command::new(program);
+            cmd.current_dir(p.path())
+                .env("HOME", home.path())
+                .env("PATH", path_with_coord())
+                .env_remove("COORD_WORKER_ID")
+                .env_remove("COORD_ROOT")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            prepare(home.path(), &mut cmd);
+            (cmd.spawn().unwrap(), home)
+        })
+        .collect();
+    chats
+        .into_iter()
+        .map(|(child, _home)| {
+            let out = finish(child, Duration::from_secs(240), what);
+            assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+            out
+        })
+        .collect()
+}
+
 #[test]
 fn two_codex_chats_drain_a_queue_through_the_stop_hook_alone() {
     let Some((codex, _)) = harness("codex", "COORD_CODEX") else {
@@ -147,53 +183,36 @@ fn two_codex_chats_drain_a_queue_through_the_stop_hook_alone() {
     assert!(out.status.success(), "{}", stderr(&out));
     let log = p.path().join("api.jsonl");
     let api = FakeApi::start("fake_openai.py", &log);
-    let chats: Vec<(Child, tempfile::TempDir)> = (0..2)
-        .map(|_| {
-            let home = tempfile::tempdir().unwrap();
-            // The scripted model as a provider; the project trusted; the shell not a login
-            // shell, which would reset PATH.
-            std::fs::write(
-                home.path().join("config.toml"),
-                format!(
-                    "allow_login_shell = false\nmodel = \"fake-model\"\nmodel_provider = \"fake\"\n\
-                     [model_providers.fake]\nname = \"fake\"\nbase_url = \"http://127.0.0.1:{}/v1\"\n\
-                     wire_api = \"responses\"\nenv_key = \"FAKE_API_KEY\"\n\
-                     [projects.\"{}\"]\ntrust_level = \"trusted\"\n",
-                    api.port,
-                    p.path().display()
-                ),
-            )
-            .unwrap();
-            let child = Command::new(&codex)
-                .args([
-                    "exec",
-                    "--dangerously-bypass-approvals-and-sandbox",
-                    "--dangerously-bypass-hook-trust",
-                    "--skip-git-repo-check",
-                    "Work through the coord queue.",
-                ])
-                .current_dir(p.path())
-                .env("HOME", home.path())
-                .env("CODEX_HOME", home.path())
-                .env("PATH", path_with_coord())
-                .env("FAKE_API_KEY", "not-a-key")
-                .env_remove("COORD_WORKER_ID")
-                .env_remove("COORD_ROOT")
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            (child, home)
-        })
-        .collect();
-    for (child, _home) in chats {
-        let out = finish(child, Duration::from_secs(240), "a Codex chat");
-        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let outs = two_chats(&codex, &p, "a Codex chat", |home, cmd| {
+        // The scripted model as a provider; the project trusted; the shell not a login shell,
+        // which would reset PATH.
+        std::fs::write(
+            home.join("config.toml"),
+            format!(
+                "allow_login_shell = false\nmodel = \"fake-model\"\nmodel_provider = \"fake\"\n\
+                 [model_providers.fake]\nname = \"fake\"\nbase_url = \"http://127.0.0.1:{}/v1\"\n\
+                 wire_api = \"responses\"\nenv_key = \"FAKE_API_KEY\"\n\
+                 [projects.\"{}\"]\ntrust_level = \"trusted\"\n",
+                api.port,
+                p.path().display()
+            ),
+        )
+        .unwrap();
+        cmd.args([
+            "exec",
+            "--dangerously-bypass-approvals-and-sandbox",
+            "--dangerously-bypass-hook-trust",
+            "--skip-git-repo-check",
+            "Work through the coord queue.",
+        ])
+        .env("CODEX_HOME", home)
+        .env("FAKE_API_KEY", "not-a-key");
+    });
+    for out in &outs {
         assert!(
-            stderr(&out).contains("hook: Stop Blocked"),
+            stderr(out).contains("hook: Stop Blocked"),
             "{}",
-            stderr(&out)
+            stderr(out)
         );
     }
     each_completed_once(&p, TASKS, "codex-");
@@ -225,40 +244,21 @@ fn two_gemini_cli_chats_drain_a_queue_through_the_after_agent_hook_alone() {
     assert!(out.status.success(), "{}", stderr(&out));
     let log = p.path().join("api.jsonl");
     let api = FakeApi::start("fake_gemini.py", &log);
-    let chats: Vec<(Child, tempfile::TempDir)> = (0..2)
-        .map(|_| {
-            let home = tempfile::tempdir().unwrap();
-            std::fs::create_dir(home.path().join(".gemini")).unwrap();
-            std::fs::write(
-                home.path().join(".gemini/settings.json"),
-                r#"{"security": {"auth": {"selectedType": "gemini-api-key"}}}"#,
+    two_chats(&gemini, &p, "a Gemini CLI chat", |home, cmd| {
+        std::fs::create_dir(home.join(".gemini")).unwrap();
+        std::fs::write(
+            home.join(".gemini/settings.json"),
+            r#"{"security": {"auth": {"selectedType": "gemini-api-key"}}}"#,
+        )
+        .unwrap();
+        cmd.args(["-p", "Work through the coord queue.", "--yolo"])
+            .env("GEMINI_API_KEY", "not-a-key")
+            .env(
+                "GOOGLE_GEMINI_BASE_URL",
+                format!("http://127.0.0.1:{}", api.port),
             )
-            .unwrap();
-            let child = Command::new(&gemini)
-                .args(["-p", "Work through the coord queue.", "--yolo"])
-                .current_dir(p.path())
-                .env("HOME", home.path())
-                .env("PATH", path_with_coord())
-                .env("GEMINI_API_KEY", "not-a-key")
-                .env(
-                    "GOOGLE_GEMINI_BASE_URL",
-                    format!("http://127.0.0.1:{}", api.port),
-                )
-                .env("GEMINI_CLI_TRUST_WORKSPACE", "true")
-                .env_remove("COORD_WORKER_ID")
-                .env_remove("COORD_ROOT")
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            (child, home)
-        })
-        .collect();
-    for (child, _home) in chats {
-        let out = finish(child, Duration::from_secs(240), "a Gemini CLI chat");
-        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    }
+            .env("GEMINI_CLI_TRUST_WORKSPACE", "true");
+    });
     each_completed_once(&p, TASKS, "gemini-");
     // One prompt per chat: the prompt is in the first content of each chat's requests only.
     let firsts = std::fs::read_to_string(&log)
@@ -293,43 +293,25 @@ fn two_claude_code_chats_drain_a_queue_through_the_stop_hook_alone() {
     assert!(out.status.success(), "{}", stderr(&out));
     let log = p.path().join("api.jsonl");
     let api = FakeApi::start("fake_anthropic.py", &log);
-    let path = path_with_coord();
-    let chats: Vec<(Child, tempfile::TempDir)> = (0..2)
-        .map(|_| {
-            let home = tempfile::tempdir().unwrap();
-            let child = Command::new(&claude)
-                .args([
-                    "-p",
-                    "Work through the coord queue.",
-                    "--allowedTools",
-                    "Bash",
-                    "--output-format",
-                    "json",
-                ])
-                .current_dir(p.path())
-                .env("HOME", home.path())
-                .env("PATH", &path)
-                .env(
-                    "ANTHROPIC_BASE_URL",
-                    format!("http://127.0.0.1:{}", api.port),
-                )
-                .env("ANTHROPIC_API_KEY", "sk-test-not-a-key")
-                .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-                .env("DISABLE_AUTOUPDATER", "1")
-                .env_remove("COORD_WORKER_ID")
-                .env_remove("COORD_ROOT")
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            (child, home)
-        })
-        .collect();
+    let outs = two_chats(&claude, &p, "a Claude Code chat", |_, cmd| {
+        cmd.args([
+            "-p",
+            "Work through the coord queue.",
+            "--allowedTools",
+            "Bash",
+            "--output-format",
+            "json",
+        ])
+        .env(
+            "ANTHROPIC_BASE_URL",
+            format!("http://127.0.0.1:{}", api.port),
+        )
+        .env("ANTHROPIC_API_KEY", "sk-test-not-a-key")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_AUTOUPDATER", "1");
+    });
     let mut workers = Vec::new();
-    for (child, _home) in chats {
-        let out = finish(child, Duration::from_secs(240), "a Claude Code chat");
-        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    for out in &outs {
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["is_error"], false, "{v}");
         let session: String = v["session_id"]
