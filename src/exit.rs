@@ -27,8 +27,11 @@ pub enum ExitCode {
     Empty = 10,
     /// `coord wait`: the time ran out before the tasks finished.
     TimedOut = 11,
-    /// `coord wait`: every task finished, but some did not complete.
+    /// `coord wait`: every task finished, but some did not complete; a worker without `--watch`:
+    /// some task it ran ran out of attempts (dead-lettered).
     NotAllCompleted = 12,
+    /// A worker without `--watch` found the workspace paused and claimed nothing.
+    Paused = 13,
     /// The command was interrupted by a signal before it finished.
     Interrupted = 130,
 }

@@ -37,6 +37,12 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     }
     let tasks = task::parse_tasks(&input).map_err(|problems| Error::InvalidTasks { problems })?;
     let results = queue::enqueue(&ws, tasks)?;
+    if coord::gate::paused(&ws) {
+        eprintln!(
+            "warning: the workspace is paused: these tasks wait until `coord resume` lets workers \
+             claim again"
+        );
+    }
     if args.json {
         let items: Vec<_> = results
             .iter()

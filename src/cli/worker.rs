@@ -64,6 +64,20 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     logging::init_worker(&ws, &args.id, args.quiet)?;
+    if coord::gate::paused(&ws) {
+        if !args.watch {
+            eprintln!(
+                "warning: the workspace is paused: {} claims nothing; `coord resume` lets workers \
+                 claim again",
+                args.id
+            );
+            return Ok(ExitCode::Paused);
+        }
+        eprintln!(
+            "warning: the workspace is paused: {} waits for `coord resume` before it claims",
+            args.id
+        );
+    }
     if let Some(why) = unkept {
         tracing::warn!(
             "running without a keeper ({why}): if this worker is killed, its task's processes \
@@ -113,9 +127,17 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         }
         println!("{line}");
     }
-    Ok(if summary.interrupted {
-        ExitCode::Interrupted
-    } else {
-        ExitCode::Success
-    })
+    if summary.interrupted {
+        return Ok(ExitCode::Interrupted);
+    }
+    if !opts.watch && !summary.dead_lettered.is_empty() {
+        eprintln!(
+            "error: {} task(s) ran out of attempts and are in failed/: {} (see `coord show ID`; \
+             `coord retry ID` sends one back)",
+            summary.dead_lettered.len(),
+            summary.dead_lettered.join(", ")
+        );
+        return Ok(ExitCode::NotAllCompleted);
+    }
+    Ok(ExitCode::Success)
 }

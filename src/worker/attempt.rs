@@ -161,7 +161,7 @@ impl Worker<'_> {
             }
             Some(r) => self.end(&claimed, EndKind::Failed { retry: true }, r, Some(&report))?,
         };
-        self.count(&disposition);
+        self.count(&id, &disposition);
         let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
         match disposition {
             Disposition::Completed => info!("completed {id} in {ms} ms"),

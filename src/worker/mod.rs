@@ -72,6 +72,8 @@ pub struct Summary {
     pub retried: usize,
     /// Tasks dead-lettered to failed/.
     pub failed: usize,
+    /// The ids of the tasks dead-lettered in this run.
+    pub dead_lettered: Vec<String>,
     /// Files in pending/ that were not valid tasks, set aside.
     pub invalid: usize,
     /// Tasks of dead workers returned to pending/.
@@ -443,11 +445,14 @@ impl Worker<'_> {
     }
 
     /// Counts how a claim ended, for the summary.
-    fn count(&mut self, disposition: &Disposition) {
+    fn count(&mut self, id: &str, disposition: &Disposition) {
         match disposition {
             Disposition::Completed => self.summary.completed += 1,
             Disposition::Requeued => self.summary.retried += 1,
-            Disposition::DeadLettered => self.summary.failed += 1,
+            Disposition::DeadLettered => {
+                self.summary.failed += 1;
+                self.summary.dead_lettered.push(id.to_string());
+            }
             _ => {}
         }
     }

@@ -86,7 +86,7 @@ fn when_a_dependency_fails_its_dependents_fail_naming_it() {
     ]"#,
     );
     let out = p.coord(&["worker", "--id", "w", "--quiet"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(12), "{}", stderr(&out));
     assert_eq!(p.files("completed"), ["free.json"]);
     assert_eq!(p.files("failed"), ["base.json", "mid.json", "top.json"]);
     let mid = p.report("mid");

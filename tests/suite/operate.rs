@@ -79,10 +79,10 @@ fn an_agent_cannot_complete_a_cancelled_task() {
 fn retry_sends_a_dead_letter_back_with_attempts_reset_and_history_kept() {
     let p = Project::new();
     p.queue(r#"{"id":"flaky","description":"x","command":"test -e fixed","maxAttempts":1}"#);
-    assert!(
-        p.coord(&["worker", "--id", "w", "--quiet"])
-            .status
-            .success()
+    // A task ran out of attempts: the drain exits 12.
+    assert_eq!(
+        p.coord(&["worker", "--id", "w", "--quiet"]).status.code(),
+        Some(12)
     );
     assert_eq!(p.files("failed"), ["flaky.json"]);
     p.write("fixed", "");
@@ -149,7 +149,11 @@ fn pause_stops_claiming_and_resume_wakes_a_watching_worker() {
     assert_eq!(p.status()["paused"], true);
     p.queue(r#"{"id":"held-back","description":"x","command":"true"}"#);
     let out = p.coord(&["worker", "--id", "batch", "--quiet"]);
-    assert!(out.status.success());
+    assert_eq!(
+        out.status.code(),
+        Some(13),
+        "a worker says the workspace is paused"
+    );
     assert_eq!(
         p.count("completed"),
         0,

@@ -11,7 +11,7 @@ fn status_json_keeps_the_field_report_names() {
     let p = Project::new();
     p.queue(r#"[{"id":"a","description":"x","command":"true"},{"id":"b","description":"x","command":"exit 1","maxAttempts":1}]"#);
     let out = p.coord(&["worker", "--id", "done-worker", "--quiet"]);
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(12), "b ran out of attempts");
     p.queue(r#"[{"id":"c","description":"x","command":"while [ ! -e go ]; do sleep 0.05; done"},{"id":"d","description":"waits"}]"#);
     let mut busy = p.spawn(&["worker", "--id", "busy-worker", "--watch"]);
     let mut lines = Lines::of(&mut busy);

@@ -35,10 +35,10 @@ fn wait_for_named_tasks_exits_12_when_one_did_not_complete() {
     let p = Project::new();
     p.queue(r#"[{"id":"good","description":"x","command":"true"},{"id":"bad","description":"x","command":"false","maxAttempts":1}]"#);
     let waiter = p.spawn(&["wait", "good", "bad", "--json"]);
-    assert!(
-        p.coord(&["worker", "--id", "w", "--quiet"])
-            .status
-            .success()
+    // A task ran out of attempts: the drain exits 12.
+    assert_eq!(
+        p.coord(&["worker", "--id", "w", "--quiet"]).status.code(),
+        Some(12)
     );
     let out = waiter.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(12), "{}", stderr(&out));
@@ -124,10 +124,10 @@ fn stats_count_outcomes_and_the_first_attempt_success_rate() {
     ]"#,
     );
     assert!(p.coord(&["cancel", "dropped"]).status.success());
-    assert!(
-        p.coord(&["worker", "--id", "w", "--quiet"])
-            .status
-            .success()
+    // A task ran out of attempts: the drain exits 12.
+    assert_eq!(
+        p.coord(&["worker", "--id", "w", "--quiet"]).status.code(),
+        Some(12)
     );
     let out = p.coord(&["stats", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -16,7 +16,8 @@ fn a_failing_command_is_retried_then_dead_lettered() {
     ]"#,
     );
     let out = p.coord(&["worker", "--id", "w1", "--quiet"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    // A task ran out of attempts: the drain says so in its exit code.
+    assert_eq!(out.status.code(), Some(12), "{}", stderr(&out));
 
     assert_eq!(p.files("failed"), ["always.json"]);
     let r = p.report("always");
@@ -46,7 +47,7 @@ fn missing_output_files_fail_the_task() {
     p.queue(r#"{"id":"lazy","description":"writes nothing","command":"true","outputFiles":["out/a.md","out/b.md"],"maxAttempts":1}"#);
     p.write("out/a.md", "present");
     let out = p.coord(&["worker", "--id", "w1", "--quiet"]);
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(12));
     let r = p.report("lazy");
     assert_eq!(r["status"], "failed");
     assert_eq!(r["deliverables"], serde_json::json!(["out/a.md"]));
@@ -165,7 +166,7 @@ fn a_task_over_its_timeout_has_its_process_group_killed() {
     let p = Project::new();
     p.queue(r#"{"id":"hang","description":"hangs","command":"sleep 300 & echo $! > child.pid; wait","timeoutSecs":1,"maxAttempts":1}"#);
     let out = p.coord(&["worker", "--id", "w", "--quiet"]);
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(12));
     let r = p.report("hang");
     assert_eq!(r["status"], "failed");
     assert!(r["reason"].as_str().unwrap().starts_with("timeout"), "{r}");
@@ -272,7 +273,7 @@ fn a_hand_written_task_dropped_into_pending_runs() {
     )
     .unwrap();
     let out = p.coord(&["worker", "--id", "w", "--quiet"]);
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(12), "{}", stderr(&out));
     assert_eq!(
         p.files("completed"),
         ["manual.json", "named.json", "waits.json"]
@@ -338,7 +339,13 @@ fn a_task_without_a_command_is_left_for_an_agent_not_dropped() {
         stderr(&out)
     );
     assert_eq!(p.files("completed"), ["scripted.json"]);
-    assert_eq!(p.count("pending"), 1);
+    assert_eq!(
+        p.files("pending")
+            .iter()
+            .filter(|n| !n.starts_with('.'))
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -435,4 +442,91 @@ fn without_file_system_events_the_rescan_still_takes_new_tasks() {
     );
     signal(&worker, "TERM");
     assert!(worker.wait().unwrap().success());
+}
+
+/// The README's CI line, exactly as the README writes it.
+fn readme_ci_line() -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    readme
+        .lines()
+        .find(|l| l.starts_with("coord queue tasks.json && coord worker --id ci"))
+        .expect("the README has its CI example")
+        .to_string()
+}
+
+#[test]
+fn the_readme_ci_example_runs_as_written_and_fails_when_a_task_is_dead_lettered() {
+    let line = readme_ci_line();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_coord"))
+        .parent()
+        .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let run = |p: &Project| {
+        std::process::Command::new("sh")
+            .args(["-c", &line])
+            .current_dir(p.path())
+            .env("PATH", &path)
+            .env_remove("COORD_ROOT")
+            .env_remove("COORD_WORKER_ID")
+            .output()
+            .unwrap()
+    };
+    // Each task's check runs `make check` in the project: it passes where `ok` exists.
+    let p = Project::new();
+    p.write("Makefile", "check:\n\ttest -f ok\n");
+    p.write("ok", "");
+    p.write(
+        "tasks.json",
+        r#"[{"id":"a","description":"check","maxAttempts":1},{"id":"b","description":"check","maxAttempts":1}]"#,
+    );
+    let out = run(&p);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(p.count("completed"), 2);
+
+    let p = Project::new();
+    p.write("Makefile", "check:\n\ttest -f ok\n");
+    p.write(
+        "tasks.json",
+        r#"[{"id":"a","description":"check","maxAttempts":1}]"#,
+    );
+    let out = run(&p);
+    assert_eq!(
+        out.status.code(),
+        Some(12),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("1 task(s) ran out of attempts and are in failed/: a"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_paused_workspace_is_said_out_loud_by_queue_and_worker() {
+    let p = Project::new();
+    assert!(p.coord(&["pause"]).status.success());
+    let out = p.queue(r#"{"id":"later","description":"x","command":"true"}"#);
+    assert!(
+        stderr(&out).contains("the workspace is paused"),
+        "{}",
+        stderr(&out)
+    );
+    let out = p.coord(&["worker", "--id", "w"]);
+    assert_eq!(out.status.code(), Some(13), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the workspace is paused: w claims nothing"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        p.files("pending")
+            .iter()
+            .filter(|n| !n.starts_with('.'))
+            .count(),
+        1
+    );
 }
