@@ -52,7 +52,10 @@ pub enum Error {
         path: PathBuf,
     },
     /// The input could not be read as tasks; nothing was queued.
-    #[error("{} invalid: nothing was queued", plural(problems.len(), "task is", "tasks are"))]
+    #[error(
+        "{} invalid: nothing was queued",
+        plural(tasks_in(problems), "task is", "tasks are")
+    )]
     InvalidTasks {
         /// Each problem found, in input order.
         problems: Vec<Problem>,
@@ -169,6 +172,13 @@ pub enum Error {
         #[source]
         source: notify::Error,
     },
+}
+
+/// How many tasks the problems are about (a task with three problems counts once).
+fn tasks_in(problems: &[Problem]) -> usize {
+    let positions: std::collections::HashSet<&str> =
+        problems.iter().map(|p| p.position.as_str()).collect();
+    positions.len()
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

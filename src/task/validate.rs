@@ -51,7 +51,7 @@ pub fn check_project_path(path: &str) -> Result<(), String> {
 ///
 /// Returns every problem found, not only the first.
 pub fn validate_object(obj: Map<String, Value>, id_required: bool) -> Result<Spec, Vec<String>> {
-    let mut problems = Vec::new();
+    let mut problems: Vec<String> = obj.keys().filter_map(|k| misspelled(k)).collect();
     match obj.get("id") {
         None if !id_required => {}
         None => problems.push("missing `id`".to_string()),
@@ -158,4 +158,67 @@ pub fn validate_object(obj: Map<String, Value>, id_required: bool) -> Result<Spe
         obj.insert("id".into(), Value::String(String::new()));
     }
     serde_json::from_value(Value::Object(obj)).map_err(|e| vec![e.to_string()])
+}
+
+/// The top-level keys coord reads in a task (any other key is kept as it is).
+pub const KNOWN_KEYS: &[&str] = &[
+    "id",
+    "description",
+    "targetFiles",
+    "outputFiles",
+    "command",
+    "timeoutSecs",
+    "maxAttempts",
+    "priority",
+    "dependsOn",
+    "requires",
+    "notBefore",
+    "retryBackoffSecs",
+    "exclusiveFiles",
+    "acceptance",
+    "leaseSecs",
+    super::STATE_KEY,
+];
+
+/// A problem when `key` is not a key coord reads but looks like a misspelling of one: the same
+/// letters in another case, or within 2 edits (1 for keys of 4-5 letters, none for `id`). Other unknown
+/// keys are kept verbatim, as a task's own data.
+fn misspelled(key: &str) -> Option<String> {
+    if KNOWN_KEYS.contains(&key) {
+        return None;
+    }
+    let lower = key.to_ascii_lowercase();
+    let near = KNOWN_KEYS.iter().find(|known| {
+        let known_lower = known.to_ascii_lowercase();
+        let limit = match known.len() {
+            0..=3 => 0,
+            4..=5 => 1,
+            _ => 2,
+        };
+        known_lower == lower || edit_distance(&known_lower, &lower) <= limit
+    })?;
+    Some(format!(
+        "unknown key `{key}`: did you mean `{near}`? (coord keeps keys it does not know as they \
+         are, so a misspelled one would be ignored)"
+    ))
+}
+
+/// The Levenshtein distance between two short strings.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if ca == cb {
+                diagonal
+            } else {
+                1 + diagonal.min(above).min(row[j])
+            };
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }

@@ -128,3 +128,36 @@ fn higher_priority_runs_first_then_queue_order() {
         ["urgent", "first", "second", "low"]
     );
 }
+
+#[test]
+fn a_misspelled_key_is_refused_naming_the_key_it_resembles_and_other_keys_are_kept() {
+    let p = Project::new();
+    let file = p.write(
+        "typos.json",
+        r#"{"id":"t","descripton":"x","dependson":["a"],"outputfiles":["o.md"]}"#,
+    );
+    let out = p.coord(&["queue", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("1 task is invalid"),
+        "one task, three problems: {err}"
+    );
+    for (typo, known) in [
+        ("descripton", "description"),
+        ("dependson", "dependsOn"),
+        ("outputfiles", "outputFiles"),
+    ] {
+        assert!(
+            err.contains(&format!("unknown key `{typo}`: did you mean `{known}`?")),
+            "{err}"
+        );
+    }
+    assert_eq!(p.count("pending"), 0);
+    // A key of the task's own, far from any coord reads, is kept as it is.
+    p.queue(r#"{"id":"mine","description":"x","owner":"ops","ticket":"OPS-12"}"#);
+    let out = p.coord(&["show", "mine", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["task"]["owner"], "ops");
+    assert_eq!(v["task"]["ticket"], "OPS-12");
+}
