@@ -380,11 +380,11 @@ fn a_dead_host_s_tasks_come_back_after_the_lease_and_not_before() {
         );
         let at: jiff::Timestamp = lost["at"].as_str().unwrap().parse().unwrap();
         let after = killed.duration_until(at).as_secs_f64();
-        // The lease runs from the host's last beat, which came at most one beat interval (a
-        // quarter of the lease) before it was killed.
+        // The lease runs from the host's last beat, which came one beat interval (a quarter of
+        // the lease) before it was killed, or two on a loaded machine where a beat runs late.
         let beat = LEASE_SECS as f64 / 4.0;
         assert!(
-            after >= LEASE_SECS as f64 - beat - 0.1,
+            after >= LEASE_SECS as f64 - 2.0 * beat - 0.1,
             "{id} was taken back {after:.2}s after its host died, before the {LEASE_SECS}s lease"
         );
         assert!(
