@@ -94,6 +94,11 @@ pub fn retry_from_failed(
             layout::settled_path(ws, &TaskState::Blocked, id)
         }
     };
+    // The old report goes first, while the task is still in failed/ under the finished lock:
+    // once the task is pending, a worker may run it and publish its new report at any moment,
+    // and a removal after the move could take that one.
+    durable::remove_if_exists(&layout::report_path(ws, id))?;
+    durable::sync_dir(&ws.reports(), ws.durability())?;
     let step = Step {
         from: &failed,
         to: to.clone(),
@@ -106,8 +111,6 @@ pub fn retry_from_failed(
         Committed::SourceGone => return Ok(Retry::NotFailed),
         Committed::DestinationExists => return Err(commit::two_states(id, &to)),
     }
-    durable::remove_if_exists(&layout::report_path(ws, id))?;
-    durable::sync_dir(&ws.reports(), ws.durability())?;
     Ok(Retry::Moved(state, to, Box::new(task)))
 }
 
