@@ -206,6 +206,10 @@ impl Error {
                 "run `coord init` in your project directory, or point to one with --root PATH or COORD_ROOT"
                     .into(),
             ),
+            Error::NotAWorkspace { path } if path.join(".coord").join("pending").is_dir() => Some(format!(
+                "did you mean {}? --root and COORD_ROOT name the .coord folder itself, not the project",
+                path.join(".coord").display()
+            )),
             Error::NotAWorkspace { .. } => {
                 Some("--root and COORD_ROOT name the .coord folder itself; create one with `coord init`".into())
             }

@@ -25,7 +25,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(d) => d,
         None => std::env::current_dir()?,
     };
-    std::fs::create_dir_all(&dir).map_err(|e| coord::Error::io("create", &dir, e))?;
+    // The project must exist: a mistyped path is refused rather than created.
+    if !dir.is_dir() {
+        return Err(coord::Error::Invalid(format!(
+            "{} is not an existing folder; create it first (mkdir -p {0}) or run `coord init` in \
+             the project",
+            dir.display()
+        ))
+        .into());
+    }
     let gid = args
         .shared
         .as_deref()

@@ -77,3 +77,29 @@ fn usage_errors_exit_2() {
     let out = p.coord(&["queue"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn init_refuses_a_folder_that_does_not_exist_instead_of_creating_the_path() {
+    let p = Project::bare();
+    let missing = p.path().join("no/such/project");
+    let out = p.coord(&["init", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not an existing folder; create it first"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!p.path().join("no").exists(), "nothing was created");
+}
+
+#[test]
+fn a_root_that_names_the_project_instead_of_its_workspace_gets_a_did_you_mean() {
+    let p = Project::new();
+    let out = p.coord(&["--root", p.path().to_str().unwrap(), "status"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("hint: did you mean {}?", p.root().display())),
+        "{}",
+        stderr(&out)
+    );
+}
