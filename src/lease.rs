@@ -179,7 +179,11 @@ pub fn probe(ws: &Workspace, record: &WorkerRecord) -> Result<Liveness> {
         // killing what its tasks left running. Its end is a moment away; wait for it.
         Err(TryLockError::WouldBlock) if !host::process_alive(record.pid) => {
             match lock_within(&file, LIVE_HOLD) {
-                Ok(true) => Ok(Liveness::Dead),
+                Ok(true) => {
+                    // Let go at once: the recovery that follows takes the lock on its own file.
+                    let _ = file.unlock();
+                    Ok(Liveness::Dead)
+                }
                 Ok(false) => Ok(Liveness::Alive),
                 Err(e) => Err(Error::io("lock", &path, e)),
             }
@@ -207,7 +211,11 @@ fn lock_within(file: &File, limit: Duration) -> std::io::Result<bool> {
     std::thread::Builder::new()
         .name("coord-life-lock".into())
         .spawn(move || {
-            let _ = tx.send(waiter.lock());
+            let locked = waiter.lock();
+            // Closed before the answer goes out, so the caller alone decides how long the
+            // lock is held.
+            drop(waiter);
+            let _ = tx.send(locked);
         })?;
     match rx.recv_timeout(limit) {
         Ok(locked) => locked.map(|()| true),
