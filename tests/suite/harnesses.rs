@@ -108,6 +108,16 @@ fn queue_of_files(n: usize) -> Project {
     p
 }
 
+/// The project `p` with `harness`'s hooks installed and its scripted model API (`fake`)
+/// started, logging requests to the returned file.
+fn harnessed(p: Project, harness: &str, fake: &str) -> (Project, PathBuf, FakeApi) {
+    let out = p.coord(&["hook", "install", harness]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = p.path().join("api.jsonl");
+    let api = FakeApi::start(fake, &log);
+    (p, log, api)
+}
+
 /// Every one of the `n` tasks completed exactly once, on its first attempt, by a worker whose
 /// id starts with `prefix`, with the file it asked for.
 fn each_completed_once(p: &Project, n: usize, prefix: &str) {
@@ -178,11 +188,7 @@ fn two_codex_chats_drain_a_queue_through_the_stop_hook_alone() {
         return;
     };
     const TASKS: usize = 6;
-    let p = queue_of_files(TASKS);
-    let out = p.coord(&["hook", "install", "codex"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let log = p.path().join("api.jsonl");
-    let api = FakeApi::start("fake_openai.py", &log);
+    let (p, log, api) = harnessed(queue_of_files(TASKS), "codex", "fake_openai.py");
     let outs = two_chats(&codex, &p, "a Codex chat", |home, cmd| {
         // The scripted model as a provider; the project trusted; the shell not a login shell,
         // which would reset PATH.
@@ -239,11 +245,7 @@ fn two_gemini_cli_chats_drain_a_queue_through_the_after_agent_hook_alone() {
         return;
     };
     const TASKS: usize = 6;
-    let p = queue_of_files(TASKS);
-    let out = p.coord(&["hook", "install", "gemini"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let log = p.path().join("api.jsonl");
-    let api = FakeApi::start("fake_gemini.py", &log);
+    let (p, log, api) = harnessed(queue_of_files(TASKS), "gemini", "fake_gemini.py");
     two_chats(&gemini, &p, "a Gemini CLI chat", |home, cmd| {
         std::fs::create_dir(home.join(".gemini")).unwrap();
         std::fs::write(
@@ -288,11 +290,7 @@ fn two_claude_code_chats_drain_a_queue_through_the_stop_hook_alone() {
         return;
     };
     const TASKS: usize = 8;
-    let p = queue_of_files(TASKS);
-    let out = p.coord(&["hook", "install", "claude"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let log = p.path().join("api.jsonl");
-    let api = FakeApi::start("fake_anthropic.py", &log);
+    let (p, log, api) = harnessed(queue_of_files(TASKS), "claude", "fake_anthropic.py");
     let outs = two_chats(&claude, &p, "a Claude Code chat", |_, cmd| {
         cmd.args([
             "-p",
@@ -398,6 +396,8 @@ fn two_claude_code_chats_drain_a_queue_through_the_stop_hook_alone() {
 /// A tmux server of its own, killed with the test.
 struct Tmux {
     socket: String,
+    /// Where the panes' output goes, so that a wait wakes on it.
+    screens: tempfile::TempDir,
 }
 
 impl Tmux {
@@ -417,18 +417,20 @@ impl Tmux {
         stdout(&self.run(&["capture-pane", "-p", "-t", session]))
     }
 
-    /// Waits (bounded) until `session`'s screen shows `text`. A terminal draws no file to wait
-    /// on, so this looks at the screen every 100 ms.
+    /// Waits (bounded) until `session`'s screen shows `text`. The pane's output is piped to a
+    /// file, whose changes wake the wait; each wake looks at the screen as tmux draws it.
     fn wait_for(&self, session: &str, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while !self.screen_of(session).contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "{session} never showed {text:?}: {}",
-                self.screen_of(session)
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let out = self.screens.path().join(format!("{session}.out"));
+        let pipe = format!("cat >> '{}'", out.display());
+        self.run(&["pipe-pane", "-o", "-t", session, &pipe]);
+        let shown = wait_on_changes(self.screens.path(), Duration::from_secs(120), || {
+            self.screen_of(session).contains(text)
+        });
+        assert!(
+            shown,
+            "{session} never showed {text:?}: {}",
+            self.screen_of(session)
+        );
     }
 }
 
@@ -447,10 +449,7 @@ fn an_idle_claude_code_chat_is_woken_by_a_task_queued_after_it_stopped() {
         return;
     }
     let p = Project::new();
-    let out = p.coord(&["hook", "install", "claude"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let log = p.path().join("api.jsonl");
-    let api = FakeApi::start("fake_anthropic.py", &log);
+    let (p, log, api) = harnessed(p, "claude", "fake_anthropic.py");
     // A person's first run, already past onboarding, the folder trusted, the key approved.
     let key = "sk-test-not-a-key-0123456789";
     let home = tempfile::tempdir().unwrap();
@@ -470,6 +469,7 @@ fn an_idle_claude_code_chat_is_woken_by_a_task_queued_after_it_stopped() {
     let bin = Path::new(env!("CARGO_BIN_EXE_coord")).parent().unwrap();
     let tmux = Tmux {
         socket: format!("coord-test-{}", std::process::id()),
+        screens: tempfile::tempdir().unwrap(),
     };
     let out = tmux.run(&[
         "new-session",
@@ -563,11 +563,7 @@ fn two_opencode_chats_drain_a_queue_through_coord_s_plugin_alone() {
         return;
     }
     const TASKS: usize = 6;
-    let p = queue_of_files(TASKS);
-    let out = p.coord(&["hook", "install", "opencode"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let log = p.path().join("api.jsonl");
-    let api = FakeApi::start("fake_chat.py", &log);
+    let (p, log, api) = harnessed(queue_of_files(TASKS), "opencode", "fake_chat.py");
     p.write(
         "opencode.json",
         &serde_json::json!({
@@ -587,6 +583,7 @@ fn two_opencode_chats_drain_a_queue_through_coord_s_plugin_alone() {
     );
     let tmux = Tmux {
         socket: format!("coord-oc-{}", std::process::id()),
+        screens: tempfile::tempdir().unwrap(),
     };
     let homes: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
     // One cache for both: a provider package opencode fetches is fetched once.
