@@ -108,6 +108,15 @@ fn queue_of_files(n: usize) -> Project {
     p
 }
 
+/// How many `completed` events the journal holds (each is recorded after its task's move and
+/// report).
+fn completions(p: &Project) -> usize {
+    stdout(&p.coord(&["events", "--json"]))
+        .lines()
+        .filter(|l| l.contains("\"event\":\"completed\""))
+        .count()
+}
+
 /// The project `p` with `harness`'s hooks installed and its scripted model API (`fake`)
 /// started, logging requests to the returned file.
 fn harnessed(p: Project, harness: &str, fake: &str) -> (Project, PathBuf, FakeApi) {
@@ -122,12 +131,7 @@ fn harnessed(p: Project, harness: &str, fake: &str) -> (Project, PathBuf, FakeAp
 /// id starts with `prefix`, with the file it asked for.
 fn each_completed_once(p: &Project, n: usize, prefix: &str) {
     assert_eq!(p.count("completed"), n);
-    let events = stdout(&p.coord(&["events", "--json"]));
-    let completions = events
-        .lines()
-        .filter(|l| l.contains("\"event\":\"completed\""))
-        .count();
-    assert_eq!(completions, n, "each task completed exactly once");
+    assert_eq!(completions(p), n, "each task completed exactly once");
     for i in 0..n {
         let r = p.report(&format!("t{i}"));
         assert_eq!(r["attempt"], 1, "{r}");
@@ -625,7 +629,7 @@ fn two_opencode_chats_drain_a_queue_through_coord_s_plugin_alone() {
         ]);
     }
     assert!(
-        p.wait(Duration::from_secs(120), || p.count("completed") == TASKS),
+        p.wait(Duration::from_secs(120), || completions(&p) == TASKS),
         "the queue was not drained: {} completed\n{}\n{}",
         p.count("completed"),
         tmux.screen_of("chat0"),
