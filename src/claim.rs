@@ -200,15 +200,26 @@ impl Claimer {
             crate::depends::settle_blocked(ws, &parked, "coord")?;
             return Ok(None);
         }
-        if task.exclusive_files() {
+        let limited = gate::limited(ws, &task);
+        if task.exclusive_files() || limited {
             let lock = locks::claims(ws, &self.worker)?;
             let _files = locks::files(ws)?;
-            if let Some((other, file)) = gate::held_elsewhere(ws, &self.worker, &task)? {
+            if task.exclusive_files()
+                && let Some((other, file)) = gate::held_elsewhere(ws, &self.worker, &task)?
+            {
                 state::put_back(&lock, ws, &path, &task)?;
                 tracing::info!(
                     "{} touches {file}, which {} holds: left in pending/",
                     task.spec.id,
                     other.display()
+                );
+                return Ok(None);
+            }
+            if limited && let Some((label, count, limit)) = gate::over_limit(ws, &task)? {
+                state::put_back(&lock, ws, &path, &task)?;
+                tracing::info!(
+                    "{} requires {label}: {count} tasks requiring it would be held, the limit is {limit}: left in pending/",
+                    task.spec.id
                 );
                 return Ok(None);
             }

@@ -67,9 +67,10 @@ pub struct Finding {
 fn rank(state: &TaskState) -> u8 {
     match state {
         TaskState::Pending | TaskState::Blocked => 0,
-        TaskState::Assigned(_) => 1,
-        TaskState::Failed => 2,
-        TaskState::Completed => 3,
+        TaskState::Assigned(_) | TaskState::Waiting => 1,
+        TaskState::Review => 2,
+        TaskState::Failed => 3,
+        TaskState::Completed => 4,
     }
 }
 
@@ -145,6 +146,8 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
         }
     }
     for (state, dir) in [
+        (TaskState::Waiting, ws.waiting()),
+        (TaskState::Review, ws.review()),
         (TaskState::Completed, ws.completed()),
         (TaskState::Failed, ws.failed()),
     ] {

@@ -47,6 +47,16 @@ pub enum Kind {
     Retried,
     /// Removed by `coord purge`.
     Purged,
+    /// Its holder asked a question: moved to waiting/.
+    Asked,
+    /// Its question was answered: back to its holder, or to pending/.
+    Answered,
+    /// Its checks passed and it waits for review: moved to review/.
+    Submitted,
+    /// Approved by a reviewer: moved to completed/.
+    Approved,
+    /// Rejected by a reviewer: back to pending/ (or to failed/ when out of attempts).
+    Rejected,
 }
 
 names!(Kind {
@@ -64,6 +74,11 @@ names!(Kind {
     Stopped => "stopped",
     Retried => "retried",
     Purged => "purged",
+    Asked => "asked",
+    Answered => "answered",
+    Submitted => "submitted",
+    Approved => "approved",
+    Rejected => "rejected",
 });
 
 /// One state change.

@@ -1,10 +1,13 @@
-//! Which pending tasks a worker may claim now: routing labels, not-before times, pause, and
-//! no two workers on the same files.
+//! Which pending tasks a worker may claim now: routing labels, not-before times, pause, no two
+//! workers on the same files, and no more held tasks requiring a label than its limit.
 //!
 //! The checks read a pending file before the claiming rename, once per file and worker (a
 //! task sent back to pending/ is a new file, recognised by its inode and modification time). File exclusivity is checked again after
 //! the claim, under `.coord/files.lock`, against every task other workers hold
-//! ([`held_elsewhere`]); the claim pipeline puts back a claim that lost that race.
+//! ([`held_elsewhere`]), and so are label limits ([`over_limit`]); the claim pipeline puts back
+//! a claim that lost either race. A task in waiting/ (its holder asked a question) still holds
+//! its files and counts towards its labels' limits, so an answer never brings one back over a
+//! limit.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -77,13 +80,112 @@ pub fn overlap<'a>(a: &'a [String], b: &'a [String]) -> Option<(&'a str, &'a str
     })
 }
 
+/// What a held (or waiting) task holds: its worker, its exclusive files, its labels.
+#[derive(Debug, Clone)]
+struct Holding {
+    owner: Option<String>,
+    files: Option<Vec<String>>,
+    requires: Vec<String>,
+}
+
+/// Every task held by a worker or waiting for an answer, with what it holds; `known` gives the
+/// facts of files read before, so each file is read once.
+fn holdings(
+    ws: &Workspace,
+    known: &mut HashMap<PathBuf, Holding>,
+) -> Result<HashMap<PathBuf, Holding>> {
+    let mut folders: Vec<(Option<String>, PathBuf)> = store::assigned_workers(ws)?
+        .into_iter()
+        .map(|w| {
+            let dir = ws.assigned(&w);
+            (Some(w), dir)
+        })
+        .collect();
+    folders.push((None, ws.waiting()));
+    let mut seen = HashMap::new();
+    for (owner, dir) in folders {
+        for name in store::list_files(&dir)? {
+            let path = dir.join(name);
+            let holding = match known.remove(&path) {
+                Some(h) => h,
+                None => match crate::task::read(&path) {
+                    Ok(t) => Holding {
+                        owner: owner
+                            .clone()
+                            .or_else(|| t.coord.question.as_ref().map(|q| q.worker.clone())),
+                        files: t.exclusive_files().then(|| files_of(&t)),
+                        requires: t.spec.requires.clone(),
+                    },
+                    Err(_) => continue,
+                },
+            };
+            seen.insert(path, holding);
+        }
+    }
+    Ok(seen)
+}
+
+/// The first of `task`'s labels whose limit the tasks held now (`held`, this claim included
+/// when it is held) exceed, or reach when `adding`: the label, the count and the limit.
+fn limit_hit<'a>(
+    ws: &Workspace,
+    task_requires: &'a [String],
+    held: impl Iterator<Item = &'a Holding> + Clone,
+    adding: bool,
+) -> Option<(String, usize, u32)> {
+    let limits = &ws.config().label_limits;
+    task_requires.iter().find_map(|label| {
+        let limit = *limits.get(label)?;
+        let count = held
+            .clone()
+            .filter(|h| h.requires.iter().any(|l| l == label))
+            .count();
+        let over = match adding {
+            true => count >= limit as usize,
+            false => count > limit as usize,
+        };
+        over.then(|| (label.clone(), count, limit))
+    })
+}
+
+/// Whether `task` requires a label that has a limit in this workspace.
+pub fn limited(ws: &Workspace, task: &TaskFile) -> bool {
+    let limits = &ws.config().label_limits;
+    task.spec.requires.iter().any(|l| limits.contains_key(l))
+}
+
+/// A label whose limit is exceeded now that `worker` holds `task` (checked by the claim
+/// pipeline under the files lock, right after the claim): the label, how many tasks requiring
+/// it are held (this one included), and its limit.
+pub fn over_limit(ws: &Workspace, task: &TaskFile) -> Result<Option<(String, usize, u32)>> {
+    let held = holdings(ws, &mut HashMap::new())?;
+    Ok(limit_hit(ws, &task.spec.requires, held.values(), false))
+}
+
+/// After a worker lets go of `task` (finished, failed, released, sent to review): if it held
+/// files or a limited label, other workers may now claim tasks they skipped for it, so a hidden
+/// name is created in pending/ and removed at once. Every watching worker is woken by it and
+/// looks at pending/ again, instead of waiting for its next rescan.
+pub fn let_go(ws: &Workspace, task: &TaskFile) {
+    if !(task.exclusive_files() || limited(ws, task)) {
+        return;
+    }
+    let bell = ws.pending().join(format!(
+        ".ring.{}",
+        crate::durable::unique_tmp_name("bell").trim_end_matches(".tmp")
+    ));
+    if std::fs::File::create_new(&bell).is_ok() {
+        let _ = std::fs::remove_file(&bell);
+    }
+}
+
 /// One worker's view of what it may claim.
 #[derive(Debug)]
 pub struct Gate {
     worker: String,
     labels: HashSet<String>,
     facts: HashMap<PathBuf, Facts>,
-    held: HashMap<PathBuf, Option<Vec<String>>>,
+    held: HashMap<PathBuf, Holding>,
     held_fresh: bool,
     next_due: Option<jiff::Timestamp>,
 }
@@ -114,25 +216,9 @@ impl Gate {
         self.held_fresh = false;
     }
 
-    /// Reads which files the tasks other workers hold touch (each held file read once).
+    /// Reads what the held and waiting tasks hold (each held file read once).
     fn read_held(&mut self, ws: &Workspace) -> Result<()> {
-        let mut seen = HashMap::new();
-        for w in store::assigned_workers(ws)? {
-            if w == self.worker {
-                continue;
-            }
-            for name in store::list_files(&ws.assigned(&w))? {
-                let path = ws.assigned(&w).join(name);
-                let files = match self.held.remove(&path) {
-                    Some(files) => files,
-                    None => crate::task::read(&path)
-                        .ok()
-                        .and_then(|t| t.exclusive_files().then(|| files_of(&t))),
-                };
-                seen.insert(path, files);
-            }
-        }
-        self.held = seen;
+        self.held = holdings(ws, &mut self.held)?;
         self.held_fresh = true;
         Ok(())
     }
@@ -166,18 +252,25 @@ impl Gate {
             self.next_due = Some(self.next_due.map_or(at, |d| d.min(at)));
             return false;
         }
+        let limits = &ws.config().label_limits;
+        let limited = facts.requires.iter().any(|l| limits.contains_key(l));
+        if facts.files.is_none() && !limited {
+            return true;
+        }
+        // Unreadable folders admit the task; the checks after the claim decide.
+        if !self.held_fresh && self.read_held(ws).is_err() {
+            return true;
+        }
+        if limited && limit_hit(ws, &facts.requires, self.held.values(), true).is_some() {
+            return false;
+        }
         match &facts.files {
-            Some(files) => {
-                // Unreadable folders admit the task; the check after the claim decides.
-                if !self.held_fresh && self.read_held(ws).is_err() {
-                    return true;
-                }
-                !self
-                    .held
-                    .values()
-                    .flatten()
-                    .any(|other| overlap(files, other).is_some())
-            }
+            Some(files) => !self
+                .held
+                .values()
+                .filter(|h| h.owner.as_deref() != Some(self.worker.as_str()))
+                .filter_map(|h| h.files.as_ref())
+                .any(|other| overlap(files, other).is_some()),
             None => true,
         }
     }
@@ -196,21 +289,14 @@ pub fn held_elsewhere(
     task: &TaskFile,
 ) -> Result<Option<(PathBuf, String)>> {
     let mine = files_of(task);
-    for w in store::assigned_workers(ws)? {
-        if w == worker {
+    for (path, held) in holdings(ws, &mut HashMap::new())? {
+        if held.owner.as_deref() == Some(worker) {
             continue;
         }
-        for name in store::list_files(&ws.assigned(&w))? {
-            let path = ws.assigned(&w).join(name);
-            let Ok(other) = crate::task::read(&path) else {
-                continue;
-            };
-            if !other.exclusive_files() {
-                continue;
-            }
-            if let Some((_, file)) = overlap(&mine, &files_of(&other)) {
-                return Ok(Some((path.clone(), file.to_string())));
-            }
+        if let Some(files) = &held.files
+            && let Some((_, file)) = overlap(&mine, files)
+        {
+            return Ok(Some((path, file.to_string())));
         }
     }
     Ok(None)

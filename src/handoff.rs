@@ -241,6 +241,16 @@ fn not_held(ws: &Workspace, worker: &str, id: &str) -> Error {
             ),
             format!("see `coord show {id}`; {next}"),
         ),
+        TaskState::Waiting => (
+            format!("{id} is waiting for the answer to its question"),
+            format!(
+                "it comes back to its asker with the answer (`coord answer {id} TEXT`); {next}"
+            ),
+        ),
+        TaskState::Review => (
+            format!("{id} passed its checks and waits for review"),
+            format!("a reviewer approves it (`coord approve {id}`) or rejects it; {next}"),
+        ),
         TaskState::Pending => {
             let last = crate::task::read(&path)
                 .ok()
@@ -274,11 +284,23 @@ pub struct Completion {
     pub result: Option<Value>,
     /// A note for the report.
     pub note: Option<String>,
+    /// What the work cost; figures not given here are taken from `result`.
+    pub usage: report::Usage,
+}
+
+/// What a completion came to.
+#[derive(Debug, Clone)]
+pub struct Completed {
+    /// The report: published in reports/, or kept in the task until a reviewer decides.
+    pub report: Report,
+    /// Whether the task went to review/ instead of completed/.
+    pub in_review: bool,
 }
 
 /// Completes `id` for `worker`: checks that it is held in the current claim, runs its checks,
-/// writes the report and moves it to completed/. Failed checks leave the task held.
-pub fn complete(ws: &Workspace, worker: &str, id: &str, req: Completion) -> Result<Report> {
+/// writes the report and moves it to completed/ (or to review/, for a task that waits for a
+/// reviewer). Failed checks leave the task held.
+pub fn complete(ws: &Workspace, worker: &str, id: &str, req: Completion) -> Result<Completed> {
     crate::ids::check_worker_id(worker)?;
     let (_, task) = {
         let _lock = locks::claims(ws, worker)?;
@@ -314,12 +336,25 @@ pub fn complete(ws: &Workspace, worker: &str, id: &str, req: Completion) -> Resu
     let lock = locks::claims(ws, worker)?;
     let token = task.token();
     let (path, task) = held(ws, worker, id, Some(req.token.as_deref().unwrap_or(&token)))?;
-    let report = handoff_report(worker, &task, None, validation, req.result, req.note);
-    let disposition = state::complete(&lock, ws, &path, &report)?;
+    let mut report = handoff_report(worker, &task, None, validation, req.result, req.note);
+    let usage = req.usage.or(report.usage.clone().unwrap_or_default());
+    report.usage = (!usage.is_empty()).then_some(usage);
+    let disposition = match task.needs_review(ws.config().review) {
+        true => state::submit(&lock, ws, &path, &report)?,
+        false => state::complete(&lock, ws, &path, &report)?,
+    };
     drop(lock);
+    crate::gate::let_go(ws, &task);
     crate::depends::after(ws, id, worker, &disposition);
     match disposition {
-        Disposition::Completed => Ok(report),
+        Disposition::Completed => Ok(Completed {
+            report,
+            in_review: false,
+        }),
+        Disposition::InReview => Ok(Completed {
+            report,
+            in_review: true,
+        }),
         _ => Err(not_held(ws, worker, id)),
     }
 }
@@ -356,31 +391,88 @@ pub fn fail(
         kind: EndKind::Failed { retry },
         reason,
         report: Some(&report),
+        snooze_until: None,
     };
     let disposition = state::end_claim(&lock, ws, &path, end)?;
     drop(lock);
+    crate::gate::let_go(ws, &task);
     crate::depends::after(ws, id, worker, &disposition);
     Ok((disposition, task.attempt()))
 }
 
-/// Hands `id` back to pending/ untouched; no attempt is used.
-pub fn release(ws: &Workspace, worker: &str, id: &str, token: Option<&str>) -> Result<Disposition> {
+/// Hands `id` back to pending/ untouched; no attempt is used. With `until` (snooze), no
+/// worker claims it before that time, read from each worker's own clock.
+pub fn release(
+    ws: &Workspace,
+    worker: &str,
+    id: &str,
+    token: Option<&str>,
+    until: Option<jiff::Timestamp>,
+) -> Result<Disposition> {
     crate::ids::check_worker_id(worker)?;
     let lock = locks::claims(ws, worker)?;
     renew(ws, worker)?;
-    let (path, _) = held(ws, worker, id, token)?;
+    let (path, task) = held(ws, worker, id, token)?;
+    let reason = match until {
+        Some(at) => format!("snoozed by {worker} until {}", crate::time::format(at)),
+        None => format!("released by {worker}"),
+    };
     let end = End {
         kind: EndKind::Released,
-        reason: &format!("released by {worker}"),
+        reason: &reason,
         report: None,
+        snooze_until: until,
     };
-    state::end_claim(&lock, ws, &path, end)
+    let disposition = state::end_claim(&lock, ws, &path, end)?;
+    drop(lock);
+    crate::gate::let_go(ws, &task);
+    Ok(disposition)
 }
 
-/// Renews `worker`'s lease; with a note, keeps it on every task the worker holds. Returns the
-/// ids of the tasks it holds.
-pub fn heartbeat(ws: &Workspace, worker: &str, note: Option<&str>) -> Result<Vec<String>> {
+/// Moves `id`, held by `worker` in the current claim, to waiting/ with a question. No attempt
+/// is used, its lease stops, and the answer brings it back (`coord answer`).
+pub fn ask(
+    ws: &Workspace,
+    worker: &str,
+    id: &str,
+    token: Option<&str>,
+    question: &str,
+) -> Result<()> {
     crate::ids::check_worker_id(worker)?;
+    if question.trim().is_empty() {
+        return Err(Error::Invalid(
+            "the question is empty; say what you need to know".to_string(),
+        ));
+    }
+    let lock = locks::claims(ws, worker)?;
+    renew(ws, worker)?;
+    let (path, _) = held(ws, worker, id, token)?;
+    match state::ask(&lock, ws, &path, question)? {
+        true => Ok(()),
+        false => Err(not_held(ws, worker, id)),
+    }
+}
+
+/// What a heartbeat leaves on the tasks a worker holds.
+#[derive(Debug, Clone, Default)]
+pub struct Beat<'a> {
+    /// A note for people (`coord show`, `coord status`).
+    pub note: Option<&'a str>,
+    /// How far the work is, in percent (0 to 100).
+    pub progress: Option<u8>,
+}
+
+/// Renews `worker`'s lease; with a note or a progress figure, keeps it on every task the worker
+/// holds. Returns the ids of the tasks it holds.
+pub fn heartbeat(ws: &Workspace, worker: &str, beat: Beat<'_>) -> Result<Vec<String>> {
+    crate::ids::check_worker_id(worker)?;
+    if let Some(p) = beat.progress
+        && p > 100
+    {
+        return Err(Error::Invalid(format!(
+            "progress {p} is not a percentage: give a number from 0 to 100"
+        )));
+    }
     let lock = locks::claims(ws, worker)?;
     renew(ws, worker)?;
     let mut ids = Vec::new();
@@ -391,13 +483,18 @@ pub fn heartbeat(ws: &Workspace, worker: &str, note: Option<&str>) -> Result<Vec
         let Ok(mut task) = crate::task::read(&path) else {
             continue;
         };
-        if let Some(text) = note {
+        if let Some(text) = beat.note {
             task.coord.last_note = Some(Note {
                 worker: worker.to_string(),
                 attempt: task.attempt(),
                 text: text.to_string(),
                 at: host::now(),
             });
+        }
+        if beat.progress.is_some() {
+            task.coord.progress = beat.progress;
+        }
+        if beat.note.is_some() || beat.progress.is_some() {
             state::rewrite_held(&lock, ws, &path, &task)?;
         }
         ids.push(task.spec.id);

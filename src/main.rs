@@ -38,8 +38,28 @@ enum Command {
     Fail(cli::claims::FailArgs),
     /// Hand a held task back to pending/ without using an attempt.
     Release(cli::claims::ReleaseArgs),
-    /// Renew a worker's lease; with --note, leave a note on its tasks.
+    /// Renew a worker's lease; with --note and --progress, say where the work is.
     Heartbeat(cli::claims::HeartbeatArgs),
+    /// Park a held task with a question (no attempt used, no lease); the answer brings it back.
+    Ask(cli::claims::AskArgs),
+    /// Answer a waiting task's question: it goes back to its asker, or to the next worker.
+    Answer(cli::talk::AnswerArgs),
+    /// List the open questions.
+    Questions(cli::talk::QuestionsArgs),
+    /// Send a message to a worker, the coordinator, or all workers.
+    Send(cli::talk::SendArgs),
+    /// Read an inbox (the coordinator's, or a worker's with --worker).
+    Inbox(cli::talk::InboxArgs),
+    /// Leave feedback for the coordinator, as a worker.
+    Feedback(cli::talk::FeedbackArgs),
+    /// List the work waiting for review.
+    Review(cli::review::ListArgs),
+    /// Approve work in review: it completes, and its dependents may start.
+    Approve(cli::review::ApproveArgs),
+    /// Reject work in review: back to pending with the reason (the attempt counts).
+    Reject(cli::review::RejectArgs),
+    /// Show or change the workspace's settings (review default, label limits, leases).
+    Config(cli::config::Args),
     /// Cancel tasks that have not finished (pending, blocked or held); a running one is stopped.
     Cancel(cli::operate::CancelArgs),
     /// Send failed tasks back with their attempts reset (history kept).
@@ -89,6 +109,16 @@ fn main() -> ExitCode {
         Command::Fail(args) => cli::claims::fail(root, args),
         Command::Release(args) => cli::claims::release(root, args),
         Command::Heartbeat(args) => cli::claims::heartbeat(root, args),
+        Command::Ask(args) => cli::claims::ask(root, args),
+        Command::Answer(args) => cli::talk::answer(root, args),
+        Command::Questions(args) => cli::talk::list_questions(root, args),
+        Command::Send(args) => cli::talk::send(root, args),
+        Command::Inbox(args) => cli::talk::inbox(root, args),
+        Command::Feedback(args) => cli::talk::feedback(root, args),
+        Command::Review(args) => cli::review::list(root, args),
+        Command::Approve(args) => cli::review::approve(root, args),
+        Command::Reject(args) => cli::review::reject(root, args),
+        Command::Config(args) => cli::config::run(root, args),
         Command::Cancel(args) => cli::operate::cancel(root, args),
         Command::Retry(args) => cli::operate::retry(root, args),
         Command::Purge(args) => cli::operate::purge(root, args),

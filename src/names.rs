@@ -46,6 +46,11 @@ mod tests {
             E::Cancelled,
             E::Retried,
             E::Purged,
+            E::Asked,
+            E::Answered,
+            E::Submitted,
+            E::Approved,
+            E::Rejected,
         ]);
         use crate::lease::Mode;
         same(&[Mode::Exec, Mode::TaskCommand, Mode::Handoff]);

@@ -108,6 +108,7 @@ fn recover_expired(
                     kind: EndKind::Lost,
                     reason: &reason,
                     report: None,
+                    snooze_until: None,
                 };
                 (task.spec.id, state::end_claim(&lock, ws, &path, end)?)
             }
@@ -156,6 +157,7 @@ pub fn recover_worker(
                     kind: EndKind::Lost,
                     reason,
                     report: None,
+                    snooze_until: None,
                 };
                 state::end_claim(&lock, ws, &held, end)?
             }

@@ -68,6 +68,76 @@ pub struct Report {
     /// The note given with `coord complete --note` or `coord fail --reason`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// What the work cost, as the agent that did it said (`coord complete --tokens-in` …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Who approved the work, for a task that waited for review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// When it was approved (the approver's clock).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::ms_opt"
+    )]
+    pub approved_at: Option<jiff::Timestamp>,
+    /// The note the reviewer gave with the approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_note: Option<String>,
+}
+
+/// The cost of an attempt, as the agent that ran it reports it; every figure is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    /// Tokens read by the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_in: Option<u64>,
+    /// Tokens written by the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_out: Option<u64>,
+    /// What the attempt cost, in US dollars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// How well the agent used its context, 0 to 100, as it judges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_efficiency_score: Option<f64>,
+}
+
+impl Usage {
+    /// Whether no figure is given.
+    pub fn is_empty(&self) -> bool {
+        *self == Usage::default()
+    }
+
+    /// The figures a result object carries under the same names (`tokensIn`, `tokensOut`,
+    /// `costUsd`, `contextEfficiencyScore`), each taken only when it is a non-negative number.
+    pub fn from_result(result: &Value) -> Usage {
+        let number = |key: &str| {
+            result
+                .get(key)
+                .and_then(Value::as_f64)
+                .filter(|n| n.is_finite() && *n >= 0.0)
+        };
+        Usage {
+            tokens_in: result.get("tokensIn").and_then(Value::as_u64),
+            tokens_out: result.get("tokensOut").and_then(Value::as_u64),
+            cost_usd: number("costUsd"),
+            context_efficiency_score: number("contextEfficiencyScore"),
+        }
+    }
+
+    /// These figures, with any missing one taken from `other`.
+    pub fn or(self, other: Usage) -> Usage {
+        Usage {
+            tokens_in: self.tokens_in.or(other.tokens_in),
+            tokens_out: self.tokens_out.or(other.tokens_out),
+            cost_usd: self.cost_usd.or(other.cost_usd),
+            context_efficiency_score: self
+                .context_efficiency_score
+                .or(other.context_efficiency_score),
+        }
+    }
 }
 
 impl Report {
@@ -97,6 +167,10 @@ impl Report {
             result: None,
             validation: Vec::new(),
             note: None,
+            usage: None,
+            approved_by: None,
+            approved_at: None,
+            review_note: None,
         }
     }
 
@@ -157,9 +231,17 @@ impl Report {
             deliverables,
             missing,
             log: a.log,
+            usage: a
+                .result
+                .as_ref()
+                .map(Usage::from_result)
+                .filter(|u| !u.is_empty()),
             result: a.result,
             validation: a.validation,
             note: a.note,
+            approved_by: None,
+            approved_at: None,
+            review_note: None,
         }
     }
 }

@@ -56,6 +56,53 @@ pub struct WorkerTotals {
     pub failed: usize,
     /// Time its finished tasks ran, in milliseconds.
     pub run_ms: u64,
+    /// What its agents said the work cost (reports that carry usage).
+    pub usage: UsageTotals,
+}
+
+/// Sums of the usage reports carry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageTotals {
+    /// Reports that carry any figure.
+    pub reports: usize,
+    /// Tokens read.
+    pub tokens_in: u64,
+    /// Tokens written.
+    pub tokens_out: u64,
+    /// Cost in US dollars.
+    pub cost_usd: f64,
+    /// The mean context-efficiency score of the reports that give one.
+    pub mean_context_efficiency_score: Option<f64>,
+    #[serde(skip)]
+    scores: Vec<f64>,
+}
+
+impl UsageTotals {
+    fn add(&mut self, u: &report::Usage) {
+        self.reports += 1;
+        self.tokens_in += u.tokens_in.unwrap_or(0);
+        self.tokens_out += u.tokens_out.unwrap_or(0);
+        self.cost_usd += u.cost_usd.unwrap_or(0.0);
+        if let Some(score) = u.context_efficiency_score {
+            self.scores.push(score);
+            self.mean_context_efficiency_score =
+                Some(self.scores.iter().sum::<f64>() / self.scores.len() as f64);
+        }
+    }
+}
+
+/// One finished task's usage, as its report gives it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskUsage {
+    /// The task.
+    pub task_id: String,
+    /// The worker that finished it.
+    pub worker_id: String,
+    /// Its figures.
+    #[serde(flatten)]
+    pub usage: report::Usage,
 }
 
 /// The workspace's statistics.
@@ -68,6 +115,10 @@ pub struct Stats {
     pub blocked: usize,
     /// Tasks held by workers.
     pub assigned: usize,
+    /// Tasks whose holder asked a question.
+    pub waiting: usize,
+    /// Tasks waiting for review.
+    pub review: usize,
     /// Tasks completed.
     pub completed: usize,
     /// Tasks dead-lettered (failed for good, not cancelled).
@@ -84,6 +135,13 @@ pub struct Stats {
     pub workers: BTreeMap<String, WorkerTotals>,
     /// Completed on the first attempt, among tasks that completed or were dead-lettered.
     pub first_attempt_success_rate: Option<f64>,
+    /// Among completed tasks, the share finished with no human action: no question asked, no
+    /// rejection, no operator retry, no review approval.
+    pub automation_rate: Option<f64>,
+    /// The usage all reports carry, summed.
+    pub usage: UsageTotals,
+    /// Each finished task whose report carries usage.
+    pub task_usage: Vec<TaskUsage>,
 }
 
 fn ms_between(a: jiff::Timestamp, b: jiff::Timestamp) -> u64 {
@@ -97,8 +155,11 @@ pub fn gather(ws: &Workspace) -> Result<Stats> {
         pending: st.queue_size,
         blocked: st.blocked,
         assigned: st.active_tasks,
+        waiting: st.waiting,
+        review: st.review,
         ..Stats::default()
     };
+    let mut automated = 0usize;
     let mut first_claim: HashMap<String, jiff::Timestamp> = HashMap::new();
     let _ = events::read_each(ws, 0, |e| {
         if e.event == Kind::Claimed {
@@ -126,6 +187,26 @@ pub fn gather(ws: &Workspace) -> Result<Stats> {
             }
             let totals = stats.workers.entry(rep.worker_id.clone()).or_default();
             totals.run_ms += rep.duration_ms;
+            if let Some(u) = &rep.usage {
+                totals.usage.add(u);
+                stats.usage.add(u);
+                stats.task_usage.push(TaskUsage {
+                    task_id: id.to_string(),
+                    worker_id: rep.worker_id.clone(),
+                    usage: u.clone(),
+                });
+            }
+            let human = task.coord.question.is_some()
+                || rep.approved_by.is_some()
+                || task.coord.history.iter().any(|h| {
+                    matches!(
+                        h.outcome,
+                        Outcome::Asked | Outcome::Rejected | Outcome::Retried
+                    )
+                });
+            if done && !human {
+                automated += 1;
+            }
             if done {
                 stats.completed += 1;
                 totals.completed += 1;
@@ -136,11 +217,12 @@ pub fn gather(ws: &Workspace) -> Result<Stats> {
                 totals.failed += 1;
             }
             decided += 1;
-            let retried = task
-                .coord
-                .history
-                .iter()
-                .any(|h| matches!(h.outcome, Outcome::Failed | Outcome::Lost));
+            let retried = task.coord.history.iter().any(|h| {
+                matches!(
+                    h.outcome,
+                    Outcome::Failed | Outcome::Lost | Outcome::Rejected
+                )
+            });
             if done && !retried {
                 first_try += 1;
             }
@@ -160,5 +242,7 @@ pub fn gather(ws: &Workspace) -> Result<Stats> {
         stats.throughput_per_min = stats.completed as f64 / minutes;
     }
     stats.first_attempt_success_rate = (decided > 0).then(|| first_try as f64 / decided as f64);
+    stats.automation_rate =
+        (stats.completed > 0).then(|| automated as f64 / stats.completed as f64);
     Ok(stats)
 }

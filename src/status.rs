@@ -17,6 +17,9 @@ pub struct WorkerStatus {
     pub busy: bool,
     /// The task it holds (the first, if several).
     pub current_task: Option<String>,
+    /// How far that task is, in percent, as the worker last said (`coord heartbeat --progress`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<u8>,
     /// "busy", "idle", "stopped" (exited cleanly), "gone" (died), or "unknown". A worker on
     /// another host is judged by its lease: "gone" once its beat has not changed for the worker
     /// lease as seen from here. A hand-off worker (one using `coord next`) is "busy" while it
@@ -46,6 +49,12 @@ pub struct Status {
     pub queue_size: usize,
     /// Tasks in blocked/, waiting for the tasks they depend on.
     pub blocked: usize,
+    /// Tasks in waiting/: their holder asked a question.
+    pub waiting: usize,
+    /// Tasks in review/: their checks passed, and they wait for a reviewer.
+    pub review: usize,
+    /// The open questions, oldest first.
+    pub questions: Vec<crate::questions::Open>,
     /// Whether `coord pause` is in force: nothing new is claimed.
     pub paused: bool,
     /// The workspace's file system ("ext4", "nfs", "fuse", ...).
@@ -98,9 +107,14 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
             Liveness::Alive if busy => "busy",
             Liveness::Alive => "idle",
         };
+        let progress = held
+            .first()
+            .and_then(|n| crate::task::read(&ws.assigned(&record.worker_id).join(n)).ok())
+            .and_then(|t| t.coord.progress);
         workers.push(WorkerStatus {
             worker_id: record.worker_id.clone(),
             mode: record.mode,
+            progress,
             busy,
             current_task: held
                 .first()
@@ -118,10 +132,14 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
         }
     }
     let fs = crate::fsinfo::kind(ws.root());
+    let questions = crate::questions::open(ws)?;
     Ok(Status {
         workers,
         queue_size: store::count_files(&ws.pending())?,
         blocked: store::count_files(&ws.blocked())?,
+        waiting: store::count_files(&ws.waiting())?,
+        review: store::count_files(&ws.review())?,
+        questions,
         paused: crate::gate::paused(ws),
         filesystem: fs.as_ref().map_or("unknown", |k| k.name).to_string(),
         shared_filesystem: fs.is_some_and(|k| k.shared),

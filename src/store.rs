@@ -89,6 +89,12 @@ pub fn locate_settled(
             return Some((TaskState::Assigned(w.clone()), p));
         }
     }
+    for state in [TaskState::Waiting, TaskState::Review] {
+        let p = layout::folder(ws, &state).join(&file);
+        if p.is_file() {
+            return Some((state, p));
+        }
+    }
     let p = ws.completed().join(&file);
     if p.is_file() {
         return Some((TaskState::Completed, p));
@@ -144,6 +150,13 @@ impl Lookup {
                 TaskState::Assigned(w.clone()),
                 Folder::new(ws.assigned(&w), ids_to_check)?,
             ));
+        }
+        for state in [TaskState::Waiting, TaskState::Review] {
+            let path = layout::folder(ws, &state);
+            // Workspaces made before these states have no such folder, and no such task.
+            if path.is_dir() {
+                folders.push((state, Folder::new(path, ids_to_check)?));
+            }
         }
         folders.push((
             TaskState::Completed,

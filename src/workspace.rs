@@ -20,6 +20,8 @@ const FOLDERS: &[&str] = &[
     "pending",
     "blocked",
     "assigned",
+    "waiting",
+    "review",
     "completed",
     "failed",
     "reports",
@@ -49,6 +51,13 @@ pub struct Config {
     /// owner; None for a private workspace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_gid: Option<u32>,
+    /// Whether a task that does not say (`review`) waits for a reviewer's approval once its
+    /// checks pass (default false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub review: bool,
+    /// The most tasks requiring a label that may be held at once, per label.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub label_limits: std::collections::BTreeMap<String, u32>,
 }
 
 fn default_lease() -> u64 {
@@ -77,6 +86,8 @@ impl Default for Config {
             lease_secs: DEFAULT_LEASE_SECS,
             worker_lease_secs: DEFAULT_WORKER_LEASE_SECS,
             shared_gid: None,
+            review: false,
+            label_limits: Default::default(),
         }
     }
 }
@@ -231,6 +242,39 @@ impl Workspace {
         std::time::Duration::from_secs(self.config.worker_lease_secs.max(1))
     }
 
+    /// The settings as `config.json` holds them.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Changes the settings: under `config.lock`, reads `config.json` again, applies `change`,
+    /// and replaces the file whole (temp file and rename), so two changes never lose one
+    /// another. Returns the new settings.
+    pub fn update_config(
+        &mut self,
+        change: impl FnOnce(&mut Config) -> Result<()>,
+    ) -> Result<Config> {
+        let lock_path = self.root.join("config.lock");
+        let lock = durable::open_append(&lock_path)?;
+        lock.lock().map_err(|e| Error::io("lock", &lock_path, e))?;
+        let path = self.root.join(CONFIG_FILE);
+        let bytes =
+            durable::read_limited(&path, 1 << 20).map_err(|e| Error::io("read", &path, e))?;
+        let mut config: Config = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+            what: "cannot parse the workspace settings",
+            path: path.clone(),
+            source,
+        })?;
+        change(&mut config)?;
+        let bytes = serde_json::to_vec_pretty(&config).expect("config serializes");
+        let durability = Durability { fsync: true };
+        let tmp = durable::write_tmp(&self.tmp(), "config", &bytes, durability)?;
+        durable::replace(&tmp, &path)?;
+        durable::sync_dir(&self.root, durability)?;
+        self.config = config.clone();
+        Ok(config)
+    }
+
     /// The workspace's default lease for hand-off work.
     pub fn lease(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.config.lease_secs.max(1))
@@ -254,6 +298,21 @@ impl Workspace {
     /// Tasks held by one worker.
     pub fn assigned(&self, worker: &str) -> PathBuf {
         self.root.join("assigned").join(worker)
+    }
+
+    /// Tasks whose holder asked a question and waits for the answer.
+    pub fn waiting(&self) -> PathBuf {
+        self.root.join("waiting")
+    }
+
+    /// Tasks whose checks passed, waiting for a reviewer's approval.
+    pub fn review(&self) -> PathBuf {
+        self.root.join("review")
+    }
+
+    /// Messages: one inbox per worker and one for the coordinator.
+    pub fn messages(&self) -> PathBuf {
+        self.root.join("messages")
     }
 
     /// Tasks that completed.

@@ -19,6 +19,8 @@ pub fn to_json(a: &Assignment) -> Value {
         "projectDir": a.project_dir,
         "task": a.task.spec,
         "lastNote": a.task.coord.last_note,
+        "question": a.task.coord.question,
+        "answer": a.task.coord.answer,
         "complete": a.complete_command(),
     })
 }
@@ -28,12 +30,10 @@ pub fn to_text(a: &Assignment) -> String {
     let spec = &a.task.spec;
     let mut out = describe(a);
     out.push_str(&format!(
-        "when done:  {}\ncannot do it: coord fail {} --worker {} --reason \"...\"   or hand it back: coord release {} --worker {}\n",
+        "when done:  {}\ncannot do it: coord fail {id} --worker {w} --reason \"...\"   or hand it back: coord release {id} --worker {w}\nneed an answer: coord ask {id} --worker {w} \"question\"   (it comes back to you with the answer)\n",
         a.complete_command(),
-        spec.id,
-        a.worker,
-        spec.id,
-        a.worker
+        id = spec.id,
+        w = a.worker,
     ));
     out
 }
@@ -73,6 +73,16 @@ pub fn describe(a: &Assignment) -> String {
         out.push_str(&format!(
             "  last note:    {} (worker {}, attempt {})\n",
             note.text, note.worker, note.attempt
+        ));
+    }
+    if let (Some(q), Some(answer)) = (&a.task.coord.question, &a.task.coord.answer) {
+        out.push_str(&format!(
+            "  you asked:    {} (worker {})\n",
+            q.text, q.worker
+        ));
+        out.push_str(&format!(
+            "  answer:       {} (from {})\n",
+            answer.text, answer.by
         ));
     }
     out.push_str(&format!("  task file:    {}\n", a.task_file.display()));

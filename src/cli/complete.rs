@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use coord::Error;
 use coord::exit::ExitCode;
 use coord::handoff::{self, Completion};
+use coord::report::Usage;
 
 /// The largest `--result` file read, as for a worker's result file.
 const MAX_RESULT_BYTES: u64 = 1 << 20;
@@ -26,6 +27,19 @@ pub struct Args {
     /// A note kept in the report.
     #[arg(long)]
     note: Option<String>,
+    /// Tokens the model read for this task (also read from the result's `tokensIn`).
+    #[arg(long, value_name = "N")]
+    tokens_in: Option<u64>,
+    /// Tokens the model wrote (also `tokensOut`).
+    #[arg(long, value_name = "N")]
+    tokens_out: Option<u64>,
+    /// What the task cost, in US dollars (also `costUsd`).
+    #[arg(long, value_name = "USD", value_parser = non_negative)]
+    cost_usd: Option<f64>,
+    /// How well the context was used, 0 to 100, as the agent judges (also
+    /// `contextEfficiencyScore`).
+    #[arg(long, value_name = "SCORE", value_parser = score)]
+    context_efficiency: Option<f64>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -62,11 +76,23 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         token: args.token,
         result,
         note: args.note,
+        usage: Usage {
+            tokens_in: args.tokens_in,
+            tokens_out: args.tokens_out,
+            cost_usd: args.cost_usd,
+            context_efficiency_score: args.context_efficiency,
+        },
     };
     match handoff::complete(&ws, &args.worker, &args.task, req) {
-        Ok(report) => {
+        Ok(done) => {
+            let report = &done.report;
             if args.json {
-                super::print_json(&report)?;
+                super::print_json(report)?;
+            } else if done.in_review {
+                println!(
+                    "{} passed its checks (attempt {}); it waits for review: `coord approve {}` completes it",
+                    report.task_id, report.attempt, report.task_id
+                );
             } else {
                 println!(
                     "completed {} (attempt {}); report {}",
@@ -95,5 +121,25 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::ChecksFailed)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// A number of dollars: finite and not negative.
+fn non_negative(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 => Ok(n),
+        _ => Err(format!(
+            "{text:?} is not an amount: give a number such as 0.42"
+        )),
+    }
+}
+
+/// A score from 0 to 100.
+fn score(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(n) if (0.0..=100.0).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{text:?} is not a score: give a number from 0 to 100"
+        )),
     }
 }

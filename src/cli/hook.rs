@@ -77,19 +77,36 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut bytes = Vec::new();
     let _ = std::io::stdin().take(1 << 20).read_to_end(&mut bytes);
-    let message = answer(root, harness, event, worker.as_deref(), &bytes).unwrap_or_else(|e| {
+    let said = answer(root, harness, event, worker.as_deref(), &bytes).unwrap_or_else(|e| {
         let outcome = match event {
             Event::Stop => "letting the chat stop",
             Event::SessionStart => "the chat starts without coord's words",
         };
         eprintln!("coord hook: {e:#}; {outcome}");
-        None
+        Said::default()
     });
+    let mail = said.mail.as_ref().map_or("", |(_, d)| d.text.as_str());
+    let message = match (said.text, mail.is_empty()) {
+        (Some(text), true) => Some(text),
+        (Some(text), false) => Some(format!("{mail}\n{text}")),
+        (None, false) => Some(mail.to_string()),
+        (None, true) => None,
+    };
     let out = render(harness, event, message);
     if !out.is_empty() {
         println!("{out}");
     }
+    if let Some((ws, delivery)) = said.mail {
+        delivery.delivered(&ws);
+    }
     Ok(ExitCode::Success)
+}
+
+/// What a hook has to say: its words, and the worker's unread messages to hand over with them.
+#[derive(Debug, Default)]
+struct Said {
+    text: Option<String>,
+    mail: Option<(Workspace, super::talk::Delivery)>,
 }
 
 /// `claude-idle`: exits 2 with the task on stderr once one is claimed, which wakes the chat
@@ -135,7 +152,7 @@ fn answer(
     event: Event,
     worker: Option<&str>,
     bytes: &[u8],
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Said> {
     let input = hook::parse_input(harness, event, bytes).map_err(anyhow::Error::msg)?;
     let Some(worker) = hook::worker_id(harness, worker, &input) else {
         anyhow::bail!(
@@ -146,9 +163,10 @@ fn answer(
         (None, Some(cwd)) => Workspace::find(None, cwd)?,
         _ => super::open_workspace(root.clone())?,
     };
+    let delivery = super::talk::Delivery::unread(&ws, &worker);
     if event == Event::SessionStart {
         let held = hook::session_start(&ws, &worker)?;
-        return Ok(Some(match held {
+        let text = Some(match held {
             Some(a) => format!(
                 "coord: you are worker {worker}, and you hold a task from before.\n\n{}",
                 super::assignment::reminder(&a)
@@ -157,12 +175,20 @@ fn answer(
                 "coord: you are worker {worker}. When you end a turn holding no task, coord hands \
                  you the next one; `coord next --worker {worker}` asks for one now."
             ),
-        }));
+        });
+        return Ok(Said {
+            text,
+            mail: Some((ws, delivery)),
+        });
     }
-    Ok(match hook::decide(&ws, harness, &worker, &input)? {
+    let text = match hook::decide(&ws, harness, &worker, &input)? {
         Decision::Stop => None,
         Decision::Start(a) => Some(super::assignment::instruction(&a)),
         Decision::Remind(a) => Some(super::assignment::reminder(&a)),
+    };
+    Ok(Said {
+        text,
+        mail: Some((ws, delivery)),
     })
 }
 

@@ -87,8 +87,18 @@ impl Session {
         }
     }
 
-    /// Claims the next task (or returns the one held), waiting up to `wait_secs`.
+    /// Claims the next task (or returns the one held), waiting up to `wait_secs`; unread
+    /// messages come first.
     fn next(&self, wait_secs: Option<u64>) -> Result<String, String> {
+        let mail = super::talk::Delivery::unread(&self.ws, &self.worker);
+        let answer = self.claim(wait_secs)?;
+        let text = format!("{}{answer}", mail.text);
+        mail.delivered(&self.ws);
+        Ok(text)
+    }
+
+    /// Claims the next task (or returns the one held), waiting up to `wait_secs`.
+    fn claim(&self, wait_secs: Option<u64>) -> Result<String, String> {
         let wait = wait_secs
             .filter(|&s| s > 0)
             .map(|s| Duration::from_secs(s.min(MAX_WAIT_SECS)));
@@ -112,10 +122,11 @@ impl Session {
 
     /// Hands back every task this session holds (a session with a generated id that ends).
     fn hand_back(&self) {
-        let held = handoff::heartbeat(&self.ws, &self.worker, None).unwrap_or_default();
+        let held = handoff::heartbeat(&self.ws, &self.worker, handoff::Beat::default())
+            .unwrap_or_default();
         for id in held {
             let token = self.token(&id);
-            if let Err(e) = handoff::release(&self.ws, &self.worker, &id, token.as_deref()) {
+            if let Err(e) = handoff::release(&self.ws, &self.worker, &id, token.as_deref(), None) {
                 eprint!("{}", text(&e));
             }
         }
@@ -126,7 +137,8 @@ impl Session {
 fn assignment(a: &Assignment) -> String {
     format!(
         "{}When done, call complete with task \"{id}\". If a check fails, fix the work and call \
-         it again. If you cannot do it, call fail with a reason, or release to hand it back.\n",
+         it again. If you cannot do it, call fail with a reason, or release to hand it back. If \
+         you need a person's answer, call ask: the task comes back to you with it.\n",
         super::assignment::describe(a),
         id = a.task.spec.id
     )
@@ -173,6 +185,14 @@ struct CompleteParams {
     result: Option<serde_json::Map<String, serde_json::Value>>,
     /// A note kept in the task's report.
     note: Option<String>,
+    /// Tokens the model read for this task.
+    tokens_in: Option<u64>,
+    /// Tokens the model wrote for this task.
+    tokens_out: Option<u64>,
+    /// What the task cost, in US dollars.
+    cost_usd: Option<f64>,
+    /// How well you used your context, 0 to 100.
+    context_efficiency_score: Option<f64>,
     /// Also claim the next task and return it.
     next: Option<bool>,
     /// With next: seconds to wait for a task (at most 90).
@@ -196,9 +216,45 @@ struct TaskParams {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct ReleaseParams {
+    /// The task id.
+    task: String,
+    /// Snooze: nobody claims it for this many seconds (for a usage limit).
+    snooze_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct HeartbeatParams {
     /// Where you are in the work; kept on each held task.
     note: Option<String>,
+    /// How far the work is, in percent (0 to 100).
+    progress: Option<u8>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct AskParams {
+    /// The task id.
+    task: String,
+    /// The question, for a person or the coordinator.
+    question: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct SendParams {
+    /// A worker id, "coordinator", or "all".
+    to: String,
+    /// The message.
+    text: String,
+    /// The task it is about.
+    task: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+struct FeedbackParams {
+    /// What went well, what got in the way, what the coordinator should change.
+    text: String,
+    /// The task it is about.
+    task: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -247,19 +303,35 @@ impl Server {
         Parameters(p): Parameters<CompleteParams>,
     ) -> Result<CallToolResult, ErrorData> {
         blocking(&self.session, move |s| {
+            let usage = coord::report::Usage {
+                tokens_in: p.tokens_in,
+                tokens_out: p.tokens_out,
+                cost_usd: p.cost_usd.filter(|c| c.is_finite() && *c >= 0.0),
+                context_efficiency_score: p
+                    .context_efficiency_score
+                    .filter(|c| (0.0..=100.0).contains(c)),
+            };
             let req = Completion {
                 token: s.token(&p.task),
                 result: p.result.map(serde_json::Value::Object),
                 note: p.note,
+                usage,
             };
-            let report = handoff::complete(&s.ws, &s.worker, &p.task, req).map_err(|e| text(&e))?;
+            let done = handoff::complete(&s.ws, &s.worker, &p.task, req).map_err(|e| text(&e))?;
             s.forget(&p.task);
-            let done = format!(
-                "completed {} (attempt {}); report {}\n",
-                report.task_id,
-                report.attempt,
-                coord::state::layout::report_path(&s.ws, &report.task_id).display()
-            );
+            let report = &done.report;
+            let done = match done.in_review {
+                true => format!(
+                    "{} passed its checks (attempt {}); it waits for a reviewer's approval\n",
+                    report.task_id, report.attempt
+                ),
+                false => format!(
+                    "completed {} (attempt {}); report {}\n",
+                    report.task_id,
+                    report.attempt,
+                    coord::state::layout::report_path(&s.ws, &report.task_id).display()
+                ),
+            };
             if p.next != Some(true) {
                 return Ok(done);
             }
@@ -300,19 +372,104 @@ impl Server {
         .await
     }
 
-    #[tool(description = "Hand a task you hold back, without using an attempt.")]
+    #[tool(
+        description = "Hand a task you hold back, without using an attempt; snooze_secs keeps it from being claimed for that long (a usage limit)."
+    )]
     async fn release(
         &self,
-        Parameters(p): Parameters<TaskParams>,
+        Parameters(p): Parameters<ReleaseParams>,
     ) -> Result<CallToolResult, ErrorData> {
         blocking(&self.session, move |s| {
             let token = s.token(&p.task);
-            handoff::release(&s.ws, &s.worker, &p.task, token.as_deref()).map_err(|e| text(&e))?;
+            let until = p
+                .snooze_secs
+                .map(|secs| coord::host::now() + Duration::from_secs(secs.min(365 * 86_400)));
+            handoff::release(&s.ws, &s.worker, &p.task, token.as_deref(), until)
+                .map_err(|e| text(&e))?;
             s.forget(&p.task);
+            Ok(match until {
+                Some(at) => format!(
+                    "snoozed {}: back in pending/ (no attempt used), not claimed before {}",
+                    p.task,
+                    coord::time::format(at)
+                ),
+                None => format!(
+                    "released {}; it is back in pending/ (no attempt used)",
+                    p.task
+                ),
+            })
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Ask a question about a task you hold: it waits (no attempt used, no lease) until a person answers, then comes back to you with the answer through next."
+    )]
+    async fn ask(&self, Parameters(p): Parameters<AskParams>) -> Result<CallToolResult, ErrorData> {
+        blocking(&self.session, move |s| {
+            let token = s.token(&p.task);
+            handoff::ask(&s.ws, &s.worker, &p.task, token.as_deref(), &p.question)
+                .map_err(|e| text(&e))?;
             Ok(format!(
-                "released {}; it is back in pending/ (no attempt used)",
+                "{} waits for an answer; call next to work on something else meanwhile, or later to get it back with the answer",
                 p.task
             ))
+        })
+        .await
+    }
+
+    #[tool(description = "Send a message to a worker, the coordinator, or all workers.")]
+    async fn send(
+        &self,
+        Parameters(p): Parameters<SendParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        blocking(&self.session, move |s| {
+            let to = coord::messages::To::parse(&p.to).map_err(|e| text(&e))?;
+            let sent = coord::messages::send(
+                &s.ws,
+                &s.worker,
+                &to,
+                coord::messages::Kind::Message,
+                p.task.as_deref(),
+                &p.text,
+            )
+            .map_err(|e| text(&e))?;
+            let names: Vec<&str> = sent.iter().map(|i| i.name()).collect();
+            Ok(format!("sent to {}", names.join(", ")))
+        })
+        .await
+    }
+
+    #[tool(description = "Leave feedback for the coordinator: what helped, what got in the way.")]
+    async fn feedback(
+        &self,
+        Parameters(p): Parameters<FeedbackParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        blocking(&self.session, move |s| {
+            coord::messages::send(
+                &s.ws,
+                &s.worker,
+                &coord::messages::To::One(coord::messages::Inbox::Coordinator),
+                coord::messages::Kind::Feedback,
+                p.task.as_deref(),
+                &p.text,
+            )
+            .map_err(|e| text(&e))?;
+            Ok("feedback left for the coordinator".to_string())
+        })
+        .await
+    }
+
+    #[tool(description = "Read your unread messages (they are marked read).")]
+    async fn inbox(&self) -> Result<CallToolResult, ErrorData> {
+        blocking(&self.session, |s| {
+            let mail = super::talk::Delivery::unread(&s.ws, &s.worker);
+            let text = match mail.text.is_empty() {
+                true => format!("no unread messages for {}", s.worker),
+                false => mail.text.clone(),
+            };
+            mail.delivered(&s.ws);
+            Ok(text)
         })
         .await
     }
@@ -323,8 +480,14 @@ impl Server {
         Parameters(p): Parameters<HeartbeatParams>,
     ) -> Result<CallToolResult, ErrorData> {
         blocking(&self.session, move |s| {
-            let held =
-                handoff::heartbeat(&s.ws, &s.worker, p.note.as_deref()).map_err(|e| text(&e))?;
+            if p.progress.is_some_and(|n| n > 100) {
+                return Err("error: progress is a percentage from 0 to 100\n".to_string());
+            }
+            let beat = handoff::Beat {
+                note: p.note.as_deref(),
+                progress: p.progress,
+            };
+            let held = handoff::heartbeat(&s.ws, &s.worker, beat).map_err(|e| text(&e))?;
             Ok(if held.is_empty() {
                 format!("{}: alive, holding no task", s.worker)
             } else {

@@ -3,6 +3,7 @@
 pub mod assignment;
 pub mod claims;
 pub mod complete;
+pub mod config;
 pub mod demo;
 pub mod doctor;
 pub mod events;
@@ -15,14 +16,17 @@ pub mod next;
 pub mod operate;
 pub mod queue;
 pub mod recover;
+pub mod review;
 pub mod show;
 pub mod stats;
 pub mod status;
+pub mod talk;
 pub mod wait;
 pub mod worker;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use coord::exit::ExitCode;
 use coord::workspace::{Origin, Workspace};
@@ -83,4 +87,25 @@ pub fn error_text(err: &coord::Error) -> String {
         text.push_str(&format!("hint: {hint}\n"));
     }
     text
+}
+
+/// A duration like `90s`, `30m`, `12h`, `7d` or `2w`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 90s, 30m, 12h, 7d or 2w"))?;
+    let unit_secs = match unit.trim() {
+        "s" | "" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        "w" => 604_800.0,
+        other => return Err(format!("unknown unit {other:?}: use s, m, h, d or w")),
+    };
+    Ok(Duration::from_secs_f64(n * unit_secs))
 }

@@ -37,10 +37,31 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         Duration::from_secs(secs.min(MAX_WAIT_SECS))
     });
     let json = args.json || (!args.text && !std::io::stdout().is_terminal());
-    match handoff::next(&ws, &args.worker, &args.labels, wait)? {
+    let claimed = handoff::next(&ws, &args.worker, &args.labels, wait)?;
+    // Unread messages go out with the answer, and are marked read once it is printed.
+    let mail = super::talk::Delivery::unread(&ws, &args.worker);
+    let code = print(&ws, &args, json, wait, claimed, &mail)?;
+    mail.delivered(&ws);
+    Ok(code)
+}
+
+fn print(
+    ws: &coord::Workspace,
+    args: &Args,
+    json: bool,
+    wait: Option<Duration>,
+    claimed: Option<handoff::Assignment>,
+    mail: &super::talk::Delivery,
+) -> anyhow::Result<ExitCode> {
+    if !json {
+        print!("{}", mail.text);
+    }
+    match claimed {
         Some(a) => {
             if json {
-                super::print_json(&super::assignment::to_json(&a))?;
+                let mut v = super::assignment::to_json(&a);
+                v["messages"] = serde_json::to_value(mail.messages())?;
+                super::print_json(&v)?;
             } else {
                 print!("{}", super::assignment::to_text(&a));
             }
@@ -53,7 +74,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                 DEFAULT_WAIT_SECS.min(10)
             };
             let message = match wait {
-                _ if coord::gate::paused(&ws) => {
+                _ if coord::gate::paused(ws) => {
                     "the workspace is paused: nothing is handed out until `coord resume`".into()
                 }
                 Some(w) => format!(
@@ -66,6 +87,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             if json {
                 super::print_json(&serde_json::json!({
                     "status": "empty",
+                    "messages": mail.messages(),
                     "worker": args.worker,
                     "message": message,
                     "retryAfterSecs": retry,

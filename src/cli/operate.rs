@@ -6,8 +6,11 @@ use std::time::Duration;
 use coord::exit::ExitCode;
 use coord::operate::{self, Retried};
 
-/// Who did it, for reports and history: `$USER@host`.
-fn operator() -> String {
+/// Who did it, for reports and history: the name given, else `$USER@host`.
+pub fn operator(given: Option<String>) -> String {
+    if let Some(by) = given.filter(|b| !b.trim().is_empty()) {
+        return by;
+    }
     let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     format!("{user}@{}", coord::host::hostname())
 }
@@ -23,7 +26,7 @@ pub struct CancelArgs {
 /// Cancels each task: pending, blocked or held, it goes to failed/ with a `cancelled` report.
 pub fn cancel(root: Option<PathBuf>, args: CancelArgs) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
-    let by = operator();
+    let by = operator(None);
     for id in &args.tasks {
         let c = operate::cancel(&ws, id, &by)?;
         match c.stopped {
@@ -56,7 +59,7 @@ pub struct RetryArgs {
 /// Sends failed tasks back to pending/ (or blocked/) with their attempts reset.
 pub fn retry(root: Option<PathBuf>, args: RetryArgs) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
-    let by = operator();
+    let by = operator(None);
     for id in &args.tasks {
         match operate::retry(&ws, id, &by)? {
             Retried::Pending => println!("retried    {id} (pending, attempts reset)"),
@@ -78,32 +81,11 @@ pub struct PurgeArgs {
     #[arg(long)]
     failed: bool,
     /// Only tasks that finished longer ago than this: 90s, 30m, 12h, 7d, 2w.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
     older_than: Duration,
     /// Print JSON.
     #[arg(long)]
     json: bool,
-}
-
-/// A duration like `90s`, `30m`, `12h`, `7d` or `2w`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration such as 90s, 30m, 12h, 7d or 2w"))?;
-    let unit_secs = match unit.trim() {
-        "s" | "" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        "d" => 86_400.0,
-        "w" => 604_800.0,
-        other => return Err(format!("unknown unit {other:?}: use s, m, h, d or w")),
-    };
-    Ok(Duration::from_secs_f64(n * unit_secs))
 }
 
 /// Removes old finished tasks with their reports and logs.
@@ -138,7 +120,7 @@ pub struct PauseArgs {}
 /// Pauses the workspace: running tasks finish, nothing new is claimed.
 pub fn pause(root: Option<PathBuf>, _args: PauseArgs) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
-    if operate::pause(&ws, &operator())? {
+    if operate::pause(&ws, &operator(None))? {
         println!("paused: running tasks finish, nothing new is claimed until `coord resume`");
     } else {
         println!("already paused; `coord resume` lets workers claim again");

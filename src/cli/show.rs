@@ -42,7 +42,11 @@ fn gather(ws: &Workspace, id: &str) -> anyhow::Result<Shown> {
         return Err(Error::UnknownTask { id: id.to_string() }.into());
     };
     let task = coord::task::read(&path)?;
-    let report = report::read(&coord::state::layout::report_path(ws, id)).ok();
+    let report = match state {
+        // Work in review carries its report until a reviewer decides.
+        TaskState::Review => coord::state::report_in_review(ws, id).ok().flatten(),
+        _ => report::read(&coord::state::layout::report_path(ws, id)).ok(),
+    };
     let mut logs: Vec<String> = store::list_files(&ws.task_logs())?
         .into_iter()
         .filter(|n| {
@@ -62,9 +66,17 @@ fn gather(ws: &Workspace, id: &str) -> anyhow::Result<Shown> {
     })
 }
 
-fn state_and_holder(state: &TaskState) -> (&'static str, Option<String>) {
+fn state_and_holder(
+    state: &TaskState,
+    task: &coord::task::TaskFile,
+) -> (&'static str, Option<String>) {
     match state {
         TaskState::Assigned(w) => ("assigned", Some(w.clone())),
+        TaskState::Waiting => (
+            "waiting",
+            task.coord.question.as_ref().map(|q| q.worker.clone()),
+        ),
+        TaskState::Review => ("review", None),
         TaskState::Pending => ("pending", None),
         TaskState::Blocked => ("blocked", None),
         TaskState::Completed => ("completed", None),
@@ -81,7 +93,7 @@ pub fn to_json(ws: &Workspace, id: &str) -> anyhow::Result<serde_json::Value> {
         report,
         logs,
     } = gather(ws, id)?;
-    let (state_name, holder) = state_and_holder(&state);
+    let (state_name, holder) = state_and_holder(&state, &task);
     Ok(json!({
         "taskId": id,
         "state": state_name,
@@ -92,6 +104,10 @@ pub fn to_json(ws: &Workspace, id: &str) -> anyhow::Result<serde_json::Value> {
         "task": task.spec,
         "history": task.coord.history,
         "lastNote": task.coord.last_note,
+        "progress": task.coord.progress,
+        "question": task.coord.question,
+        "answer": task.coord.answer,
+        "snoozedUntil": task.coord.snoozed_until.map(coord::time::format),
         "report": report,
         "logs": logs,
     }))
@@ -107,7 +123,7 @@ pub fn to_text(ws: &Workspace, id: &str) -> anyhow::Result<String> {
         report: rep,
         logs,
     } = gather(ws, id)?;
-    let (_, holder) = state_and_holder(&state);
+    let (_, holder) = state_and_holder(&state, &task);
     let mut out = String::new();
     let _ = writeln!(out, "{id}: {state}");
     let _ = writeln!(out, "  {}", task.spec.description);
@@ -120,6 +136,35 @@ pub fn to_text(ws: &Workspace, id: &str) -> anyhow::Result<String> {
             task.spec.max_attempts(),
             task.token()
         );
+    }
+    if let Some(p) = task.coord.progress {
+        let _ = writeln!(out, "  progress: {p}%");
+    }
+    if let Some(q) = &task.coord.question {
+        let _ = writeln!(
+            out,
+            "  question ({} at {}): {}",
+            q.worker,
+            coord::time::format(q.at),
+            q.text
+        );
+        match &task.coord.answer {
+            Some(a) => {
+                let _ = writeln!(
+                    out,
+                    "  answer ({} at {}): {}",
+                    a.by,
+                    coord::time::format(a.at),
+                    a.text
+                );
+            }
+            None => {
+                let _ = writeln!(out, "  answer it with `coord answer {id} \"...\"`");
+            }
+        }
+    }
+    if let Some(at) = task.coord.snoozed_until {
+        let _ = writeln!(out, "  snoozed until {}", coord::time::format(at));
     }
     if !task.spec.output_files.is_empty() {
         let _ = writeln!(out, "  output files: {}", task.spec.output_files.join(", "));
@@ -165,10 +210,14 @@ pub fn to_text(ws: &Workspace, id: &str) -> anyhow::Result<String> {
         );
     }
     if let Some(r) = &rep {
+        let status = match state {
+            TaskState::Review => "waiting for review".to_string(),
+            _ => r.status.to_string(),
+        };
         let _ = writeln!(
             out,
             "  report: {} by {} at {} (attempt {}){}",
-            r.status,
+            status,
             r.worker_id,
             coord::time::format(r.completed_at),
             r.attempt,
@@ -177,6 +226,12 @@ pub fn to_text(ws: &Workspace, id: &str) -> anyhow::Result<String> {
                 .map(|x| format!(": {x}"))
                 .unwrap_or_default()
         );
+        if let (Some(by), Some(at)) = (&r.approved_by, r.approved_at) {
+            let _ = writeln!(out, "    approved by {by} at {}", coord::time::format(at));
+        }
+        if let Some(u) = &r.usage {
+            let _ = writeln!(out, "    usage: {}", super::stats::usage_text(u));
+        }
         for v in &r.validation {
             let mark = if v.passed { "ok  " } else { "FAIL" };
             let _ = writeln!(

@@ -22,8 +22,12 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::Success);
     }
     println!(
-        "pending {}   blocked {}   assigned {}   completed {}   failed {}   cancelled {}",
-        s.pending, s.blocked, s.assigned, s.completed, s.failed, s.cancelled
+        "pending {}   blocked {}   assigned {}   waiting {}   review {}",
+        s.pending, s.blocked, s.assigned, s.waiting, s.review
+    );
+    println!(
+        "completed {}   failed {}   cancelled {}",
+        s.completed, s.failed, s.cancelled
     );
     println!("throughput     {:.1} completed/min", s.throughput_per_min);
     let spread = |name: &str, x: &stats::Spread| {
@@ -41,6 +45,15 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         ),
         None => println!("first attempt  no finished task yet"),
     }
+    if let Some(rate) = s.automation_rate {
+        println!(
+            "automation     {:.1}% of completed tasks needed no human action",
+            rate * 100.0
+        );
+    }
+    if s.usage.reports > 0 {
+        println!("usage          {}", totals_text(&s.usage));
+    }
     if !s.workers.is_empty() {
         println!("\nWORKER            COMPLETED  FAILED  RUN TIME");
         for (w, t) in &s.workers {
@@ -51,6 +64,39 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                 t.run_ms as f64 / 1000.0
             );
         }
+        for (w, t) in s.workers.iter().filter(|(_, t)| t.usage.reports > 0) {
+            println!("{w:<16}  usage: {}", totals_text(&t.usage));
+        }
     }
     Ok(ExitCode::Success)
+}
+
+/// Summed usage in one line.
+fn totals_text(u: &stats::UsageTotals) -> String {
+    let mut out = format!(
+        "{} tokens in, {} out, ${:.2} over {} report(s)",
+        u.tokens_in, u.tokens_out, u.cost_usd, u.reports
+    );
+    if let Some(score) = u.mean_context_efficiency_score {
+        out.push_str(&format!(", context efficiency {score:.0}/100"));
+    }
+    out
+}
+
+/// One report's usage in one line.
+pub fn usage_text(u: &coord::report::Usage) -> String {
+    let mut parts = Vec::new();
+    if let Some(n) = u.tokens_in {
+        parts.push(format!("{n} tokens in"));
+    }
+    if let Some(n) = u.tokens_out {
+        parts.push(format!("{n} tokens out"));
+    }
+    if let Some(c) = u.cost_usd {
+        parts.push(format!("${c:.2}"));
+    }
+    if let Some(s) = u.context_efficiency_score {
+        parts.push(format!("context efficiency {s:.0}/100"));
+    }
+    parts.join(", ")
 }

@@ -47,6 +47,8 @@ fn watch(ws: &coord::Workspace, json: bool) -> anyhow::Result<ExitCode> {
         (ws.pending(), false),
         (ws.blocked(), false),
         (ws.assigned_root(), true),
+        (ws.waiting(), false),
+        (ws.review(), false),
         (ws.completed(), false),
         (ws.failed(), false),
         (ws.workers(), false),
@@ -91,14 +93,30 @@ fn watch(ws: &coord::Workspace, json: bool) -> anyhow::Result<ExitCode> {
 
 /// The human view of a status.
 pub fn render(st: &status::Status) -> String {
-    let blocked = match st.blocked {
+    let some = |name: &str, n: usize| match n {
         0 => String::new(),
-        n => format!("   blocked {n}"),
+        n => format!("   {name} {n}"),
     };
     let mut out = format!(
-        "pending {}{blocked}   assigned {}   completed {}   failed {}\n",
-        st.queue_size, st.active_tasks, st.completed, st.failed
+        "pending {}{}   assigned {}{}{}   completed {}   failed {}\n",
+        st.queue_size,
+        some("blocked", st.blocked),
+        st.active_tasks,
+        some("waiting", st.waiting),
+        some("review", st.review),
+        st.completed,
+        st.failed
     );
+    for q in &st.questions {
+        let line = format!("{} asks about {}: {}", q.worker_id, q.task_id, q.question);
+        out.push_str(&format!("  ? {}\n", clip(&line, 76)));
+    }
+    if !st.questions.is_empty() {
+        out.push_str("  answer with `coord answer TASK \"...\"`\n");
+    }
+    if st.review > 0 {
+        out.push_str("  work waits for review: `coord review` lists it\n");
+    }
     if st.shared_filesystem {
         out.push_str(&format!(
             "the workspace is on {}, shared by hosts: workers rescan pending/ (see POLL) and judge other hosts' workers by lease\n",
@@ -128,11 +146,23 @@ pub fn render(st: &status::Status) -> String {
             "{:<width$}  {:<7}  {:<20}  {:<24}  {:<6}  {}\n",
             w.worker_id,
             w.state,
-            w.current_task.as_deref().unwrap_or("-"),
+            match (&w.current_task, w.progress) {
+                (Some(t), Some(p)) => format!("{t} {p}%"),
+                (Some(t), None) => t.clone(),
+                (None, _) => "-".to_string(),
+            },
             format!("{}@{}", w.pid, w.host),
             w.poll_secs.map_or("events".into(), |s| format!("{s}s")),
             coord::time::format(w.last_seen)
         ));
     }
     out
+}
+
+/// `text` cut to `width` characters, with an ellipsis when cut.
+fn clip(text: &str, width: usize) -> String {
+    match text.char_indices().nth(width.saturating_sub(1)) {
+        Some((at, _)) if text.chars().count() > width => format!("{}…", &text[..at]),
+        _ => text.to_string(),
+    }
 }

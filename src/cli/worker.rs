@@ -119,6 +119,9 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             summary.invalid,
             summary.recovered
         );
+        if summary.in_review > 0 {
+            line.push_str(&format!(", {} waiting for review", summary.in_review));
+        }
         if summary.skipped_no_command > 0 {
             line.push_str(&format!(
                 ", {} left in pending/ (no command; use --exec or `coord next`)",

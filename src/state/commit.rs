@@ -50,8 +50,10 @@ pub enum Committed {
 
 /// Makes one move, as the module comment describes.
 pub fn commit(ws: &Workspace, step: Step<'_>) -> Result<Committed> {
+    let kind = step.event.as_ref().map_or("", |e| e.event.as_str());
     if let Some(task) = step.rewrite {
         rewrite(ws, step.from, task)?;
+        crate::crashpoint::reached(kind, "rewritten");
     }
     let prepared = step.report.map(|r| prepare(ws, r)).transpose()?;
     // A dead letter's report is published under the finished lock, so a retry never sends the
@@ -76,6 +78,7 @@ pub fn commit(ws: &Workspace, step: Step<'_>) -> Result<Committed> {
     }
     let folder = step.to.parent().expect("state folders have a parent");
     durable::sync_dir(folder, ws.durability())?;
+    crate::crashpoint::reached(kind, "moved");
     if let Some(p) = prepared {
         p.publish(ws)?;
     }

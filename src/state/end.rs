@@ -70,6 +70,8 @@ pub struct End<'a> {
     /// The report to publish if the task is dead-lettered (one saying the holder was lost is
     /// written when none is given).
     pub report: Option<&'a Report>,
+    /// For a release: not claimable before this time (a snooze).
+    pub snooze_until: Option<jiff::Timestamp>,
 }
 
 /// Appends a history entry to the held task and moves it on: to pending/ (retry or release), or
@@ -105,6 +107,10 @@ pub fn end_claim(
         counted,
     });
     task.coord.claimed_at = None;
+    task.coord.progress = None;
+    // A completion cut short before its move to review/ left its report here; it is void now.
+    task.coord.review = None;
+    task.coord.snoozed_until = end.snooze_until;
     task.coord.retry_at = None;
     task.coord.retry_delay_ms = match outcome {
         Outcome::Failed => task.backoff_ms(attempt + 1),

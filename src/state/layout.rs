@@ -18,6 +18,8 @@ pub fn folder(ws: &Workspace, state: &TaskState) -> PathBuf {
         TaskState::Pending => ws.pending(),
         TaskState::Blocked => ws.blocked(),
         TaskState::Assigned(w) => ws.assigned(w),
+        TaskState::Waiting => ws.waiting(),
+        TaskState::Review => ws.review(),
         TaskState::Completed => ws.completed(),
         TaskState::Failed => ws.failed(),
     }

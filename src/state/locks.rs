@@ -1,11 +1,12 @@
 //! The locks moves take, each a `flock` on a file in the workspace, held by the guard returned.
 //!
 //! Order, to rule out deadlock: the queue lock, then workers' claims locks (several in id
-//! order), then the finished lock, then the files lock. A process never takes a lock it
+//! order), then the review lock, then the finished lock, then the files lock. A process never takes a lock it
 //! already holds (a second `flock` through a new descriptor would wait for itself).
 //!
-//! - `workers/<id>.lock` (claims lock): every move out of `assigned/<id>/`, and every rewrite of
-//!   a file there.
+//! - `workers/<id>.lock` (claims lock): every move out of `assigned/<id>/`, every rewrite of
+//!   a file there, and every move out of waiting/ of a task that worker asked about.
+//! - `review.lock`: every move out of review/ (approve, reject, cancel, the doctor's repairs).
 //! - `finished.lock`: every move out of completed/ and failed/ (retry, purge, doctor's repairs),
 //!   and every commit into failed/ from the rename through the report's publication, so a retry
 //!   never sends back a dead letter whose report is still on its way. (A commit into completed/
@@ -72,6 +73,19 @@ pub fn claims_of(ws: &Workspace, workers: &[String]) -> Result<Vec<ClaimsLock>> 
     ids.sort();
     ids.dedup();
     ids.into_iter().map(|w| claims(ws, w)).collect()
+}
+
+/// Proof that the review lock is held.
+#[derive(Debug)]
+pub struct ReviewLock {
+    _held: Held,
+}
+
+/// Takes the review lock (`review.lock`).
+pub fn review(ws: &Workspace) -> Result<ReviewLock> {
+    Ok(ReviewLock {
+        _held: take(&ws.root().join("review.lock"))?,
+    })
 }
 
 /// Proof that the finished lock is held.

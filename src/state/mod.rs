@@ -19,6 +19,8 @@ mod leftovers;
 pub mod locks;
 pub mod operator;
 mod publish;
+mod review;
+mod talk;
 
 pub use claim::{Taken, defer, put_back, rename_to_id, set_aside, take};
 pub use deps::{clear_waiting, fail_dependent, mark_waiting, unblock, waiting_on};
@@ -28,6 +30,8 @@ pub use operator::{
     SetAside, cancel_from, purge_one, rebuild_report, retry_from_failed, set_aside_duplicates,
 };
 pub use publish::{Staged, publish_batch};
+pub use review::{approve, reject, report_in_review, submit};
+pub use talk::{AnswerTo, answer, ask, asker};
 
 /// The state a task is in, named after the folder that holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -38,6 +42,10 @@ pub enum TaskState {
     Blocked,
     /// In assigned/<worker>/: held by that worker.
     Assigned(String),
+    /// In waiting/: its holder asked a question and waits for the answer.
+    Waiting,
+    /// In review/: its checks passed and it waits for a reviewer's approval.
+    Review,
     /// In completed/.
     Completed,
     /// In failed/: dead-lettered, cancelled, or failed because a dependency did.
@@ -57,6 +65,8 @@ impl std::fmt::Display for TaskState {
             TaskState::Pending => f.write_str("pending"),
             TaskState::Blocked => f.write_str("blocked"),
             TaskState::Assigned(w) => write!(f, "assigned to {w}"),
+            TaskState::Waiting => f.write_str("waiting for an answer"),
+            TaskState::Review => f.write_str("in review"),
             TaskState::Completed => f.write_str("completed"),
             TaskState::Failed => f.write_str("failed"),
         }
@@ -68,6 +78,8 @@ impl std::fmt::Display for TaskState {
 pub enum Disposition {
     /// Moved to completed/.
     Completed,
+    /// Moved to review/: its checks passed, and it waits for a reviewer's approval.
+    InReview,
     /// Back in pending/ for another attempt.
     Requeued,
     /// Moved to failed/: out of attempts.
@@ -85,6 +97,7 @@ impl Disposition {
     pub fn describe(&self) -> &'static str {
         match self {
             Disposition::Completed => "completed",
+            Disposition::InReview => "checks passed; waiting for review in review/",
             Disposition::Requeued => "back in pending/ for another attempt",
             Disposition::DeadLettered => "out of attempts, moved to failed/",
             Disposition::Released => "back in pending/, no attempt used",

@@ -16,8 +16,9 @@ use crate::task::{HistoryEntry, Outcome, TaskFile};
 use crate::workspace::Workspace;
 
 /// Cancels task `id`, found in `state` at `path`: one no-replace rename into failed/ with a
-/// `cancelled` report. A held task is moved under its holder's claims lock; a pending or
-/// blocked one under none (the rename from the exact path decides). [`Committed::SourceGone`]
+/// `cancelled` report. A held task is moved under its holder's claims lock, a waiting one under
+/// its asker's, one in review/ under the review lock; a pending or blocked one under none (the
+/// rename from the exact path decides). [`Committed::SourceGone`]
 /// means it moved on meanwhile: look again.
 pub fn cancel_from(
     ws: &Workspace,
@@ -26,13 +27,25 @@ pub fn cancel_from(
     path: &Path,
     by: &str,
 ) -> Result<Committed> {
-    let _lock = match state {
-        TaskState::Assigned(w) => Some(locks::claims(ws, w)?),
+    let asker = match state {
+        TaskState::Waiting => super::asker(path)?,
+        _ => None,
+    };
+    let _lock = match (state, &asker) {
+        (TaskState::Assigned(w), _) | (TaskState::Waiting, Some(w)) => Some(locks::claims(ws, w)?),
+        _ => None,
+    };
+    let _review = match state {
+        TaskState::Review => Some(locks::review(ws)?),
         _ => None,
     };
     let attempt = crate::task::read(path).map_or(0, |t| t.attempt());
-    let (holder, worker) = match state {
-        TaskState::Assigned(w) => (format!(", which {w} held"), w.as_str()),
+    let (holder, worker) = match (state, &asker) {
+        (TaskState::Assigned(w), _) => (format!(", which {w} held"), w.as_str()),
+        (TaskState::Waiting, Some(w)) => (
+            format!(", which {w} held while it waited for an answer"),
+            w.as_str(),
+        ),
         _ => (String::new(), by),
     };
     let reason = format!("cancelled by {by}{holder}");
@@ -180,8 +193,9 @@ pub fn set_aside_duplicates(
 ) -> Result<Vec<SetAside>> {
     let workers: Vec<String> = sightings
         .iter()
-        .filter_map(|(s, _)| match s {
+        .filter_map(|(s, p)| match s {
             TaskState::Assigned(w) => Some(w.clone()),
+            TaskState::Waiting => super::asker(p).ok().flatten(),
             _ => None,
         })
         .collect();
@@ -189,6 +203,8 @@ pub fn set_aside_duplicates(
         true => locks::claims_of(ws, &workers)?,
         false => Vec::new(),
     };
+    let in_review = sightings.iter().any(|(s, _)| *s == TaskState::Review);
+    let _review = (fix && in_review).then(|| locks::review(ws)).transpose()?;
     let _finished = fix.then(|| locks::finished(ws)).transpose()?;
     let copies = confirm(sightings);
     if copies.len() < 2 {

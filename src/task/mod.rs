@@ -13,8 +13,13 @@ pub use validate::{check_id, check_project_path, validate_object};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The largest task file coord reads or writes, in bytes (1 MiB).
+/// The largest task coord queues, and the largest file it claims from pending/, in bytes
+/// (1 MiB).
 pub const MAX_TASK_BYTES: u64 = 1 << 20;
+
+/// The largest task file coord reads in any other state, in bytes (8 MiB): a task in review/
+/// carries its report, whose result may be 1 MiB itself.
+pub const MAX_TASK_FILE_BYTES: u64 = 8 << 20;
 
 /// Attempts a task gets when it does not say (`maxAttempts`).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
@@ -24,7 +29,7 @@ pub const STATE_KEY: &str = "coord";
 
 /// Reads and validates a task file (size-limited, never through a symlink).
 pub fn read(path: &std::path::Path) -> crate::error::Result<TaskFile> {
-    let bytes = crate::durable::read_limited(path, MAX_TASK_BYTES)
+    let bytes = crate::durable::read_limited(path, MAX_TASK_FILE_BYTES)
         .map_err(|e| crate::error::Error::io("read", path, e))?;
     TaskFile::parse(&bytes).map_err(|reason| {
         crate::error::Error::io(
@@ -129,6 +134,11 @@ pub enum Outcome {
     Lost,
     /// An operator sent it back from failed/; attempts are counted from here.
     Retried,
+    /// Its holder asked a question and was gone when the answer came: the answer went back to
+    /// pending/ with the task.
+    Asked,
+    /// A reviewer rejected the work; the attempt counts.
+    Rejected,
 }
 
 names!(Outcome {
@@ -136,6 +146,8 @@ names!(Outcome {
     Released => "released",
     Lost => "lost",
     Retried => "retried",
+    Asked => "asked",
+    Rejected => "rejected",
 });
 
 /// The delay before attempt `next` when a task does not say: 2 s, doubled per attempt.
@@ -197,6 +209,63 @@ pub struct State {
     /// file arrived in pending/, by the file system's clock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_delay_ms: Option<u64>,
+    /// Snoozed by its holder (`coord release --until/--for`): not claimable before this time,
+    /// read from each worker's own clock, like `notBefore`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::ms_opt"
+    )]
+    pub snoozed_until: Option<jiff::Timestamp>,
+    /// How far the holder says it is, in percent (`coord heartbeat --progress`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<u8>,
+    /// The last question a holder asked (`coord ask`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<Question>,
+    /// The answer to that question (`coord answer`), handed over with the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Answer>,
+    /// The work waiting for review (in review/ only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Box<InReview>>,
+}
+
+/// A question a holder asked about its task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Question {
+    /// The worker that asked, and holds the task while it waits.
+    pub worker: String,
+    /// The attempt it was asked in.
+    pub attempt: u32,
+    /// The question.
+    pub text: String,
+    /// When (the asker's clock).
+    #[serde(with = "crate::time::ms")]
+    pub at: jiff::Timestamp,
+}
+
+/// The answer to a task's question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Answer {
+    /// Who answered (a person's name, `coordinator`, a worker id).
+    pub by: String,
+    /// The answer.
+    pub text: String,
+    /// When (the answerer's clock).
+    #[serde(with = "crate::time::ms")]
+    pub at: jiff::Timestamp,
+}
+
+/// Work that passed its checks and waits for a reviewer's approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InReview {
+    /// The report the completion wrote (a report object), published with the approval when
+    /// the work is approved.
+    pub report: Value,
 }
 
 /// A task file: the spec's fields at the top level and coord's state under `coord`.
@@ -261,6 +330,7 @@ impl TaskFile {
     /// older versions, is still honoured.)
     pub fn ready_at(&self, arrived: Option<jiff::Timestamp>) -> Option<jiff::Timestamp> {
         let not_before = self.spec.not_before.as_deref().and_then(|t| t.parse().ok());
+        let not_before = not_before.max(self.coord.snoozed_until);
         let backoff = match (arrived, self.coord.retry_delay_ms) {
             (Some(at), Some(ms)) => Some(at + std::time::Duration::from_millis(ms)),
             _ => None,
@@ -290,6 +360,16 @@ impl TaskFile {
     /// The task's `acceptance` checks (validated when the task was queued).
     pub fn acceptance(&self) -> acceptance::Acceptance {
         acceptance::parse(self.spec.extra.get("acceptance")).unwrap_or_default()
+    }
+
+    /// Whether the task waits for a reviewer's approval once its checks pass: its own `review`
+    /// field, else the workspace's default.
+    pub fn needs_review(&self, default: bool) -> bool {
+        self.spec
+            .extra
+            .get("review")
+            .and_then(Value::as_bool)
+            .unwrap_or(default)
     }
 
     /// The task's own lease in seconds, if it sets `leaseSecs`.

@@ -134,9 +134,11 @@ pub fn validate_object(obj: Map<String, Value>, id_required: bool) -> Result<Spe
                 .push("`retryBackoffSecs` must be a number of seconds from 0 to 86400".into()),
         },
     }
-    match obj.get("exclusiveFiles") {
-        None | Some(Value::Null) | Some(Value::Bool(_)) => {}
-        Some(_) => problems.push("`exclusiveFiles` must be true or false".into()),
+    for key in ["exclusiveFiles", "review"] {
+        match obj.get(key) {
+            None | Some(Value::Null) | Some(Value::Bool(_)) => {}
+            Some(_) => problems.push(format!("`{key}` must be true or false")),
+        }
     }
     match obj.get("priority") {
         None | Some(Value::Null) => {}
@@ -177,6 +179,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "exclusiveFiles",
     "acceptance",
     "leaseSecs",
+    "review",
     super::STATE_KEY,
 ];
 

@@ -75,6 +75,12 @@ impl Worker<'_> {
                 let mut env =
                     runner::task_env(ws, &self.opts.id, &id, &claimed.path, claimed.attempt);
                 env.push(("COORD_RESULT_FILE", result_file.display().to_string()));
+                if let (Some(q), Some(a)) =
+                    (&claimed.task.coord.question, &claimed.task.coord.answer)
+                {
+                    env.push(("COORD_QUESTION", q.text.clone()));
+                    env.push(("COORD_ANSWER", a.text.clone()));
+                }
                 env
             },
         };
@@ -96,6 +102,17 @@ impl Worker<'_> {
         let result = read_result(&result_file);
         clear(&result_file);
         let reason = match &ending {
+            Ending::Cancelled if ws.waiting().join(layout::file_name(&id)).exists() => {
+                info!("{id} asked a question (waiting/); its command was stopped");
+                crate::events::one(
+                    ws,
+                    crate::events::Kind::Stopped,
+                    &id,
+                    Some(&self.opts.id),
+                    Some(claimed.attempt),
+                );
+                return Ok(());
+            }
             Ending::Cancelled => {
                 info!("{id} was cancelled while it ran; its command was stopped");
                 crate::events::one(
@@ -154,7 +171,10 @@ impl Worker<'_> {
         let disposition = match &reason {
             None => {
                 let lock = locks::claims(ws, &self.opts.id)?;
-                let d = state::complete(&lock, ws, &claimed.path, &report)?;
+                let d = match claimed.task.needs_review(ws.config().review) {
+                    true => state::submit(&lock, ws, &claimed.path, &report)?,
+                    false => state::complete(&lock, ws, &claimed.path, &report)?,
+                };
                 drop(lock);
                 crate::depends::after(ws, &id, &self.opts.id, &d);
                 d
@@ -162,9 +182,13 @@ impl Worker<'_> {
             Some(r) => self.end(&claimed, EndKind::Failed { retry: true }, r, Some(&report))?,
         };
         self.count(&id, &disposition);
+        crate::gate::let_go(ws, &claimed.task);
         let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
         match disposition {
             Disposition::Completed => info!("completed {id} in {ms} ms"),
+            Disposition::InReview => info!(
+                "{id} passed its checks in {ms} ms; waiting for review in review/ (`coord approve {id}`)"
+            ),
             Disposition::Requeued => info!(
                 "failed {id} in {ms} ms{why}; back in pending/ for attempt {}",
                 claimed.attempt + 1
@@ -191,6 +215,7 @@ impl Worker<'_> {
             kind,
             reason,
             report,
+            snooze_until: None,
         };
         let d = state::end_claim(&lock, self.ws, &claimed.path, end)?;
         drop(lock);

@@ -68,6 +68,8 @@ pub struct Summary {
     pub worker_id: String,
     /// Tasks completed.
     pub completed: usize,
+    /// Tasks whose checks passed and that wait for review in review/.
+    pub in_review: usize,
     /// Attempts that failed and went back to pending/.
     pub retried: usize,
     /// Tasks dead-lettered to failed/.
@@ -448,6 +450,7 @@ impl Worker<'_> {
     fn count(&mut self, id: &str, disposition: &Disposition) {
         match disposition {
             Disposition::Completed => self.summary.completed += 1,
+            Disposition::InReview => self.summary.in_review += 1,
             Disposition::Requeued => self.summary.retried += 1,
             Disposition::DeadLettered => {
                 self.summary.failed += 1;

@@ -9,6 +9,10 @@ MODE:
   hold      take one task and print its id, then wait for a line on stdin before ending
   steal ID  try to complete, fail and release task ID, which another session holds
   tools     print the tool names the server offers
+  talk      take one task, ask a question about it and print {"asked": ID}; after a line on
+            stdin, read the inbox, take the task back with `next` (which must carry the
+            answer), send a message to the coordinator, leave feedback, report progress, and
+            complete it with its usage; prints what each step returned
 
 Without WORKER, the server picks its own id. Prints one JSON object on stdout.
 """
@@ -54,11 +58,34 @@ async def drain(session, project):
         done.append(task)
 
 
+async def talk(session, project):
+    reply = await session.call_tool("next", {})
+    match = re.search(r'call complete with task "([^"]+)"', text(reply))
+    if not match:
+        return {"error": f"no task: {text(reply)}"}
+    task = match.group(1)
+    asked = await session.call_tool("ask", {"task": task, "question": "Metric or imperial?"})
+    if failed(asked):
+        return {"error": text(asked)}
+    print(json.dumps({"asked": task}), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    out = {"task": task}
+    out["inbox"] = text(await session.call_tool("inbox", {}))
+    out["next"] = text(await session.call_tool("next", {}))
+    out["send"] = text(await session.call_tool("send", {"to": "coordinator", "text": "Working in metric.", "task": task}))
+    out["feedback"] = text(await session.call_tool("feedback", {"text": "The brief was clear; the answer came fast."}))
+    out["heartbeat"] = text(await session.call_tool("heartbeat", {"progress": 90, "note": "converting units"}))
+    done = await session.call_tool("complete", {"task": task, "tokens_in": 1200, "tokens_out": 300,
+                                                "cost_usd": 0.02, "context_efficiency_score": 80})
+    out["complete"] = {"isError": failed(done), "text": text(done)}
+    return out
+
+
 async def main():
     coord, project, mode = sys.argv[1], sys.argv[2], sys.argv[3]
     rest = sys.argv[4:]
     env = {k: v for k, v in os.environ.items() if k != "COORD_WORKER_ID"}
-    worker = rest[-1] if mode in ("drain", "hold") and rest else None
+    worker = rest[-1] if mode in ("drain", "hold", "talk") and rest else None
     if mode == "steal":
         worker = rest[1] if len(rest) > 1 else None
     if worker:
@@ -78,6 +105,8 @@ async def main():
                 print(json.dumps({"held": match.group(1) if match else None}), flush=True)
                 await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
                 return
+            elif mode == "talk":
+                out = await talk(session, project)
             elif mode == "steal":
                 task = rest[0]
                 out = {}

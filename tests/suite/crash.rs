@@ -6,19 +6,6 @@ use std::time::Duration;
 
 use super::support::*;
 
-/// Each id in at most one state folder, and `coord doctor` finding nothing but what a dead
-/// process may leave (temp files, a committed task's report still to publish).
-fn assert_consistent(p: &Project) {
-    for (id, folders) in states(p) {
-        assert_eq!(folders.len(), 1, "{id} is in {folders:?}");
-    }
-    let out = p.coord(&["doctor", "--json"]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for f in v["findings"].as_array().unwrap() {
-        assert_eq!(f["kind"], "leftover", "doctor after a crash: {v}");
-    }
-}
-
 fn tasks(count: usize, prefix: &str) -> String {
     let tasks: Vec<serde_json::Value> = (0..count)
         .map(|i| serde_json::json!({"id": format!("{prefix}{i:05}"), "description": "crash me"}))

@@ -98,12 +98,16 @@ fn an_agent_with_only_mcp_tools_runs_a_queue_end_to_end() {
     assert_eq!(
         v["tools"],
         serde_json::json!([
+            "ask",
             "complete",
             "fail",
+            "feedback",
             "heartbeat",
+            "inbox",
             "next",
             "queue",
             "release",
+            "send",
             "show",
             "status"
         ])
@@ -209,4 +213,64 @@ fn an_unusable_worker_id_stops_the_server_before_it_touches_the_disk() {
     );
     assert!(!p.path().join("escape.lock").exists());
     assert!(!p.root().join("escape.lock").exists());
+}
+
+#[test]
+fn an_mcp_agent_asks_gets_its_answer_and_messages_and_reports_its_cost() {
+    if !sdk() {
+        return;
+    }
+    let p = Project::new();
+    p.queue(r#"{"id":"units","description":"convert the recipe"}"#);
+    let mut agent = agent(&p, &["talk", "chef"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(agent.stdout.take().unwrap()));
+    let first = lines.next().unwrap().unwrap();
+    assert_eq!(first, r#"{"asked": "units"}"#);
+    assert_eq!(p.files("waiting"), ["units.json"]);
+    let out = p.coord(&["answer", "units", "Metric, please.", "--by", "gina"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = p.coord(&["send", "--to", "chef", "The oven runs hot."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    writeln!(agent.stdin.as_mut().unwrap(), "go").unwrap();
+    let last = lines.next().unwrap().unwrap();
+    assert!(agent.wait().unwrap().success());
+    let v: serde_json::Value = serde_json::from_str(&last).unwrap();
+    let inbox = v["inbox"].as_str().unwrap();
+    assert!(inbox.contains("The oven runs hot."), "{v}");
+    let next = v["next"].as_str().unwrap();
+    assert!(
+        next.contains("answer:       Metric, please. (from gina)"),
+        "{next}"
+    );
+    assert!(
+        !next.contains("The oven runs hot."),
+        "a message is handed over once: {next}"
+    );
+    assert_eq!(v["complete"]["isError"], false, "{v}");
+    let r = p.report("units");
+    assert_eq!(r["attempt"], 1);
+    assert_eq!(r["usage"]["tokensIn"], 1200);
+    assert_eq!(r["usage"]["costUsd"], 0.02);
+    assert_eq!(r["usage"]["contextEfficiencyScore"], 80.0);
+    let inbox = json_of_coord(&p, &["inbox", "--json"]);
+    let kinds: Vec<&str> = inbox["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["message", "feedback"]);
+    assert_eq!(inbox["messages"][0]["from"], "chef");
+    assert_eq!(inbox["messages"][0]["taskId"], "units");
+    let stats = json_of_coord(&p, &["stats", "--json"]);
+    assert_eq!(stats["workers"]["chef"]["usage"]["tokensIn"], 1200);
+}
+
+fn json_of_coord(p: &Project, args: &[&str]) -> serde_json::Value {
+    super::support::json_of(p, args)
 }

@@ -457,10 +457,21 @@ impl Rng {
     }
 }
 
-/// Every id's state folders: an id must be in exactly one of pending, assigned/*, completed, failed.
+/// Every id's state folders: an id must be in exactly one of pending, blocked, assigned/*,
+/// waiting, review, completed, failed.
 pub fn states(p: &Project) -> HashMap<String, Vec<String>> {
     let mut seen: HashMap<String, Vec<String>> = HashMap::new();
-    let mut folders = vec!["pending".to_string(), "completed".into(), "failed".into()];
+    let mut folders: Vec<String> = [
+        "pending",
+        "blocked",
+        "waiting",
+        "review",
+        "completed",
+        "failed",
+    ]
+    .iter()
+    .map(|f| f.to_string())
+    .collect();
     for w in std::fs::read_dir(p.root().join("assigned")).unwrap() {
         let w = w.unwrap();
         folders.push(format!("assigned/{}", w.file_name().to_string_lossy()));
@@ -477,4 +488,43 @@ pub fn states(p: &Project) -> HashMap<String, Vec<String>> {
         }
     }
     seen
+}
+
+/// Each id in exactly one state folder, and `coord doctor` finding nothing but what a dead
+/// process may leave (temp files, a committed task's report still to publish).
+pub fn assert_consistent(p: &Project) {
+    for (id, folders) in states(p) {
+        assert_eq!(folders.len(), 1, "{id} is in {folders:?}");
+    }
+    let out = p.coord(&["doctor", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for f in v["findings"].as_array().unwrap() {
+        assert_eq!(f["kind"], "leftover", "doctor after a crash: {v}");
+    }
+}
+
+/// Runs `coord ARGS` with `COORD_CRASH_AT=point`, and asserts that it killed itself there.
+pub fn crash_at(p: &Project, point: &str, args: &[&str]) {
+    use std::os::unix::process::ExitStatusExt;
+    let out = p
+        .command(args)
+        .env("COORD_CRASH_AT", point)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(9),
+        "coord {args:?} was to die at {point}: {:?} {}{}",
+        out.status,
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+/// `coord ARGS --json` run to success, its output parsed.
+pub fn json_of(p: &Project, args: &[&str]) -> Value {
+    let out = p.coord(args);
+    assert!(out.status.success(), "coord {args:?}: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("coord {args:?} printed no JSON ({e}): {}", stdout(&out)))
 }

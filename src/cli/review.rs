@@ -1,0 +1,112 @@
+//! `coord review`, `coord approve` and `coord reject`: the review gate.
+
+use std::path::PathBuf;
+
+use coord::exit::ExitCode;
+use coord::review;
+use coord::state::Disposition;
+
+/// Arguments of `coord review`.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Lists the work waiting for review, oldest first.
+pub fn list(root: Option<PathBuf>, args: ListArgs) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    let waiting = review::list(&ws)?;
+    if args.json {
+        super::print_json(&serde_json::json!({"schemaVersion": 1, "review": waiting}))?;
+        return Ok(ExitCode::Success);
+    }
+    if waiting.is_empty() {
+        println!("nothing waits for review");
+    }
+    for r in &waiting {
+        println!(
+            "{}  by {} (attempt {}), done {}\n  {}",
+            r.task_id,
+            r.worker_id,
+            r.attempt,
+            coord::time::format(r.completed_at),
+            r.description
+        );
+        if !r.deliverables.is_empty() {
+            println!("  deliverables: {}", r.deliverables.join(", "));
+        }
+    }
+    if !waiting.is_empty() {
+        println!(
+            "approve with `coord approve ID`, or send back with `coord reject ID --reason \"...\"`"
+        );
+    }
+    Ok(ExitCode::Success)
+}
+
+/// Arguments of `coord approve`.
+#[derive(Debug, clap::Args)]
+pub struct ApproveArgs {
+    /// Tasks in review/.
+    #[arg(required = true)]
+    tasks: Vec<String>,
+    /// Who approves, as the report will say (default: $USER).
+    #[arg(long)]
+    by: Option<String>,
+    /// A note kept in the report.
+    #[arg(long)]
+    note: Option<String>,
+}
+
+/// Approves work in review/: it completes, and its dependents may start.
+pub fn approve(root: Option<PathBuf>, args: ApproveArgs) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    let by = super::operate::operator(args.by);
+    let mut code = ExitCode::Success;
+    for id in &args.tasks {
+        match review::approve(&ws, id, &by, args.note.as_deref()) {
+            Ok(report) => println!(
+                "approved {id} (work by {}, attempt {}); completed",
+                report.worker_id, report.attempt
+            ),
+            // One task that moved on does not stop the others from being approved.
+            Err(e) => {
+                eprint!("{}", super::error_text(&e));
+                code = e.exit_code();
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// Arguments of `coord reject`.
+#[derive(Debug, clap::Args)]
+pub struct RejectArgs {
+    /// The task in review/.
+    task: String,
+    /// What is wrong: the next holder reads it as the task's note.
+    #[arg(long)]
+    reason: String,
+    /// Who rejects (default: $USER).
+    #[arg(long)]
+    by: Option<String>,
+}
+
+/// Sends work in review/ back: to pending/ with the reason (the attempt counts), or to failed/.
+pub fn reject(root: Option<PathBuf>, args: RejectArgs) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    let by = super::operate::operator(args.by);
+    match review::reject(&ws, &args.task, &by, &args.reason)? {
+        Disposition::DeadLettered => println!(
+            "rejected {}; that was its last attempt: moved to failed/",
+            args.task
+        ),
+        _ => println!(
+            "rejected {}; back in pending/ with your reason as its note (the attempt counts)",
+            args.task
+        ),
+    }
+    Ok(ExitCode::Success)
+}

@@ -1,0 +1,255 @@
+//! `coord answer`, `coord questions`, `coord send`, `coord inbox` and `coord feedback`: the
+//! conversation between workers and the coordinator.
+
+use std::path::PathBuf;
+
+use coord::exit::ExitCode;
+use coord::messages::{self, Inbox, Kind, Message, To};
+use coord::questions;
+use coord::state::AnswerTo;
+use coord::workspace::Workspace;
+
+/// Arguments of `coord answer`.
+#[derive(Debug, clap::Args)]
+pub struct AnswerArgs {
+    /// The waiting task.
+    task: String,
+    /// The answer.
+    text: String,
+    /// Who answers, as the asker will see it.
+    #[arg(long, default_value = messages::COORDINATOR)]
+    by: String,
+}
+
+/// Answers a waiting task's question and sends it back.
+pub fn answer(root: Option<PathBuf>, args: AnswerArgs) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    let done = questions::answer(&ws, &args.task, &args.by, &args.text)?;
+    match done.to {
+        AnswerTo::Asker => println!(
+            "answered {}: back with {} (its next `coord next` hands it over with the answer)",
+            args.task, done.asker
+        ),
+        AnswerTo::Pending => println!(
+            "answered {}: {} is gone or runs commands, so the task is back in pending/ with the answer for the next worker (no attempt used)",
+            args.task, done.asker
+        ),
+    }
+    Ok(ExitCode::Success)
+}
+
+/// Arguments of `coord questions`.
+#[derive(Debug, clap::Args)]
+pub struct QuestionsArgs {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Lists the open questions, oldest first.
+pub fn list_questions(root: Option<PathBuf>, args: QuestionsArgs) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    let open = questions::open(&ws)?;
+    if args.json {
+        super::print_json(&serde_json::json!({"schemaVersion": 1, "questions": open}))?;
+        return Ok(ExitCode::Success);
+    }
+    if open.is_empty() {
+        println!("no open questions");
+    }
+    for q in &open {
+        println!(
+            "{}  asked by {} at {}\n  {}\n  answer: coord answer {} \"...\"",
+            q.task_id,
+            q.worker_id,
+            coord::time::format(q.asked_at),
+            q.question,
+            q.task_id
+        );
+    }
+    Ok(ExitCode::Success)
+}
+
+/// Arguments of `coord send`.
+#[derive(Debug, clap::Args)]
+pub struct SendArgs {
+    /// The text.
+    text: String,
+    /// A worker id, `coordinator`, or `all` (every worker with a record).
+    #[arg(long)]
+    to: String,
+    /// The task it is about.
+    #[arg(long)]
+    task: Option<String>,
+    /// Who sends it: a worker id (or COORD_WORKER_ID); default `coordinator`.
+    #[arg(long = "from", env = "COORD_WORKER_ID", default_value = messages::COORDINATOR)]
+    from: String,
+}
+
+/// Sends one message.
+pub fn send(root: Option<PathBuf>, args: SendArgs) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    let to = To::parse(&args.to)?;
+    let sent = messages::send(
+        &ws,
+        &args.from,
+        &to,
+        Kind::Message,
+        args.task.as_deref(),
+        &args.text,
+    )?;
+    if sent.is_empty() {
+        println!("no worker has a record yet: nobody to send to");
+    } else {
+        let names: Vec<&str> = sent.iter().map(Inbox::name).collect();
+        println!("sent to {}", names.join(", "));
+    }
+    Ok(ExitCode::Success)
+}
+
+/// Arguments of `coord feedback`.
+#[derive(Debug, clap::Args)]
+pub struct FeedbackArgs {
+    /// The feedback: what went well, what got in the way, what the coordinator should change.
+    text: String,
+    /// The worker giving it (or COORD_WORKER_ID).
+    #[arg(long, env = "COORD_WORKER_ID")]
+    worker: String,
+    /// The task it is about.
+    #[arg(long)]
+    task: Option<String>,
+}
+
+/// Leaves feedback in the coordinator's inbox.
+pub fn feedback(root: Option<PathBuf>, args: FeedbackArgs) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    coord::ids::check_worker_id(&args.worker)?;
+    messages::send(
+        &ws,
+        &args.worker,
+        &To::One(Inbox::Coordinator),
+        Kind::Feedback,
+        args.task.as_deref(),
+        &args.text,
+    )?;
+    println!("feedback left for the coordinator (`coord inbox` reads it)");
+    Ok(ExitCode::Success)
+}
+
+/// Arguments of `coord inbox`.
+#[derive(Debug, clap::Args)]
+pub struct InboxArgs {
+    /// Read this worker's inbox (default: the coordinator's).
+    #[arg(long)]
+    worker: Option<String>,
+    /// Only the unread messages.
+    #[arg(long)]
+    unread: bool,
+    /// Leave the messages unread.
+    #[arg(long)]
+    peek: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Prints an inbox, oldest first, and marks what it printed read.
+pub fn inbox(root: Option<PathBuf>, args: InboxArgs) -> anyhow::Result<ExitCode> {
+    let ws = super::open_workspace(root)?;
+    let inbox = Inbox::of(args.worker.as_deref().unwrap_or(messages::COORDINATOR))?;
+    let found = messages::read(&ws, &inbox, !args.unread)?;
+    if args.json {
+        super::print_json(&serde_json::json!({
+            "schemaVersion": 1,
+            "inbox": inbox.name(),
+            "messages": found,
+        }))?;
+    } else if found.is_empty() {
+        println!(
+            "no {}messages for {}",
+            if args.unread { "unread " } else { "" },
+            inbox.name()
+        );
+    } else {
+        print!("{}", render(&found));
+    }
+    if !args.peek {
+        messages::mark_read(&ws, &inbox, &found)?;
+    }
+    Ok(ExitCode::Success)
+}
+
+/// Messages as text, one block each.
+pub fn render(found: &[Message]) -> String {
+    let mut out = String::new();
+    for m in found {
+        let about = m
+            .header
+            .task_id
+            .as_ref()
+            .map(|t| format!(" about {t}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{} {} from {}{about}, {}{}\n",
+            if m.read { " " } else { "*" },
+            m.header.kind,
+            m.header.from,
+            coord::time::format(m.header.sent_at),
+            if m.header.to == "all" {
+                " (to all)"
+            } else {
+                ""
+            },
+        ));
+        for line in m.text.lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    out
+}
+
+/// A worker's unread messages, as text for a chat; marked read only by [`Delivery::delivered`],
+/// once the text is out, so a crash in between shows them again rather than losing them.
+#[derive(Debug, Default)]
+pub struct Delivery {
+    /// The messages as text (empty when there are none).
+    pub text: String,
+    inbox: Option<Inbox>,
+    messages: Vec<Message>,
+}
+
+impl Delivery {
+    /// The unread messages of `worker` (none when they cannot be read).
+    pub fn unread(ws: &Workspace, worker: &str) -> Delivery {
+        let Ok(inbox) = Inbox::of(worker) else {
+            return Delivery::default();
+        };
+        let unread = match messages::read(ws, &inbox, false) {
+            Ok(m) if !m.is_empty() => m,
+            _ => return Delivery::default(),
+        };
+        Delivery {
+            text: format!(
+                "coord: {} unread message(s) for {worker}:\n{}Reply with `coord send --to NAME \"...\" --from {worker}`.\n",
+                unread.len(),
+                render(&unread)
+            ),
+            inbox: Some(inbox),
+            messages: unread,
+        }
+    }
+
+    /// The messages themselves.
+    pub fn messages(&self) -> &[Message] {
+        &self.messages
+    }
+
+    /// Marks the messages read: call once the text has been handed over.
+    pub fn delivered(self, ws: &Workspace) {
+        if let Some(inbox) = self.inbox
+            && let Err(e) = messages::mark_read(ws, &inbox, &self.messages)
+        {
+            tracing::warn!("cannot mark messages read: {e}");
+        }
+    }
+}

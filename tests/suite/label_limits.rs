@@ -1,0 +1,92 @@
+//! Concurrency limits per label: at most N held tasks requiring a label, whatever the number of
+//! workers racing for them.
+
+use std::time::Duration;
+
+use super::support::*;
+
+const BOUND: Duration = Duration::from_secs(60);
+
+#[test]
+fn racing_workers_never_hold_more_tasks_of_a_label_than_its_limit() {
+    let p = Project::new();
+    assert!(p.coord(&["config", "limit.deploy", "2"]).status.success());
+    // Each deploy writes "+" when it starts and "-" when it ends to a shared ledger; the ledger
+    // then shows how many ran at once.
+    let tasks: Vec<String> = (0..24)
+        .map(|i| {
+            format!(
+                r#"{{"id":"d{i:02}","description":"deploy","requires":["deploy"],"command":"echo + >> ledger && sleep 0.05 && echo - >> ledger"}}"#
+            )
+        })
+        .chain((0..24).map(|i| format!(r#"{{"id":"o{i:02}","description":"other","command":"true"}}"#)))
+        .collect();
+    p.queue(&format!("[{}]", tasks.join(",")));
+    let mut workers: Vec<_> = (0..6)
+        .map(|i| {
+            p.spawn(&[
+                "worker",
+                "--id",
+                &format!("w{i}"),
+                "--labels",
+                "deploy",
+                "--watch",
+                "--quiet",
+            ])
+        })
+        .collect();
+    assert!(p.wait(BOUND, || p.count("completed") == 48));
+    for w in &workers {
+        signal(w, "TERM");
+    }
+    for w in &mut workers {
+        assert!(w.wait().unwrap().success());
+    }
+    let ledger = std::fs::read_to_string(p.path().join("ledger")).unwrap();
+    let (mut running, mut most) = (0i32, 0i32);
+    for line in ledger.lines() {
+        running += if line == "+" { 1 } else { -1 };
+        most = most.max(running);
+    }
+    assert_eq!(running, 0);
+    assert!(most <= 2, "{most} deploys ran at once, the limit is 2");
+    assert_eq!(most, 2, "six workers on 24 deploys reach the limit");
+}
+
+#[test]
+fn a_waiting_task_counts_towards_its_label_s_limit() {
+    let p = Project::new();
+    assert!(p.coord(&["config", "limit.gpu", "1"]).status.success());
+    p.queue(r#"[{"id":"g1","description":"x","requires":["gpu"]},{"id":"g2","description":"y","requires":["gpu"]}]"#);
+    let v = json_of(&p, &["next", "--worker", "a", "--labels", "gpu", "--json"]);
+    assert_eq!(v["taskId"], "g1");
+    assert_eq!(
+        p.coord(&["next", "--worker", "b", "--labels", "gpu"])
+            .status
+            .code(),
+        Some(10)
+    );
+    assert!(
+        p.coord(&["ask", "g1", "--worker", "a", "which card?"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        p.coord(&["next", "--worker", "b", "--labels", "gpu"])
+            .status
+            .code(),
+        Some(10)
+    );
+    assert!(p.coord(&["answer", "g1", "the second"]).status.success());
+    assert!(
+        p.coord(&["complete", "g1", "--worker", "a"])
+            .status
+            .success()
+    );
+    let v = json_of(&p, &["next", "--worker", "b", "--labels", "gpu", "--json"]);
+    assert_eq!(v["taskId"], "g2");
+    let out = p.coord(&["config", "limit.gpu", "0"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(p.coord(&["config", "limit.gpu", "none"]).status.success());
+    assert!(json_of(&p, &["config", "--json"])["labelLimits"].is_null());
+}
