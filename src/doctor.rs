@@ -36,6 +36,8 @@ pub enum Kind {
     Filesystem,
     /// Claims of a worker that has no record.
     OrphanClaims,
+    /// A task in review/ whose rejection was cut short after its rewrite.
+    InterruptedRejection,
 }
 
 names!(Kind {
@@ -47,6 +49,7 @@ names!(Kind {
     NeverRuns => "never-runs",
     Filesystem => "filesystem",
     OrphanClaims => "orphan-claims",
+    InterruptedRejection => "interrupted-rejection",
 });
 
 /// One thing found wrong.
@@ -240,6 +243,27 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
     }
     if fix {
         depends::settle_stuck(ws, "coord doctor")?;
+    }
+    for name in store::list_files(&ws.review())? {
+        let path = ws.review().join(&name);
+        let Ok(task) = crate::task::read(&path) else {
+            continue;
+        };
+        if task.coord.review.is_some() {
+            continue;
+        }
+        if fix {
+            crate::review::reject(ws, &task.spec.id, "coord doctor", "a rejection cut short")?;
+        }
+        findings.push(Finding {
+            kind: Kind::InterruptedRejection,
+            path,
+            message: format!(
+                "{} was being rejected when its process died; the fix finishes the rejection",
+                task.spec.id
+            ),
+            fixed: fix,
+        });
     }
     for name in store::list_files(&ws.blocked())? {
         let path = ws.blocked().join(&name);

@@ -79,6 +79,7 @@ mod tests {
             D::NeverRuns,
             D::Filesystem,
             D::OrphanClaims,
+            D::InterruptedRejection,
         ]);
         use crate::task::Outcome;
         same(&[
@@ -86,6 +87,8 @@ mod tests {
             Outcome::Released,
             Outcome::Lost,
             Outcome::Retried,
+            Outcome::Asked,
+            Outcome::Rejected,
         ]);
     }
 }
