@@ -397,6 +397,64 @@ fn two_claude_code_chats_drain_a_queue_through_the_stop_hook_alone() {
     }
 }
 
+#[test]
+fn a_claude_code_chat_is_handed_its_unread_messages_and_completes_with_them() {
+    let Some((claude, _)) = harness("claude", "COORD_CLAUDE") else {
+        return;
+    };
+    let (p, log, api) = harnessed(queue_of_files(1), "claude", "fake_anthropic.py");
+    let out = p.coord(&[
+        "send",
+        "--to",
+        "claude-solo",
+        "Write t0.md in plain English.",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let home = tempfile::tempdir().unwrap();
+    let child = Command::new(&claude)
+        .args([
+            "-p",
+            "Work through the coord queue.",
+            "--allowedTools",
+            "Bash",
+        ])
+        .args(["--output-format", "json"])
+        .current_dir(p.path())
+        .env("HOME", home.path())
+        .env("PATH", path_with_coord())
+        .env("COORD_WORKER_ID", "claude-solo")
+        .env_remove("COORD_ROOT")
+        .env(
+            "ANTHROPIC_BASE_URL",
+            format!("http://127.0.0.1:{}", api.port),
+        )
+        .env("ANTHROPIC_API_KEY", "sk-test-not-a-key")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = finish(child, Duration::from_secs(240), "a Claude Code chat");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    each_completed_once(&p, 1, "claude-solo");
+    let requests = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        requests.contains("Write t0.md in plain English."),
+        "the model never saw the message"
+    );
+    let unread = json_of(
+        &p,
+        &["inbox", "--worker", "claude-solo", "--unread", "--json"],
+    );
+    assert_eq!(
+        unread["messages"],
+        serde_json::json!([]),
+        "handed over once, marked read"
+    );
+}
+
 /// A tmux server of its own, killed with the test.
 struct Tmux {
     socket: String,

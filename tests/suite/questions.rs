@@ -264,3 +264,36 @@ fn cancelling_a_waiting_task_fails_it_and_an_answer_then_says_where_it_is() {
     );
     assert_consistent(&p);
 }
+
+#[test]
+fn an_answer_sent_back_to_an_asker_that_then_vanishes_reaches_the_next_worker() {
+    let p = Project::new();
+    p.queue(r#"{"id":"v","description":"x","leaseSecs":1}"#);
+    json_of(&p, &["next", "--worker", "vanishing", "--json"]);
+    assert!(
+        p.coord(&["ask", "v", "--worker", "vanishing", "Which port?"])
+            .status
+            .success()
+    );
+    // The asker's lease still runs: the answer goes back to it.
+    let out = p.coord(&["answer", "v", "8080"]);
+    assert!(
+        stdout(&out).contains("back with vanishing"),
+        "{}",
+        stdout(&out)
+    );
+    // It never comes back: its lease runs out and a worker takes the task back.
+    assert!(p.coord(&["pause"]).status.success());
+    let mut keeper = p.spawn(&[
+        "worker", "--id", "keeper", "--watch", "--rescan", "1", "--quiet",
+    ]);
+    assert!(p.wait(BOUND, || {
+        p.files("pending").iter().any(|n| n.ends_with(".v.json"))
+    }));
+    signal(&keeper, "TERM");
+    assert!(keeper.wait().unwrap().success());
+    assert!(p.coord(&["resume"]).status.success());
+    let v = json_of(&p, &["next", "--worker", "heir", "--json"]);
+    assert_eq!(v["answer"]["text"], "8080", "the answer is never lost");
+    assert_eq!(v["question"]["text"], "Which port?");
+}

@@ -110,3 +110,27 @@ fn progress_and_notes_show_in_status_and_show() {
     );
     assert!(json_of(&p, &["show", "long", "--json"])["progress"].is_null());
 }
+
+#[test]
+fn kill_9_inside_a_snooze_leaves_the_task_held_or_snoozed() {
+    for point in ["released:rewritten", "released:moved"] {
+        let p = Project::new();
+        p.queue(r#"{"id":"z","description":"x"}"#);
+        json_of(&p, &["next", "--worker", "w", "--json"]);
+        crash_at(&p, point, &["release", "z", "--worker", "w", "--for", "1h"]);
+        assert_consistent(&p);
+        if p.files("assigned/w") == ["z.json"] {
+            let out = p.coord(&["release", "z", "--worker", "w", "--for", "1h"]);
+            assert!(out.status.success(), "{point}: {}", stderr(&out));
+        }
+        let show = json_of(&p, &["show", "z", "--json"]);
+        assert_eq!(show["state"], "pending", "{point}");
+        assert!(show["snoozedUntil"].is_string(), "{point}: {show}");
+        assert_eq!(
+            p.coord(&["next", "--worker", "x"]).status.code(),
+            Some(10),
+            "{point}"
+        );
+        assert_eq!(show["attempt"], 1, "{point}");
+    }
+}
