@@ -202,7 +202,11 @@ fn approving_and_cancelling_at_once_leave_one_outcome() {
     let ids: Vec<String> = (0..40).map(|i| format!("t{i:02}")).collect();
     let mut approve = p.command(&["approve"]);
     approve.args(&ids);
-    let mut approver = approve.spawn().unwrap();
+    let mut approver = approve
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     for id in ids.iter().rev() {
         let _ = p.coord(&["cancel", id]);
     }
