@@ -8,7 +8,6 @@ use super::commit::{self, Committed, Step};
 use super::locks::{ClaimsLock, ReviewLock};
 use super::talk::read_if_there;
 use super::{Disposition, TaskState, layout};
-use crate::durable;
 use crate::error::{Error, Result};
 use crate::events::{Event, Kind};
 use crate::report::{Report, Status};
@@ -30,25 +29,19 @@ pub fn submit(
     task.coord.review = Some(Box::new(InReview {
         report: serde_json::to_value(report).expect("reports serialize"),
     }));
-    durable::create_dir(&ws.review())?;
-    let to = layout::settled_path(ws, &TaskState::Review, &task.spec.id);
-    let step = Step {
-        from: held,
-        to: to.clone(),
-        rewrite: Some(&task),
-        report: None,
-        event: Some(Event::now(
-            Kind::Submitted,
-            &task.spec.id,
-            Some(lock.worker()),
-            Some(report.attempt),
-        )),
-    };
-    match commit::commit(ws, step)? {
-        Committed::Moved => Ok(Disposition::InReview),
-        Committed::SourceGone => Ok(Disposition::Fenced),
-        Committed::DestinationExists => Err(commit::two_states(&task.spec.id, &to)),
-    }
+    let moved = super::talk::park(
+        lock,
+        ws,
+        held,
+        &task,
+        TaskState::Review,
+        Kind::Submitted,
+        report.attempt,
+    )?;
+    Ok(match moved {
+        true => Disposition::InReview,
+        false => Disposition::Fenced,
+    })
 }
 
 /// The report a task in review/ carries, as its worker wrote it; None if `id` is not in review.

@@ -27,18 +27,41 @@ pub fn ask(lock: &ClaimsLock, ws: &Workspace, held: &Path, text: &str) -> Result
         at: crate::host::now(),
     });
     task.coord.answer = None;
-    durable::create_dir(&ws.waiting())?;
-    let to = layout::settled_path(ws, &TaskState::Waiting, &task.spec.id);
+    let attempt = task.attempt();
+    park(
+        lock,
+        ws,
+        held,
+        &task,
+        TaskState::Waiting,
+        Kind::Asked,
+        attempt,
+    )
+}
+
+/// Moves the held task at `held`, rewritten as `task`, into `state` (waiting/ or review/),
+/// recording `kind`. False if it was no longer held there.
+pub(super) fn park(
+    lock: &ClaimsLock,
+    ws: &Workspace,
+    held: &Path,
+    task: &TaskFile,
+    state: TaskState,
+    kind: Kind,
+    attempt: u32,
+) -> Result<bool> {
+    let to = layout::settled_path(ws, &state, &task.spec.id);
+    durable::create_dir(&layout::folder(ws, &state))?;
     let step = Step {
         from: held,
         to: to.clone(),
-        rewrite: Some(&task),
+        rewrite: Some(task),
         report: None,
         event: Some(Event::now(
-            Kind::Asked,
+            kind,
             &task.spec.id,
             Some(lock.worker()),
-            Some(task.attempt()),
+            Some(attempt),
         )),
     };
     match commit::commit(ws, step)? {

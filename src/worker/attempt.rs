@@ -102,19 +102,11 @@ impl Worker<'_> {
         let result = read_result(&result_file);
         clear(&result_file);
         let reason = match &ending {
-            Ending::Cancelled if ws.waiting().join(layout::file_name(&id)).exists() => {
-                info!("{id} asked a question (waiting/); its command was stopped");
-                crate::events::one(
-                    ws,
-                    crate::events::Kind::Stopped,
-                    &id,
-                    Some(&self.opts.id),
-                    Some(claimed.attempt),
-                );
-                return Ok(());
-            }
             Ending::Cancelled => {
-                info!("{id} was cancelled while it ran; its command was stopped");
+                match ws.waiting().join(layout::file_name(&id)).exists() {
+                    true => info!("{id} asked a question (waiting/); its command was stopped"),
+                    false => info!("{id} was cancelled while it ran; its command was stopped"),
+                }
                 crate::events::one(
                     ws,
                     crate::events::Kind::Stopped,

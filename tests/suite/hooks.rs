@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::support::*;
 
-fn hook(p: &Project, harness: &str, fixture: &str) -> std::process::Output {
+pub(super) fn hook(p: &Project, harness: &str, fixture: &str) -> std::process::Output {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/hooks")
         .join(fixture);

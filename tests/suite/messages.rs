@@ -1,35 +1,13 @@
 //! Messages between workers and the coordinator: whole files in Maildir-like inboxes, read marks,
 //! feedback, and delivery to chats through their hooks.
 
-use std::io::Write;
-use std::process::Stdio;
-
 use serde_json::Value;
 
 use super::support::*;
 
+/// A hook's answer on a recorded input, parsed (null when it says nothing).
 fn hook(p: &Project, harness: &str, fixture: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/hooks")
-        .join(fixture);
-    let input = std::fs::read_to_string(path)
-        .unwrap()
-        .replace("PROJECT_DIR", p.path().to_str().unwrap());
-    let mut child = p
-        .command(&["hook", harness])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = super::hooks::hook(p, harness, fixture);
     match stdout(&out).trim() {
         "" => Value::Null,
         text => serde_json::from_str(text).unwrap(),
