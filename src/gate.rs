@@ -34,7 +34,7 @@ struct Facts {
     identity: (u64, i64, i64),
     requires: Vec<String>,
     ready_at: Option<jiff::Timestamp>,
-    files: Option<Vec<String>>,
+    files: Option<Files>,
 }
 
 impl Facts {
@@ -45,18 +45,38 @@ impl Facts {
             identity,
             requires: task.spec.requires.clone(),
             ready_at: task.ready_at(arrived),
-            files: task.exclusive_files().then(|| files_of(task)),
+            files: task.exclusive_files().then(|| Files::of(task)),
         }
     }
 }
 
-fn files_of(task: &TaskFile) -> Vec<String> {
-    task.spec
-        .target_files
-        .iter()
-        .chain(&task.spec.output_files)
-        .map(|p| normalize(p))
-        .collect()
+/// The project files a task writes (`targetFiles`, `outputFiles`) and only reads (`readFiles`),
+/// normalised.
+#[derive(Debug, Clone)]
+struct Files {
+    writes: Vec<String>,
+    reads: Vec<String>,
+}
+
+impl Files {
+    fn of(task: &TaskFile) -> Files {
+        let norm = |list: &[String]| list.iter().map(|p| normalize(p)).collect::<Vec<_>>();
+        let mut writes = norm(&task.spec.target_files);
+        writes.extend(norm(&task.spec.output_files));
+        Files {
+            writes,
+            reads: norm(&task.spec.read_files),
+        }
+    }
+
+    /// A file both touch where at least one of them writes, if any: readers never exclude
+    /// each other.
+    fn conflict<'a>(&'a self, other: &'a Files) -> Option<&'a str> {
+        overlap(&self.writes, &other.writes)
+            .or_else(|| overlap(&self.writes, &other.reads))
+            .or_else(|| overlap(&self.reads, &other.writes))
+            .map(|(mine, _)| mine)
+    }
 }
 
 /// A project path with `.` parts and repeated or trailing slashes removed.
@@ -84,7 +104,8 @@ pub fn overlap<'a>(a: &'a [String], b: &'a [String]) -> Option<(&'a str, &'a str
 #[derive(Debug, Clone)]
 struct Holding {
     owner: Option<String>,
-    files: Option<Vec<String>>,
+    id: String,
+    files: Option<Files>,
     requires: Vec<String>,
 }
 
@@ -113,8 +134,9 @@ fn holdings(
                         owner: owner
                             .clone()
                             .or_else(|| t.coord.question.as_ref().map(|q| q.worker.clone())),
-                        files: t.exclusive_files().then(|| files_of(&t)),
+                        files: t.exclusive_files().then(|| Files::of(&t)),
                         requires: t.spec.requires.clone(),
+                        id: t.spec.id,
                     },
                     Err(_) => continue,
                 },
@@ -177,6 +199,56 @@ pub fn let_go(ws: &Workspace, task: &TaskFile) {
     if std::fs::File::create_new(&bell).is_ok() {
         let _ = std::fs::remove_file(&bell);
     }
+}
+
+/// What the held and waiting tasks hold, read once, to say why pending tasks wait.
+#[derive(Debug)]
+pub struct Held(HashMap<PathBuf, Holding>);
+
+impl Held {
+    /// Reads every task in `assigned/*/` and waiting/.
+    pub fn read(ws: &Workspace) -> Result<Held> {
+        Ok(Held(holdings(ws, &mut HashMap::new())?))
+    }
+}
+
+/// Why a pending task is not claimed now, in words (None when nothing holds it back but a
+/// worker's labels, which only each worker knows): the pause, its not-before, snooze or
+/// retry time, a file held by another task (named), or its label's limit.
+pub fn explain(
+    ws: &Workspace,
+    held: &Held,
+    task: &TaskFile,
+    arrived: Option<jiff::Timestamp>,
+) -> Option<String> {
+    if paused(ws) {
+        return Some("the workspace is paused (`coord resume`)".into());
+    }
+    let now = jiff::Timestamp::now();
+    if let Some(at) = task.coord.snoozed_until.filter(|at| *at > now) {
+        return Some(format!("snoozed until {}", crate::time::format(at)));
+    }
+    if let Some(at) = task.ready_at(arrived).filter(|at| *at > now) {
+        let why = match task.coord.retry_delay_ms {
+            Some(_) => "retry backoff",
+            None => "notBefore",
+        };
+        return Some(format!("{why}: not before {}", crate::time::format(at)));
+    }
+    if task.exclusive_files() {
+        let mine = Files::of(task);
+        for h in held.0.values() {
+            if let Some(file) = h.files.as_ref().and_then(|f| mine.conflict(f)) {
+                return Some(format!("{file} is held by {}", h.id));
+            }
+        }
+    }
+    if let Some((label, count, limit)) = limit_hit(ws, &task.spec.requires, held.0.values(), true) {
+        return Some(format!(
+            "label {label} is at its limit: {count} of {limit} held"
+        ));
+    }
+    None
 }
 
 /// One worker's view of what it may claim.
@@ -270,7 +342,7 @@ impl Gate {
                 .values()
                 .filter(|h| h.owner.as_deref() != Some(self.worker.as_str()))
                 .filter_map(|h| h.files.as_ref())
-                .any(|other| overlap(files, other).is_some()),
+                .any(|other| files.conflict(other).is_some()),
             None => true,
         }
     }
@@ -288,13 +360,13 @@ pub fn held_elsewhere(
     worker: &str,
     task: &TaskFile,
 ) -> Result<Option<(PathBuf, String)>> {
-    let mine = files_of(task);
+    let mine = Files::of(task);
     for (path, held) in holdings(ws, &mut HashMap::new())? {
         if held.owner.as_deref() == Some(worker) {
             continue;
         }
         if let Some(files) = &held.files
-            && let Some((_, file)) = overlap(&mine, files)
+            && let Some(file) = mine.conflict(files)
         {
             return Ok(Some((path, file.to_string())));
         }
@@ -317,5 +389,20 @@ mod tests {
         assert!(overlap(&a, &paths(&["docs/guide.md"])).is_some());
         assert!(overlap(&a, &paths(&["src"])).is_some());
         assert!(overlap(&a, &paths(&["src/main.rs.bak", "doc"])).is_none());
+    }
+
+    #[test]
+    fn readers_exclude_writers_but_not_each_other() {
+        let files = |writes: &[&str], reads: &[&str]| Files {
+            writes: paths(writes),
+            reads: paths(reads),
+        };
+        let reader = files(&[], &["README.md"]);
+        let other_reader = files(&["out/a.md"], &["README.md"]);
+        let writer = files(&["README.md"], &[]);
+        assert!(reader.conflict(&other_reader).is_none());
+        assert_eq!(reader.conflict(&writer), Some("README.md"));
+        assert_eq!(writer.conflict(&reader), Some("README.md"));
+        assert!(writer.conflict(&writer).is_some());
     }
 }

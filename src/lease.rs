@@ -501,3 +501,51 @@ pub fn unchanged_for(ws: &Workspace, record: &WorkerRecord) -> Result<Duration> 
         }
     }
 }
+
+/// What [`forget`] did with a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forgot {
+    /// Its record (and this host's observations of it) are gone; `status` no longer lists it.
+    Forgotten,
+    /// It may be running: a live process holds its life lock here, or it is a `coord worker`
+    /// on another host whose record does not say it stopped.
+    Running,
+    /// It still holds this many tasks: finish, release or recover them first.
+    Holding(usize),
+    /// It has no record.
+    Unknown,
+}
+
+/// Forgets worker `id`: removes its record and observations, and its empty claims folder, if it
+/// runs nowhere and holds nothing. Its life lock and claims lock are held meanwhile, so it
+/// cannot start or claim while it is forgotten; its logs are kept.
+pub fn forget(ws: &Workspace, id: &str) -> Result<Forgot> {
+    crate::ids::check_worker_id(id)?;
+    let Some(record) = read_record(ws, id) else {
+        return Ok(Forgot::Unknown);
+    };
+    if !same_host(&record) && !record.stopped && record.mode != Mode::Handoff {
+        return Ok(Forgot::Running);
+    }
+    let Some(_life) = hold_if_dead(ws, id)? else {
+        return Ok(Forgot::Running);
+    };
+    let _claims = crate::state::locks::claims(ws, id)?;
+    let held = crate::store::list_files(&ws.assigned(id))?.len();
+    if held > 0 {
+        return Ok(Forgot::Holding(held));
+    }
+    let seen = format!("{id}.seen-");
+    let mut gone = vec![record_path(ws, id)];
+    for name in crate::store::list_files(&ws.workers())? {
+        if name.starts_with(&seen) {
+            gone.push(ws.workers().join(name));
+        }
+    }
+    for path in gone {
+        durable::remove_if_exists(&path)?;
+    }
+    // Empty, so nothing is lost; a claim racing in would make this fail, which is fine.
+    let _ = std::fs::remove_dir(ws.assigned(id));
+    Ok(Forgot::Forgotten)
+}

@@ -24,6 +24,7 @@ pub mod host;
 pub mod ids;
 pub mod keeper;
 pub mod lease;
+pub mod listing;
 pub mod logfile;
 pub mod logging;
 pub mod messages;

@@ -42,6 +42,25 @@ pub fn files(ws: &Workspace, worker: Option<&str>) -> Result<BTreeMap<String, Pa
     Ok(found)
 }
 
+/// The attempt logs of task `id` (`logs/tasks/<id>.<attempt>.log`), by attempt number; found by
+/// listing the folder, so no path is built from `id`.
+pub fn task_logs(ws: &Workspace, id: &str) -> Result<BTreeMap<u32, PathBuf>> {
+    let dir = ws.task_logs();
+    let mut found = BTreeMap::new();
+    for name in crate::store::list_files(&dir)? {
+        if crate::state::layout::is_task_log_of(&name, id)
+            && let Some(n) = name
+                .strip_prefix(id)
+                .and_then(|r| r.strip_prefix('.'))
+                .and_then(|r| r.strip_suffix(".log"))
+                .and_then(|n| n.parse().ok())
+        {
+            found.insert(n, dir.join(&name));
+        }
+    }
+    Ok(found)
+}
+
 /// Where each followed log has been read up to.
 #[derive(Debug, Default)]
 pub struct Follower {

@@ -26,10 +26,17 @@ enum Command {
     Init(cli::init::Args),
     /// Queue tasks from a JSON file (array, object or JSON Lines); `-` reads standard input.
     Queue(cli::queue::Args),
+    /// Queue one command without writing JSON: `coord add -- make test`.
+    Add(cli::add::Args),
     /// Run as a worker: claim tasks, run them, record the outcome, repeat.
     Worker(cli::worker::Args),
+    /// Forget stopped workers (`coord workers forget --stopped`).
+    Workers(cli::workers::Args),
     /// Show counts per state and each worker.
     Status(cli::status::Args),
+    /// List the tasks: state, holder, attempt, priority, age, and why a task waits.
+    #[command(alias = "ls")]
+    List(cli::list::Args),
     /// Claim the next task for an agent or a person and print it (exit 10 when none is ready).
     Next(cli::next::Args),
     /// Complete a held task from any process, after its checks pass.
@@ -102,8 +109,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Init(args) => cli::init::run(args),
         Command::Queue(args) => cli::queue::run(root, args),
+        Command::Add(args) => cli::add::run(root, args),
         Command::Worker(args) => cli::worker::run(root, args),
         Command::Status(args) => cli::status::run(root, args),
+        Command::Workers(args) => cli::workers::run(root, args),
+        Command::List(args) => cli::list::run(root, args),
         Command::Next(args) => cli::next::run(root, args),
         Command::Complete(args) => cli::complete::run(root, args),
         Command::Fail(args) => cli::claims::fail(root, args),

@@ -65,9 +65,11 @@ pub struct Status {
     pub active_tasks: usize,
     /// Tasks completed.
     pub completed: usize,
-    /// Tasks in failed/: dead-lettered, cancelled, or failed with a dependency (files set aside
-    /// as `.invalid` or `.duplicate` are not tasks and are not counted).
+    /// Tasks in failed/ that failed: dead-lettered, or failed with a dependency (cancelled tasks
+    /// and files set aside as `.invalid` or `.duplicate` are not counted).
     pub failed: usize,
+    /// Tasks in failed/ that an operator cancelled.
+    pub cancelled: usize,
     /// The workspace folder.
     pub root: String,
 }
@@ -133,6 +135,7 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
     }
     let fs = crate::fsinfo::kind(ws.root());
     let questions = crate::questions::open(ws)?;
+    let (failed, cancelled) = failed_and_cancelled(ws)?;
     Ok(Status {
         workers,
         queue_size: store::count_files(&ws.pending())?,
@@ -145,10 +148,25 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
         shared_filesystem: fs.is_some_and(|k| k.shared),
         active_tasks: active,
         completed: store::count_files(&ws.completed())?,
-        failed: store::list_files(&ws.failed())?
-            .iter()
-            .filter(|n| n.ends_with(".json"))
-            .count(),
+        failed: failed - cancelled,
+        cancelled,
         root: ws.root().display().to_string(),
     })
+}
+
+/// How many tasks failed/ holds, and how many of them were cancelled (their report says so).
+fn failed_and_cancelled(ws: &Workspace) -> Result<(usize, usize)> {
+    let mut failed = 0;
+    let mut cancelled = 0;
+    for name in store::list_files(&ws.failed())? {
+        let Some(id) = name.strip_suffix(".json") else {
+            continue;
+        };
+        failed += 1;
+        let report = crate::report::read(&crate::state::layout::report_path(ws, id));
+        if report.is_ok_and(|r| r.status == crate::report::Status::Cancelled) {
+            cancelled += 1;
+        }
+    }
+    Ok((failed, cancelled))
 }

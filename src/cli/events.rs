@@ -16,6 +16,26 @@ pub struct Args {
     /// Print each event as a JSON line (as the journal holds it).
     #[arg(long)]
     json: bool,
+    /// Only this task's events.
+    #[arg(long)]
+    task: Option<String>,
+    /// Only events of the last DURATION (90s, 30m, 12h, 7d) or since an RFC 3339 time.
+    #[arg(long, value_name = "DURATION|TIME", value_parser = parse_since)]
+    since: Option<jiff::Timestamp>,
+    /// Only the last N events (before --follow goes on with new ones).
+    #[arg(short = 'n', long = "last", value_name = "N")]
+    last: Option<usize>,
+}
+
+/// `--since`: a duration back from now, or a time.
+fn parse_since(text: &str) -> Result<jiff::Timestamp, String> {
+    if let Ok(at) = text.parse::<jiff::Timestamp>() {
+        return Ok(at);
+    }
+    let back = super::parse_duration(text).map_err(|_| {
+        format!("{text:?} is neither a duration (30m, 12h, 7d) nor an RFC 3339 time")
+    })?;
+    Ok(coord::host::now() - back)
 }
 
 /// Prints the journal, then (with --follow) each new event.
@@ -28,16 +48,40 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             paths.contains(&target)
         })
     });
+    let wanted = |e: &events::Event| {
+        args.task.as_ref().is_none_or(|t| *t == e.task) && args.since.is_none_or(|s| e.at >= s)
+    };
     let mut offset = 0;
+    let mut first = true;
     loop {
         let mut out = std::io::stdout().lock();
         let mut written = Ok(());
+        // The first read keeps only the last N when -n is given (a ring of N, flat memory).
+        let mut last: std::collections::VecDeque<events::Event> = Default::default();
+        let keep = args.last.filter(|_| first);
         offset = events::read_each(&ws, offset, |e| {
-            if written.is_ok() {
-                written = print(&mut out, &e, args.json);
+            if !wanted(&e) || written.is_err() {
+                return;
+            }
+            match keep {
+                Some(n) => {
+                    if last.len() == n {
+                        last.pop_front();
+                    }
+                    if n > 0 {
+                        last.push_back(e);
+                    }
+                }
+                None => written = print(&mut out, &e, args.json),
             }
         })
         .map_err(|e| coord::Error::io("read", &journal, e))?;
+        for e in &last {
+            if written.is_ok() {
+                written = print(&mut out, e, args.json);
+            }
+        }
+        first = false;
         written?;
         out.flush()?;
         drop(out);
@@ -53,16 +97,17 @@ fn print(out: &mut impl Write, e: &events::Event, json: bool) -> anyhow::Result<
     if json {
         writeln!(out, "{}", serde_json::to_string(e)?)?;
     } else {
+        // 80 columns: the time to the second in UTC (the journal keeps milliseconds), long ids
+        // cut with an ellipsis.
+        let at = coord::time::format(e.at);
         writeln!(
             out,
-            "{}  {:<10} {:<24} {:<16} {}",
-            coord::time::format(e.at),
+            "{} {:<10} {:<26} {:<14} {}",
+            at.get(5..19).unwrap_or(&at).replace('T', " "),
             e.event.as_str(),
-            e.task,
-            e.worker.as_deref().unwrap_or("-"),
-            e.attempt
-                .map(|a| format!("attempt {a}"))
-                .unwrap_or_default()
+            super::table::clip(&e.task, 26),
+            super::table::clip(e.worker.as_deref().unwrap_or("-"), 14),
+            e.attempt.map(|a| format!("#{a}")).unwrap_or_default()
         )?;
     }
     Ok(())

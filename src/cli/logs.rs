@@ -1,4 +1,5 @@
-//! `coord logs [WORKER] [--follow]`: worker logs, merged by time, followed as they grow.
+//! `coord logs [WORKER|TASK] [--follow]`: worker logs, merged by time, or one task's attempt
+//! logs, followed as they grow.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,7 +11,8 @@ use coord::wake::Waker;
 /// Arguments of `coord logs`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Only this worker's log (default: every worker's, interleaved by time).
+    /// Only this worker's log (default: every worker's, interleaved by time), or, for a task
+    /// id, the output of each of that task's attempts.
     worker: Option<String>,
     /// Keep printing lines as they are written, woken by file-system events, until interrupted.
     #[arg(long, short)]
@@ -21,16 +23,67 @@ pub struct Args {
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
     let worker = args.worker.as_deref();
+    if let Some(name) = worker
+        && logfile::files(&ws, Some(name)).is_err()
+        && !logfile::task_logs(&ws, name)?.is_empty()
+    {
+        return task(&ws, name, args.follow);
+    }
     let mut follower = Follower::default();
     // Watch before the first read, so nothing written in between is missed.
     let mut waker = args
         .follow
         .then(|| Waker::for_views(&ws, &[(&ws.logs(), false)]));
+    let mut told = false;
     loop {
-        let logs = logfile::files(&ws, worker)?;
+        let logs = match logfile::files(&ws, worker) {
+            // A worker that has not started yet: follow waits for its log to appear.
+            Err(e) if args.follow => {
+                if !told {
+                    eprintln!(
+                        "{}; waiting for it to appear",
+                        e.to_string().split(';').next().unwrap_or_default()
+                    );
+                    told = true;
+                }
+                Default::default()
+            }
+            other => other?,
+        };
         let mut out = std::io::stdout().lock();
         for line in follower.read(&logs)? {
             writeln!(out, "{}", line.text)?;
+        }
+        out.flush()?;
+        drop(out);
+        match waker.as_mut() {
+            Some(w) => w.next_change(None),
+            None => return Ok(ExitCode::Success),
+        };
+    }
+}
+
+/// Prints a task's attempt logs in order, each under a header; with `follow`, keeps printing
+/// what is added to them (a new attempt's log included) until interrupted.
+fn task(ws: &coord::Workspace, id: &str, follow: bool) -> anyhow::Result<ExitCode> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut waker = follow.then(|| Waker::for_views(ws, &[(&ws.task_logs(), false)]));
+    let mut offsets: std::collections::BTreeMap<PathBuf, u64> = Default::default();
+    loop {
+        let mut out = std::io::stdout().lock();
+        for (attempt, path) in logfile::task_logs(ws, id)? {
+            let at = offsets.entry(path.clone()).or_insert_with(|| {
+                let _ = writeln!(out, "== {id}, attempt {attempt} ({}) ==", path.display());
+                0
+            });
+            let Ok(mut file) = coord::durable::open_regular(&path) else {
+                continue;
+            };
+            file.seek(SeekFrom::Start(*at))?;
+            let mut chunk = Vec::new();
+            file.read_to_end(&mut chunk)?;
+            *at += chunk.len() as u64;
+            out.write_all(&chunk)?;
         }
         out.flush()?;
         drop(out);

@@ -1,5 +1,6 @@
 //! Commands of the binary: each turns its arguments into library calls and prints the result.
 
+pub mod add;
 pub mod assignment;
 pub mod claims;
 pub mod complete;
@@ -10,6 +11,7 @@ pub mod events;
 pub mod hook;
 pub mod init;
 pub mod install;
+pub mod list;
 pub mod logs;
 pub mod mcp;
 pub mod next;
@@ -20,9 +22,11 @@ pub mod review;
 pub mod show;
 pub mod stats;
 pub mod status;
+pub mod table;
 pub mod talk;
 pub mod wait;
 pub mod worker;
+pub mod workers;
 
 use std::io::{self, Write};
 use std::path::PathBuf;

@@ -84,6 +84,7 @@ fn print(
                 ),
                 None => format!("no task is ready for {}", args.worker),
             };
+            let waiting = waiting_tasks(ws, &args.labels);
             if json {
                 super::print_json(&serde_json::json!({
                     "status": "empty",
@@ -91,6 +92,7 @@ fn print(
                     "worker": args.worker,
                     "message": message,
                     "retryAfterSecs": retry,
+                    "waiting": waiting.iter().map(|(id, why)| serde_json::json!({"taskId": id, "waitsFor": why})).collect::<Vec<_>>(),
                     "hint": format!("run `coord next --worker {} --wait` to wait for one", args.worker),
                 }))?;
             } else {
@@ -98,8 +100,45 @@ fn print(
                     "{message}; `coord next --worker {} --wait` waits up to {DEFAULT_WAIT_SECS}s for one",
                     args.worker
                 );
+                for (id, why) in &waiting {
+                    println!("  {id}: {why}");
+                }
             }
             Ok(ExitCode::Empty)
         }
     }
+}
+
+/// How many pending tasks that wait `next` names when it hands out nothing.
+const WAITING_SHOWN: usize = 5;
+
+/// The first pending tasks that wait for something, and what: why `next` handed out nothing
+/// (a label this worker lacks included).
+fn waiting_tasks(ws: &coord::Workspace, labels: &[String]) -> Vec<(String, String)> {
+    let filter = coord::listing::Filter {
+        states: vec!["pending".into()],
+        ..Default::default()
+    };
+    let mut found = Vec::new();
+    let _ = coord::listing::each(ws, &filter, |row| {
+        let lacking: Vec<&str> = row
+            .requires
+            .iter()
+            .filter(|l| !labels.contains(l))
+            .map(String::as_str)
+            .collect();
+        let why = match lacking.is_empty() {
+            true => row.waits_for,
+            false => Some(format!(
+                "requires label {}, which this worker lacks (--labels)",
+                lacking.join(", ")
+            )),
+        };
+        if found.len() < WAITING_SHOWN
+            && let Some(why) = why
+        {
+            found.push((row.task_id, why));
+        }
+    });
+    found
 }

@@ -36,14 +36,27 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         })?;
     }
     let tasks = task::parse_tasks(&input).map_err(|problems| Error::InvalidTasks { problems })?;
-    let results = queue::enqueue(&ws, tasks)?;
-    if coord::gate::paused(&ws) {
+    publish(&ws, tasks, args.json)
+}
+
+/// How many task lines a queue call prints on a terminal before it only counts the rest.
+const SHOWN_ON_TERMINAL: usize = 50;
+
+/// Queues parsed tasks, all or none, and prints one line per task (capped on a terminal) and a
+/// total, or JSON.
+pub fn publish(
+    ws: &coord::Workspace,
+    tasks: Vec<task::Parsed>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let results = queue::enqueue(ws, tasks)?;
+    if coord::gate::paused(ws) {
         eprintln!(
             "warning: the workspace is paused: these tasks wait until `coord resume` lets workers \
              claim again"
         );
     }
-    if args.json {
+    if json {
         let items: Vec<_> = results
             .iter()
             .map(|r| {
@@ -52,14 +65,26 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                     Outcome::Blocked => ("queued", "blocked".to_string()),
                     Outcome::Unchanged(state) => ("unchanged", state.to_string()),
                 };
-                serde_json::json!({"id": r.id, "outcome": outcome, "state": state, "path": r.path})
+                serde_json::json!({"schemaVersion": 1, "taskId": r.id, "outcome": outcome, "state": state, "path": r.path})
             })
             .collect();
         super::print_json(&items)?;
     } else {
-        use std::io::Write;
+        use std::io::{IsTerminal, Write};
+        let cap = match std::io::stdout().is_terminal() {
+            true => SHOWN_ON_TERMINAL,
+            false => usize::MAX,
+        };
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let (mut queued, mut blocked, mut unchanged) = (0usize, 0usize, 0usize);
         for r in &results {
+            match &r.outcome {
+                Outcome::Queued => queued += 1,
+                Outcome::Blocked => blocked += 1,
+                Outcome::Unchanged(_) => unchanged += 1,
+            }
+        }
+        for r in results.iter().take(cap) {
             match &r.outcome {
                 Outcome::Queued => writeln!(out, "queued     {}", r.id)?,
                 Outcome::Blocked => writeln!(
@@ -71,6 +96,16 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                     writeln!(out, "unchanged  {} (already {state})", r.id)?
                 }
             }
+        }
+        if results.len() > cap {
+            writeln!(out, "… and {} more", results.len() - cap)?;
+        }
+        if results.len() > 1 {
+            writeln!(
+                out,
+                "{} task(s): {queued} queued, {blocked} blocked, {unchanged} unchanged",
+                results.len()
+            )?;
         }
         out.flush()?;
     }

@@ -104,6 +104,7 @@ pub fn to_json(ws: &Workspace, id: &str) -> anyhow::Result<serde_json::Value> {
         "task": task.spec,
         "history": task.coord.history,
         "lastNote": task.coord.last_note,
+        "waitsFor": matches!(state, TaskState::Pending | TaskState::Blocked).then(|| waits_for(ws, id)).flatten(),
         "progress": task.coord.progress,
         "question": task.coord.question,
         "answer": task.coord.answer,
@@ -188,17 +189,31 @@ pub fn to_text(ws: &Workspace, id: &str) -> anyhow::Result<String> {
     if let Some(a) = task.spec.extra.get("acceptance") {
         let _ = writeln!(out, "  acceptance: {a}");
     }
+    // Attempts count from 1 again after each `coord retry`: each round after the first says
+    // which it is.
+    let mut round = 1;
     for h in &task.coord.history {
+        let which = match (h.outcome, round) {
+            (coord::task::Outcome::Retried, _) => {
+                round += 1;
+                format!("retry {} by {}", round - 1, h.worker)
+            }
+            (_, 1) => format!("attempt {} by {}", h.attempt, h.worker),
+            (_, r) => format!("attempt {} (retry {}) by {}", h.attempt, r - 1, h.worker),
+        };
         let _ = writeln!(
             out,
-            "  attempt {} by {}: {} at {}: {}{}",
-            h.attempt,
-            h.worker,
+            "  {which}: {} at {}: {}{}",
             h.outcome,
             coord::time::format(h.at),
             h.reason,
             if h.counted { "" } else { " (no attempt used)" }
         );
+    }
+    if matches!(state, TaskState::Pending | TaskState::Blocked)
+        && let Some(why) = waits_for(ws, id)
+    {
+        let _ = writeln!(out, "  waits: {why}");
     }
     if let Some(n) = &task.coord.last_note {
         let _ = writeln!(
@@ -249,5 +264,42 @@ pub fn to_text(ws: &Workspace, id: &str) -> anyhow::Result<String> {
     for l in &logs {
         let _ = writeln!(out, "  log: {l}");
     }
+    if let Some(last) = logs.last() {
+        let tail = tail_of(std::path::Path::new(last), TAIL_LINES);
+        if !tail.is_empty() {
+            let _ = writeln!(out, "  last lines of {last}:");
+            for line in tail {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
     Ok(out)
+}
+
+/// How many lines of the last attempt's log `show` prints.
+const TAIL_LINES: usize = 10;
+
+/// The last `n` lines of a log, read from its end (at most 64 KiB of it).
+fn tail_of(path: &std::path::Path, n: usize) -> Vec<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = coord::durable::open_regular(path) else {
+        return Vec::new();
+    };
+    let len = file.metadata().map_or(0, |m| m.len());
+    let start = len.saturating_sub(64 << 10);
+    let mut bytes = Vec::new();
+    if file.seek(SeekFrom::Start(start)).is_err() || file.read_to_end(&mut bytes).is_err() {
+        return Vec::new();
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}
+
+/// Why a pending or blocked task is not claimed now, as `coord list` says it.
+fn waits_for(ws: &Workspace, id: &str) -> Option<String> {
+    coord::listing::one(ws, id).ok().flatten()?.waits_for
 }

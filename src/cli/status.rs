@@ -7,6 +7,8 @@ use coord::exit::ExitCode;
 use coord::status;
 use coord::wake::{Waker, Woke};
 
+use super::table::clip;
+
 /// Arguments of `coord status`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -98,14 +100,15 @@ pub fn render(st: &status::Status) -> String {
         n => format!("   {name} {n}"),
     };
     let mut out = format!(
-        "pending {}{}   assigned {}{}{}   completed {}   failed {}\n",
+        "pending {}{}   assigned {}{}{}   completed {}   failed {}{}\n",
         st.queue_size,
         some("blocked", st.blocked),
         st.active_tasks,
         some("waiting", st.waiting),
         some("review", st.review),
         st.completed,
-        st.failed
+        st.failed,
+        some("cancelled", st.cancelled)
     );
     for q in &st.questions {
         let line = format!("{} asks about {}: {}", q.worker_id, q.task_id, q.question);
@@ -130,39 +133,26 @@ pub fn render(st: &status::Status) -> String {
         out.push_str("no workers have run here yet; start one with `coord worker --id worker-A`\n");
         return out;
     }
-    let width = st
-        .workers
-        .iter()
-        .map(|w| w.worker_id.len())
-        .max()
-        .unwrap_or(6)
-        .max(6);
+    // 80 columns: long ids and hosts are cut with an ellipsis, times are relative.
     out.push_str(&format!(
-        "\n{:<width$}  {:<7}  {:<20}  {:<24}  {:<6}  LAST SEEN\n",
+        "\n{:<12}  {:<7}  {:<20}  {:<18}  {:<6}  SEEN\n",
         "WORKER", "STATE", "TASK", "PID@HOST", "POLL"
     ));
     for w in &st.workers {
+        let task = match (&w.current_task, w.progress) {
+            (Some(t), Some(p)) => format!("{} {p}%", clip(t, 15)),
+            (Some(t), None) => clip(t, 20),
+            (None, _) => "-".to_string(),
+        };
         out.push_str(&format!(
-            "{:<width$}  {:<7}  {:<20}  {:<24}  {:<6}  {}\n",
-            w.worker_id,
+            "{:<12}  {:<7}  {:<20}  {:<18}  {:<6}  {}\n",
+            clip(&w.worker_id, 12),
             w.state,
-            match (&w.current_task, w.progress) {
-                (Some(t), Some(p)) => format!("{t} {p}%"),
-                (Some(t), None) => t.clone(),
-                (None, _) => "-".to_string(),
-            },
-            format!("{}@{}", w.pid, w.host),
+            task,
+            clip(&format!("{}@{}", w.pid, w.host), 18),
             w.poll_secs.map_or("events".into(), |s| format!("{s}s")),
-            coord::time::format(w.last_seen)
+            super::table::ago(Some(w.last_seen))
         ));
     }
     out
-}
-
-/// `text` cut to `width` characters, with an ellipsis when cut.
-fn clip(text: &str, width: usize) -> String {
-    match text.char_indices().nth(width.saturating_sub(1)) {
-        Some((at, _)) if text.chars().count() > width => format!("{}…", &text[..at]),
-        _ => text.to_string(),
-    }
 }

@@ -53,6 +53,30 @@ pub enum TaskState {
 }
 
 impl TaskState {
+    /// The state's one-word name, as `--json` output and `--state` filters spell it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TaskState::Pending => "pending",
+            TaskState::Blocked => "blocked",
+            TaskState::Assigned(_) => "assigned",
+            TaskState::Waiting => "waiting",
+            TaskState::Review => "review",
+            TaskState::Completed => "completed",
+            TaskState::Failed => "failed",
+        }
+    }
+
+    /// Every state's name, in the order of the flow.
+    pub const NAMES: [&'static str; 7] = [
+        "pending",
+        "blocked",
+        "assigned",
+        "waiting",
+        "review",
+        "completed",
+        "failed",
+    ];
+
     /// Whether the task has finished (completed or failed) and has, or is about to have, a report.
     pub fn is_finished(&self) -> bool {
         matches!(self, TaskState::Completed | TaskState::Failed)

@@ -54,6 +54,10 @@ pub struct Spec {
     /// Files the task must produce, relative to the project directory.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub output_files: Vec<String>,
+    /// Files the task only reads: they exclude only tasks that write them (`targetFiles`,
+    /// `outputFiles`), never other readers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read_files: Vec<String>,
     /// A shell command that does the task (run with `sh -c`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
@@ -346,10 +350,13 @@ impl TaskFile {
         (!delay.is_zero()).then_some(delay.as_millis() as u64)
     }
 
-    /// Whether other workers must not hold tasks touching this task's files meanwhile.
+    /// Whether other workers must not hold tasks writing the files this task reads or writes
+    /// (nor reading those it writes) meanwhile.
     pub fn exclusive_files(&self) -> bool {
         self.spec.exclusive_files.unwrap_or(true)
-            && !(self.spec.target_files.is_empty() && self.spec.output_files.is_empty())
+            && !(self.spec.target_files.is_empty()
+                && self.spec.output_files.is_empty()
+                && self.spec.read_files.is_empty())
     }
 
     /// The token of the current claim: `<attempt>-<claim number>`; every claim gets a new one.

@@ -68,7 +68,7 @@ pub fn validate_object(obj: Map<String, Value>, id_required: bool) -> Result<Spe
         Some(_) => problems.push("`description` must be a string".into()),
         None => problems.push("missing `description` (say what the task is)".into()),
     }
-    for key in ["targetFiles", "outputFiles"] {
+    for key in ["targetFiles", "outputFiles", "readFiles"] {
         match obj.get(key) {
             None => {}
             Some(Value::Array(items)) => {
@@ -168,6 +168,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "description",
     "targetFiles",
     "outputFiles",
+    "readFiles",
     "command",
     "timeoutSecs",
     "maxAttempts",

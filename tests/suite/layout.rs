@@ -56,7 +56,7 @@ const OWN_FILES: &[(&str, usize)] = &[
     ("fsinfo.rs", 4),
     ("worker/attempt.rs", 1),
     ("workspace.rs", 2),
-    ("lease.rs", 3),
+    ("lease.rs", 4),
     ("operate.rs", 2),
     ("messages.rs", 3),
     ("gate.rs", 1),

@@ -7,6 +7,7 @@ mod cycle;
 mod depends;
 mod doctor;
 mod errors;
+mod everyday;
 mod handoff;
 mod harnesses;
 mod hooks;

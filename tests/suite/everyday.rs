@@ -1,0 +1,324 @@
+//! The everyday surface: a task list, one-word queuing, why a task waits, read-only files,
+//! task logs, journal filters, forgetting stopped workers, output that fits 80 columns.
+
+use std::time::Duration;
+
+use super::support::*;
+
+const BOUND: Duration = Duration::from_secs(20);
+
+fn lines_fit(text: &str) {
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+}
+
+#[test]
+fn list_shows_every_task_with_its_state_and_why_it_waits() {
+    let p = Project::new();
+    p.queue(
+        r#"[{"id":"writer","description":"edits the readme","targetFiles":["README.md"]},
+            {"id":"reader","description":"reads the readme","readFiles":["README.md"]},
+            {"id":"later","description":"not yet","notBefore":"2999-01-01T00:00:00Z"},
+            {"id":"after-later","description":"x","dependsOn":["later"]},
+            {"id":"deploy","description":"x","requires":["prod"]},
+            {"id":"an-id-far-too-long-to-fit-in-its-column-of-the-table","description":"x"}]"#,
+    );
+    let v = json_of(&p, &["next", "--worker", "w1", "--json"]);
+    assert_eq!(v["taskId"], "writer");
+    let text = stdout(&p.coord(&["list"]));
+    lines_fit(&text);
+    assert!(text.starts_with("TASK"), "{text}");
+    assert!(text.contains("an-id-far-too-long-…"), "{text}");
+    let rows: Vec<serde_json::Value> = stdout(&p.coord(&["ls", "--json"]))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 6);
+    let row = |id: &str| rows.iter().find(|r| r["taskId"] == id).unwrap().clone();
+    assert_eq!(row("writer")["state"], "assigned");
+    assert_eq!(row("writer")["workerId"], "w1");
+    assert_eq!(row("writer")["schemaVersion"], 1);
+    assert_eq!(row("reader")["waitsFor"], "README.md is held by writer");
+    assert!(
+        row("later")["waitsFor"]
+            .as_str()
+            .unwrap()
+            .starts_with("notBefore: not before 2999")
+    );
+    assert_eq!(row("after-later")["waitsFor"], "waits for later");
+    assert_eq!(row("after-later")["state"], "blocked");
+    let out = p.coord(&["ls", "--state", "blocked,assigned", "--json"]);
+    assert_eq!(stdout(&out).lines().count(), 2);
+    let out = p.coord(&["ls", "--worker", "w1", "--json"]);
+    assert_eq!(stdout(&out).lines().count(), 1);
+    let out = p.coord(&["ls", "--label", "prod", "--json"]);
+    assert!(stdout(&out).contains(r#""taskId":"deploy""#));
+    let out = p.coord(&["ls", "--state", "nonsense"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = p.coord(&["ls", "-n", "2"]);
+    assert!(stdout(&out).contains("… and 4 more"), "{}", stdout(&out));
+
+    // The same reasons reach `show` and an empty `next`.
+    let show = stdout(&p.coord(&["show", "reader"]));
+    assert!(
+        show.contains("waits: README.md is held by writer"),
+        "{show}"
+    );
+    let out = p.coord(&["next", "--worker", "w2", "--text"]);
+    // w2 gets the long-id task; then nothing is ready for it, and it is told why.
+    assert!(out.status.success());
+    let out = p.coord(&["next", "--worker", "w3", "--json"]);
+    assert_eq!(out.status.code(), Some(10));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let waiting = v["waiting"].as_array().unwrap();
+    assert!(waiting.iter().any(|w| w["taskId"] == "reader"), "{v}");
+    assert!(
+        waiting.iter().any(|w| w["taskId"] == "deploy"
+            && w["waitsFor"]
+                .as_str()
+                .unwrap()
+                .contains("requires label prod")),
+        "{v}"
+    );
+}
+
+#[test]
+fn tasks_that_only_read_a_file_run_at_once_and_a_writer_waits_for_them() {
+    let p = Project::new();
+    p.write("README.md", "shared input\n");
+    // Each reader holds until the other has started: they must run side by side.
+    let tasks: Vec<String> = (0..2)
+        .map(|i| {
+            format!(
+                r#"{{"id":"read{i}","description":"x","readFiles":["README.md"],"command":"touch started{i}; while [ ! -e started{o} ]; do sleep 0.01; done; [ ! -e wrote ]"}}"#,
+                o = 1 - i
+            )
+        })
+        .collect();
+    p.queue(&format!("[{}]", tasks.join(",")));
+    p.queue(
+        r#"{"id":"write","description":"x","targetFiles":["README.md"],"command":"touch wrote","priority":-1}"#,
+    );
+    let mut workers: Vec<_> = (0..2)
+        .map(|i| p.spawn(&["worker", "--id", &format!("w{i}"), "--watch", "--quiet"]))
+        .collect();
+    assert!(p.wait(BOUND, || p.count("completed") == 3));
+    for w in &workers {
+        signal(w, "TERM");
+    }
+    for w in &mut workers {
+        assert!(w.wait().unwrap().success());
+    }
+    assert_eq!(p.count("failed"), 0, "the writer never ran beside a reader");
+}
+
+#[test]
+fn add_queues_one_command_without_json() {
+    let p = Project::new();
+    let out = p.coord(&[
+        "add",
+        "--id",
+        "hello",
+        "--output",
+        "out.txt",
+        "--",
+        "sh",
+        "-c",
+        "echo \"it's\" > out.txt",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "queued     hello");
+    let out = p.coord(&[
+        "add",
+        "--after",
+        "hello",
+        "--priority",
+        "-2",
+        "--label",
+        "x",
+        "echo done",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("blocked"), "{}", stdout(&out));
+    let v = json_of(&p, &["show", "hello", "--json"]);
+    assert_eq!(v["task"]["command"], r#"sh -c 'echo "it'\''s" > out.txt'"#);
+    assert_eq!(v["task"]["description"], v["task"]["command"]);
+    let out = p.coord(&["worker", "--id", "w", "--labels", "x"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(p.path().join("out.txt")).unwrap(),
+        "it's\n"
+    );
+    assert_eq!(p.count("completed"), 2);
+    let out = p.coord(&["add", "--id", "../x", "--", "true"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let out = p.coord(&["add", "--id", "nothing"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn show_ends_with_the_log_and_numbers_attempts_across_retries_and_logs_prints_a_task() {
+    let p = Project::new();
+    p.queue(r#"{"id":"flaky","description":"x","command":"echo line one; echo line two; exit 3","maxAttempts":1}"#);
+    assert_eq!(p.coord(&["worker", "--id", "w"]).status.code(), Some(12));
+    assert!(p.coord(&["retry", "flaky"]).status.success());
+    assert_eq!(p.coord(&["worker", "--id", "w"]).status.code(), Some(12));
+    let show = stdout(&p.coord(&["show", "flaky"]));
+    assert!(show.contains("retry 1 by"), "{show}");
+    assert!(show.contains("last lines of"), "{show}");
+    assert!(show.contains("    line two"), "{show}");
+    let out = p.coord(&["logs", "flaky"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("== flaky, attempt 1"), "{text}");
+    assert_eq!(
+        text.matches("line one").count(),
+        2,
+        "both attempts' logs: {text}"
+    );
+}
+
+#[test]
+fn following_a_worker_s_log_waits_for_the_worker_to_start() {
+    let p = Project::new();
+    let mut follow = p.spawn(&["logs", "late", "--follow"]);
+    // The follower is up (it says it waits) before the worker starts.
+    let mut err = std::io::BufReader::new(follow.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    assert!(line.contains("waiting for it to appear"), "{line}");
+    p.queue(r#"{"id":"t","description":"x","command":"true"}"#);
+    assert!(p.coord(&["worker", "--id", "late"]).status.success());
+    let mut out = std::io::BufReader::new(follow.stdout.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("completed t") {
+        let mut l = String::new();
+        assert!(std::io::BufRead::read_line(&mut out, &mut l).unwrap() > 0);
+        seen.push_str(&l);
+    }
+    follow.kill().unwrap();
+    follow.wait().unwrap();
+}
+
+#[test]
+fn events_filter_by_task_time_and_count_and_fit_80_columns() {
+    let p = Project::new();
+    p.queue(r#"[{"id":"a","description":"x","command":"true"},{"id":"b-with-a-rather-long-identifier-indeed","description":"x","command":"true"}]"#);
+    assert!(
+        p.coord(&["worker", "--id", "a-worker-with-a-long-name"])
+            .status
+            .success()
+    );
+    let all = stdout(&p.coord(&["events"]));
+    lines_fit(&all);
+    let only_a = stdout(&p.coord(&["events", "--task", "a", "--json"]));
+    assert!(only_a.lines().count() >= 3);
+    assert!(
+        only_a.lines().all(|l| l.contains(r#""task":"a""#)),
+        "{only_a}"
+    );
+    let last = stdout(&p.coord(&["events", "-n", "2", "--json"]));
+    assert_eq!(last.lines().count(), 2);
+    let all_json = stdout(&p.coord(&["events", "--json"]));
+    assert_eq!(
+        all_json.lines().rev().take(2).collect::<Vec<_>>(),
+        last.lines().rev().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        stdout(&p.coord(&["events", "--since", "2999-01-01T00:00:00Z"])),
+        ""
+    );
+    assert_eq!(
+        stdout(&p.coord(&["events", "--since", "1h", "--json"]))
+            .lines()
+            .count(),
+        all_json.lines().count()
+    );
+    assert_eq!(
+        p.coord(&["events", "--since", "yesterday"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn stopped_workers_can_be_forgotten_and_live_or_holding_ones_cannot() {
+    let p = Project::new();
+    p.queue(r#"[{"id":"a","description":"x","command":"true"},{"id":"b","description":"x"}]"#);
+    assert!(
+        p.coord(&[
+            "worker",
+            "--id",
+            "done",
+            "--exec",
+            "true",
+            "--max-tasks",
+            "1"
+        ])
+        .status
+        .success()
+    );
+    json_of(&p, &["next", "--worker", "agent", "--json"]);
+    let mut live = p.spawn(&["worker", "--id", "live", "--watch", "--quiet"]);
+    assert!(p.wait(BOUND, || p.root().join("workers/live.json").exists()));
+    let out = p.coord(&["workers", "forget", "agent", "live"]);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        stderr(&out).contains("agent still holds 1 task"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("live may be running"),
+        "{}",
+        stderr(&out)
+    );
+    let out = p.coord(&["workers", "forget", "--stopped"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "forgot done");
+    let ids: Vec<String> = p.status()["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["workerId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["agent", "live"]);
+    signal(&live, "TERM");
+    assert!(live.wait().unwrap().success());
+    assert_eq!(
+        stdout(&p.coord(&["workers", "forget", "--stopped"])).trim(),
+        "forgot live"
+    );
+    assert_eq!(
+        p.coord(&["workers", "forget", "ghost"]).status.code(),
+        Some(7)
+    );
+    assert_eq!(
+        p.coord(&["workers", "forget", "../x"]).status.code(),
+        Some(4)
+    );
+}
+
+#[test]
+fn status_counts_cancelled_tasks_apart_and_fits_80_columns() {
+    let p = Project::new();
+    p.queue(r#"[{"id":"c","description":"x"},{"id":"f","description":"x","command":"false","maxAttempts":1}]"#);
+    assert!(p.coord(&["cancel", "c"]).status.success());
+    assert_eq!(
+        p.coord(&["worker", "--id", "a-worker-id-longer-than-twelve"])
+            .status
+            .code(),
+        Some(12)
+    );
+    let st = p.status();
+    assert_eq!(st["failed"], 1);
+    assert_eq!(st["cancelled"], 1);
+    let text = stdout(&p.coord(&["status"]));
+    lines_fit(&text);
+    assert!(text.contains("failed 1   cancelled 1"), "{text}");
+    assert!(text.contains("a-worker-id…"), "{text}");
+}
