@@ -91,9 +91,15 @@ pub struct Event {
     /// What happened.
     pub event: Kind,
     /// The task.
+    #[serde(rename = "taskId", alias = "task")]
     pub task: String,
     /// The worker concerned, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "workerId",
+        alias = "worker",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub worker: Option<String>,
     /// The attempt concerned, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -99,6 +99,7 @@ pub struct Header {
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     /// Its file name in the inbox: sorted names are sending order.
+    #[serde(rename = "messageId")]
     pub id: String,
     /// The header.
     #[serde(flatten)]

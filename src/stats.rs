@@ -50,6 +50,8 @@ impl Spread {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkerTotals {
+    /// The worker.
+    pub worker_id: String,
     /// Tasks it completed.
     pub completed: usize,
     /// Tasks it dead-lettered.
@@ -109,30 +111,16 @@ pub struct TaskUsage {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
-    /// Tasks in pending/.
-    pub pending: usize,
-    /// Tasks in blocked/.
-    pub blocked: usize,
-    /// Tasks held by workers.
-    pub assigned: usize,
-    /// Tasks whose holder asked a question.
-    pub waiting: usize,
-    /// Tasks waiting for review.
-    pub review: usize,
-    /// Tasks completed.
-    pub completed: usize,
-    /// Tasks dead-lettered (failed for good, not cancelled).
-    pub failed: usize,
-    /// Tasks cancelled.
-    pub cancelled: usize,
+    /// Tasks per state, as `status` counts them.
+    pub counts: status::Counts,
     /// Completed tasks per minute between the first and the last completion.
     pub throughput_per_min: f64,
     /// From queued to first claimed, in milliseconds.
     pub wait_ms: Spread,
     /// From the start of the final attempt to its end, in milliseconds.
     pub run_ms: Spread,
-    /// Per worker.
-    pub workers: BTreeMap<String, WorkerTotals>,
+    /// Per worker, by id.
+    pub workers: Vec<WorkerTotals>,
     /// Completed on the first attempt, among tasks that completed or were dead-lettered.
     pub first_attempt_success_rate: Option<f64>,
     /// Among completed tasks, the share finished with no human action: no question asked, no
@@ -152,13 +140,11 @@ fn ms_between(a: jiff::Timestamp, b: jiff::Timestamp) -> u64 {
 pub fn gather(ws: &Workspace) -> Result<Stats> {
     let st = status::gather(ws)?;
     let mut stats = Stats {
-        pending: st.queue_size,
-        blocked: st.blocked,
-        assigned: st.active_tasks,
-        waiting: st.waiting,
-        review: st.review,
+        counts: st.counts,
         ..Stats::default()
     };
+    let mut workers: BTreeMap<String, WorkerTotals> = BTreeMap::new();
+    let mut completed = 0usize;
     let mut automated = 0usize;
     let mut first_claim: HashMap<String, jiff::Timestamp> = HashMap::new();
     let _ = events::read_each(ws, 0, |e| {
@@ -182,10 +168,14 @@ pub fn gather(ws: &Workspace) -> Result<Stats> {
                 continue;
             };
             if rep.status == Status::Cancelled {
-                stats.cancelled += 1;
                 continue;
             }
-            let totals = stats.workers.entry(rep.worker_id.clone()).or_default();
+            let totals = workers
+                .entry(rep.worker_id.clone())
+                .or_insert_with(|| WorkerTotals {
+                    worker_id: rep.worker_id.clone(),
+                    ..WorkerTotals::default()
+                });
             totals.run_ms += rep.duration_ms;
             if let Some(u) = &rep.usage {
                 totals.usage.add(u);
@@ -208,12 +198,11 @@ pub fn gather(ws: &Workspace) -> Result<Stats> {
                 automated += 1;
             }
             if done {
-                stats.completed += 1;
+                completed += 1;
                 totals.completed += 1;
                 runs.push(rep.duration_ms);
                 finished_at.push(rep.completed_at);
             } else {
-                stats.failed += 1;
                 totals.failed += 1;
             }
             decided += 1;
@@ -239,10 +228,10 @@ pub fn gather(ws: &Workspace) -> Result<Stats> {
     stats.run_ms = Spread::of(runs);
     if let (Some(first), Some(last)) = (finished_at.iter().min(), finished_at.iter().max()) {
         let minutes = (ms_between(*first, *last) as f64 / 60_000.0).max(1.0 / 60.0);
-        stats.throughput_per_min = stats.completed as f64 / minutes;
+        stats.throughput_per_min = completed as f64 / minutes;
     }
     stats.first_attempt_success_rate = (decided > 0).then(|| first_try as f64 / decided as f64);
-    stats.automation_rate =
-        (stats.completed > 0).then(|| automated as f64 / stats.completed as f64);
+    stats.automation_rate = (completed > 0).then(|| automated as f64 / completed as f64);
+    stats.workers = workers.into_values().collect();
     Ok(stats)
 }

@@ -39,20 +39,37 @@ pub struct WorkerStatus {
     pub poll_secs: Option<f64>,
 }
 
-/// The workspace's state; the JSON keeps the names of the original field report.
+/// How many tasks each state holds; the names are the states' names, in every command's JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    /// Tasks in pending/.
+    pub pending: usize,
+    /// Tasks in blocked/, waiting for the tasks they depend on.
+    pub blocked: usize,
+    /// Tasks held by workers.
+    pub assigned: usize,
+    /// Tasks in waiting/: their holder asked a question.
+    pub waiting: usize,
+    /// Tasks in review/: their checks passed, and they wait for a reviewer.
+    pub review: usize,
+    /// Tasks completed.
+    pub completed: usize,
+    /// Tasks in failed/ that failed: dead-lettered, or failed with a dependency (cancelled tasks
+    /// and files set aside as `.invalid` or `.duplicate` are not counted).
+    pub failed: usize,
+    /// Tasks in failed/ that an operator cancelled.
+    pub cancelled: usize,
+}
+
+/// The workspace's state.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     /// Every worker that has a record.
     pub workers: Vec<WorkerStatus>,
-    /// Tasks in pending/.
-    pub queue_size: usize,
-    /// Tasks in blocked/, waiting for the tasks they depend on.
-    pub blocked: usize,
-    /// Tasks in waiting/: their holder asked a question.
-    pub waiting: usize,
-    /// Tasks in review/: their checks passed, and they wait for a reviewer.
-    pub review: usize,
+    /// Tasks per state.
+    pub counts: Counts,
     /// The open questions, oldest first.
     pub questions: Vec<crate::questions::Open>,
     /// Whether `coord pause` is in force: nothing new is claimed.
@@ -61,15 +78,6 @@ pub struct Status {
     pub filesystem: String,
     /// Whether other hosts may share it: workers then rescan instead of relying on events.
     pub shared_filesystem: bool,
-    /// Tasks held by workers.
-    pub active_tasks: usize,
-    /// Tasks completed.
-    pub completed: usize,
-    /// Tasks in failed/ that failed: dead-lettered, or failed with a dependency (cancelled tasks
-    /// and files set aside as `.invalid` or `.duplicate` are not counted).
-    pub failed: usize,
-    /// Tasks in failed/ that an operator cancelled.
-    pub cancelled: usize,
     /// The workspace folder.
     pub root: String,
 }
@@ -138,18 +146,20 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
     let (failed, cancelled) = failed_and_cancelled(ws)?;
     Ok(Status {
         workers,
-        queue_size: store::count_files(&ws.pending())?,
-        blocked: store::count_files(&ws.blocked())?,
-        waiting: store::count_files(&ws.waiting())?,
-        review: store::count_files(&ws.review())?,
+        counts: Counts {
+            pending: store::count_files(&ws.pending())?,
+            blocked: store::count_files(&ws.blocked())?,
+            assigned: active,
+            waiting: store::count_files(&ws.waiting())?,
+            review: store::count_files(&ws.review())?,
+            completed: store::count_files(&ws.completed())?,
+            failed: failed - cancelled,
+            cancelled,
+        },
         questions,
         paused: crate::gate::paused(ws),
         filesystem: fs.as_ref().map_or("unknown", |k| k.name).to_string(),
         shared_filesystem: fs.is_some_and(|k| k.shared),
-        active_tasks: active,
-        completed: store::count_files(&ws.completed())?,
-        failed: failed - cancelled,
-        cancelled,
         root: ws.root().display().to_string(),
     })
 }

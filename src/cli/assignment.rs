@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 pub fn to_json(a: &Assignment) -> Value {
     json!({
         "status": "claimed",
-        "worker": a.worker,
+        "workerId": a.worker,
         "taskId": a.task.spec.id,
         "token": a.token,
         "attempt": a.attempt,

@@ -23,6 +23,9 @@ pub struct FailArgs {
     /// Dead-letter the task now instead of retrying it.
     #[arg(long)]
     no_retry: bool,
+    /// Print JSON (docs/json.md).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Fails a held task: back to pending/ for another attempt, or to failed/.
@@ -36,6 +39,16 @@ pub fn fail(root: Option<PathBuf>, args: FailArgs) -> anyhow::Result<ExitCode> {
         &args.reason,
         !args.no_retry,
     )?;
+    if args.json {
+        let to = match d {
+            Disposition::Requeued => "pending",
+            _ => "failed",
+        };
+        super::print_json(
+            &serde_json::json!({"taskId": args.task, "attempt": attempt, "state": to}),
+        )?;
+        return Ok(ExitCode::Success);
+    }
     match d {
         Disposition::Requeued => println!(
             "failed {} (attempt {attempt}); back in pending/ for attempt {}",
@@ -68,6 +81,9 @@ pub struct ReleaseArgs {
     /// Snooze for this long: 90s, 30m, 12h, 7d.
     #[arg(long = "for", id = "for_", value_name = "DURATION", value_parser = super::parse_duration)]
     for_: Option<std::time::Duration>,
+    /// Print JSON (docs/json.md).
+    #[arg(long)]
+    json: bool,
 }
 
 /// An RFC 3339 time.
@@ -87,6 +103,14 @@ pub fn release(root: Option<PathBuf>, args: ReleaseArgs) -> anyhow::Result<ExitC
         (None, None) => None,
     };
     handoff::release(&ws, &args.worker, &args.task, args.token.as_deref(), until)?;
+    if args.json {
+        super::print_json(&serde_json::json!({
+            "taskId": args.task,
+            "state": "pending",
+            "snoozedUntil": until.map(coord::time::format),
+        }))?;
+        return Ok(ExitCode::Success);
+    }
     match until {
         Some(at) => println!(
             "snoozed {}: back in pending/ (no attempt used), not claimed before {}",
@@ -114,6 +138,9 @@ pub struct AskArgs {
     /// The claim token `coord next` printed.
     #[arg(long)]
     token: Option<String>,
+    /// Print JSON (docs/json.md).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Parks a held task in waiting/ with a question; the answer brings it back.
@@ -126,6 +153,10 @@ pub fn ask(root: Option<PathBuf>, args: AskArgs) -> anyhow::Result<ExitCode> {
         args.token.as_deref(),
         &args.question,
     )?;
+    if args.json {
+        super::print_json(&serde_json::json!({"taskId": args.task, "state": "waiting"}))?;
+        return Ok(ExitCode::Success);
+    }
     println!(
         "{} waits for an answer in waiting/ (no attempt used, no lease running); `coord answer {} TEXT` sends it back to {} with the answer",
         args.task, args.task, args.worker
@@ -159,7 +190,7 @@ pub fn heartbeat(root: Option<PathBuf>, args: HeartbeatArgs) -> anyhow::Result<E
     };
     let held = handoff::heartbeat(&ws, &args.worker, beat)?;
     if args.json {
-        super::print_json(&serde_json::json!({"worker": args.worker, "held": held}))?;
+        super::print_json(&serde_json::json!({"workerId": args.worker, "taskIds": held}))?;
     } else if held.is_empty() {
         println!("{}: alive, holding no task", args.worker);
     } else {

@@ -36,19 +36,13 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         (Some(key), Some(value)) => ws.update_config(|c| set(c, key, value))?,
         _ => ws.config().clone(),
     };
-    let mut all = serde_json::to_value(&config)?;
-    if let Some(obj) = all.as_object_mut() {
-        obj.insert("schemaVersion".into(), 1.into());
-    }
     match (&args.key, args.json) {
-        (None, true) => super::print_json(&all)?,
+        (None, true) => super::print_json(&config)?,
         (None, false) => print!("{}", render(&config)),
         (Some(key), json) => {
             let value = get(&config, key)?;
             if json {
-                super::print_json(
-                    &serde_json::json!({"schemaVersion": 1, "key": key, "value": value}),
-                )?;
+                super::print_json(&serde_json::json!({"key": key, "value": value}))?;
             } else {
                 println!("{key} = {value}");
             }

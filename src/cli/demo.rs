@@ -97,7 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let st = coord::status::gather(&ws)?;
     println!("\n{}", super::status::render(&st));
     print_reports(&ws)?;
-    Ok(if st.completed == 3 && st.failed == 0 {
+    Ok(if st.counts.completed == 3 && st.counts.failed == 0 {
         ExitCode::Success
     } else {
         ExitCode::Failure

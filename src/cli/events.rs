@@ -95,7 +95,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
 /// Prints one event: its JSON line, or a line for people.
 fn print(out: &mut impl Write, e: &events::Event, json: bool) -> anyhow::Result<()> {
     if json {
-        writeln!(out, "{}", serde_json::to_string(e)?)?;
+        writeln!(out, "{}", super::versioned(e))?;
     } else {
         // 80 columns: the time to the second in UTC (the journal keeps milliseconds), long ids
         // cut with an ellipsis.

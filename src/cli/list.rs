@@ -62,7 +62,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             return;
         }
         if args.json {
-            written = serde_json::to_writer(&mut out, &json_row(&row))
+            written = serde_json::to_writer(&mut out, &super::versioned(&row))
                 .map_err(std::io::Error::other)
                 .and_then(|()| writeln!(out));
             return;
@@ -79,12 +79,6 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         writeln!(out, "… and {more} more (--limit 0 shows all)")?;
     }
     Ok(ExitCode::Success)
-}
-
-fn json_row(row: &Row) -> serde_json::Value {
-    let mut v = serde_json::to_value(row).expect("rows serialize");
-    v["schemaVersion"] = 1.into();
-    v
 }
 
 /// One row in 80 columns.

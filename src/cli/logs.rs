@@ -17,6 +17,9 @@ pub struct Args {
     /// Keep printing lines as they are written, woken by file-system events, until interrupted.
     #[arg(long, short)]
     follow: bool,
+    /// Print each line as a JSON object: {"workerId","text"} (a task's: {"taskId","attempt","text"}).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Prints the logs, then (with --follow) each new line as it is written.
@@ -27,7 +30,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         && logfile::files(&ws, Some(name)).is_err()
         && !logfile::task_logs(&ws, name)?.is_empty()
     {
-        return task(&ws, name, args.follow);
+        return task(&ws, name, args.follow, args.json);
     }
     let mut follower = Follower::default();
     // Watch before the first read, so nothing written in between is missed.
@@ -52,7 +55,16 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         };
         let mut out = std::io::stdout().lock();
         for line in follower.read(&logs)? {
-            writeln!(out, "{}", line.text)?;
+            match args.json {
+                true => writeln!(
+                    out,
+                    "{}",
+                    super::versioned(
+                        &serde_json::json!({"workerId": line.worker, "text": line.text})
+                    )
+                )?,
+                false => writeln!(out, "{}", line.text)?,
+            }
         }
         out.flush()?;
         drop(out);
@@ -65,7 +77,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
 
 /// Prints a task's attempt logs in order, each under a header; with `follow`, keeps printing
 /// what is added to them (a new attempt's log included) until interrupted.
-fn task(ws: &coord::Workspace, id: &str, follow: bool) -> anyhow::Result<ExitCode> {
+fn task(ws: &coord::Workspace, id: &str, follow: bool, json: bool) -> anyhow::Result<ExitCode> {
     use std::io::{Read, Seek, SeekFrom};
     let mut waker = follow.then(|| Waker::for_views(ws, &[(&ws.task_logs(), false)]));
     let mut offsets: std::collections::BTreeMap<PathBuf, u64> = Default::default();
@@ -73,7 +85,9 @@ fn task(ws: &coord::Workspace, id: &str, follow: bool) -> anyhow::Result<ExitCod
         let mut out = std::io::stdout().lock();
         for (attempt, path) in logfile::task_logs(ws, id)? {
             let at = offsets.entry(path.clone()).or_insert_with(|| {
-                let _ = writeln!(out, "== {id}, attempt {attempt} ({}) ==", path.display());
+                if !json {
+                    let _ = writeln!(out, "== {id}, attempt {attempt} ({}) ==", path.display());
+                }
                 0
             });
             let Ok(mut file) = coord::durable::open_regular(&path) else {
@@ -82,8 +96,18 @@ fn task(ws: &coord::Workspace, id: &str, follow: bool) -> anyhow::Result<ExitCod
             file.seek(SeekFrom::Start(*at))?;
             let mut chunk = Vec::new();
             file.read_to_end(&mut chunk)?;
+            if json {
+                // Whole lines only; a line still being written waits for the next read.
+                let whole = chunk.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                chunk.truncate(whole);
+                for text in String::from_utf8_lossy(&chunk).lines() {
+                    let line = serde_json::json!({"taskId": id, "attempt": attempt, "text": text});
+                    writeln!(out, "{}", super::versioned(&line))?;
+                }
+            } else {
+                out.write_all(&chunk)?;
+            }
             *at += chunk.len() as u64;
-            out.write_all(&chunk)?;
         }
         out.flush()?;
         drop(out);

@@ -49,10 +49,27 @@ pub fn open_workspace(root: Option<PathBuf>) -> anyhow::Result<Workspace> {
     Ok(Workspace::find(explicit, &cwd)?)
 }
 
-/// Prints a value as one line of JSON on stdout.
+/// The version of the JSON every command prints (docs/json.md); raised when a name or a shape
+/// changes in a way a script would notice.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// `value` as JSON, with `schemaVersion` first when it is an object (keys keep their order).
+pub fn versioned(value: &impl serde::Serialize) -> serde_json::Value {
+    match serde_json::to_value(value).expect("output values serialize") {
+        serde_json::Value::Object(obj) => {
+            let mut out = serde_json::Map::with_capacity(obj.len() + 1);
+            out.insert("schemaVersion".into(), SCHEMA_VERSION.into());
+            out.extend(obj);
+            serde_json::Value::Object(out)
+        }
+        other => other,
+    }
+}
+
+/// Prints a value as one line of JSON on stdout, with `schemaVersion` when it is an object.
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
-    serde_json::to_writer(&mut out, value)?;
+    serde_json::to_writer(&mut out, &versioned(value))?;
     writeln!(out)?;
     Ok(())
 }

@@ -89,7 +89,7 @@ fn print(
                 super::print_json(&serde_json::json!({
                     "status": "empty",
                     "messages": mail.messages(),
-                    "worker": args.worker,
+                    "workerId": args.worker,
                     "message": message,
                     "retryAfterSecs": retry,
                     "waiting": waiting.iter().map(|(id, why)| serde_json::json!({"taskId": id, "waitsFor": why})).collect::<Vec<_>>(),

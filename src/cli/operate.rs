@@ -21,14 +21,27 @@ pub struct CancelArgs {
     /// The tasks to cancel.
     #[arg(required = true)]
     tasks: Vec<String>,
+    /// Print JSON: {"tasks":[{"taskId","was","stopped","dependentsFailed"}]}.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Cancels each task: pending, blocked or held, it goes to failed/ with a `cancelled` report.
 pub fn cancel(root: Option<PathBuf>, args: CancelArgs) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
     let by = operator(None);
+    let mut done = Vec::new();
     for id in &args.tasks {
         let c = operate::cancel(&ws, id, &by)?;
+        if args.json {
+            done.push(serde_json::json!({
+                "taskId": id,
+                "was": c.was.name(),
+                "stopped": c.stopped,
+                "dependentsFailed": c.dependents_failed,
+            }));
+            continue;
+        }
         match c.stopped {
             Some(true) => println!("cancelled  {id} (was {}; its command stopped)", c.was),
             Some(false) => {
@@ -45,6 +58,9 @@ pub fn cancel(root: Option<PathBuf>, args: CancelArgs) -> anyhow::Result<ExitCod
             println!("failed     {d} (it depends on {id})");
         }
     }
+    if args.json {
+        super::print_json(&serde_json::json!({"tasks": done}))?;
+    }
     Ok(ExitCode::Success)
 }
 
@@ -54,19 +70,35 @@ pub struct RetryArgs {
     /// The failed tasks to send back.
     #[arg(required = true)]
     tasks: Vec<String>,
+    /// Print JSON: {"tasks":[{"taskId","state"}]}.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Sends failed tasks back to pending/ (or blocked/) with their attempts reset.
 pub fn retry(root: Option<PathBuf>, args: RetryArgs) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
     let by = operator(None);
+    let mut done = Vec::new();
     for id in &args.tasks {
-        match operate::retry(&ws, id, &by)? {
+        let retried = operate::retry(&ws, id, &by)?;
+        if args.json {
+            let state = match retried {
+                Retried::Pending => "pending",
+                Retried::Blocked => "blocked",
+            };
+            done.push(serde_json::json!({"taskId": id, "state": state}));
+            continue;
+        }
+        match retried {
             Retried::Pending => println!("retried    {id} (pending, attempts reset)"),
             Retried::Blocked => println!(
                 "retried    {id} (blocked until the tasks it depends on complete, attempts reset)"
             ),
         }
+    }
+    if args.json {
+        super::print_json(&serde_json::json!({"tasks": done}))?;
     }
     Ok(ExitCode::Success)
 }
@@ -115,12 +147,19 @@ pub fn purge(root: Option<PathBuf>, args: PurgeArgs) -> anyhow::Result<ExitCode>
 
 /// Arguments of `coord pause` and `coord resume`.
 #[derive(Debug, clap::Args)]
-pub struct PauseArgs {}
+pub struct PauseArgs {
+    /// Print JSON: {"paused","changed"}.
+    #[arg(long)]
+    json: bool,
+}
 
 /// Pauses the workspace: running tasks finish, nothing new is claimed.
-pub fn pause(root: Option<PathBuf>, _args: PauseArgs) -> anyhow::Result<ExitCode> {
+pub fn pause(root: Option<PathBuf>, args: PauseArgs) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
-    if operate::pause(&ws, &operator(None))? {
+    let changed = operate::pause(&ws, &operator(None))?;
+    if args.json {
+        super::print_json(&serde_json::json!({"paused": true, "changed": changed}))?;
+    } else if changed {
         println!("paused: running tasks finish, nothing new is claimed until `coord resume`");
     } else {
         println!("already paused; `coord resume` lets workers claim again");
@@ -129,9 +168,12 @@ pub fn pause(root: Option<PathBuf>, _args: PauseArgs) -> anyhow::Result<ExitCode
 }
 
 /// Resumes a paused workspace.
-pub fn resume(root: Option<PathBuf>, _args: PauseArgs) -> anyhow::Result<ExitCode> {
+pub fn resume(root: Option<PathBuf>, args: PauseArgs) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
-    if operate::resume(&ws)? {
+    let changed = operate::resume(&ws)?;
+    if args.json {
+        super::print_json(&serde_json::json!({"paused": false, "changed": changed}))?;
+    } else if changed {
         println!("resumed: workers claim again");
     } else {
         println!("not paused");

@@ -65,10 +65,10 @@ pub fn publish(
                     Outcome::Blocked => ("queued", "blocked".to_string()),
                     Outcome::Unchanged(state) => ("unchanged", state.to_string()),
                 };
-                serde_json::json!({"schemaVersion": 1, "taskId": r.id, "outcome": outcome, "state": state, "path": r.path})
+                serde_json::json!({"taskId": r.id, "outcome": outcome, "state": state, "path": r.path})
             })
             .collect();
-        super::print_json(&items)?;
+        super::print_json(&serde_json::json!({"tasks": items}))?;
     } else {
         use std::io::{IsTerminal, Write};
         let cap = match std::io::stdout().is_terminal() {

@@ -31,9 +31,9 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         let items: Vec<_> = moved
             .iter()
-            .map(|r| serde_json::json!({"task": r.task, "worker": r.worker, "reason": r.reason, "to": format!("{:?}", r.disposition).to_lowercase()}))
+            .map(|r| serde_json::json!({"taskId": r.task, "workerId": r.worker, "reason": r.reason, "to": format!("{:?}", r.disposition).to_lowercase()}))
             .collect();
-        super::print_json(&items)?;
+        super::print_json(&serde_json::json!({"recovered": items}))?;
     } else if moved.is_empty() {
         println!("nothing to recover: every task is held by a live worker or within its lease");
     } else {

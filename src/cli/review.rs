@@ -19,7 +19,7 @@ pub fn list(root: Option<PathBuf>, args: ListArgs) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
     let waiting = review::list(&ws)?;
     if args.json {
-        super::print_json(&serde_json::json!({"schemaVersion": 1, "review": waiting}))?;
+        super::print_json(&serde_json::json!({"review": waiting}))?;
         return Ok(ExitCode::Success);
     }
     if waiting.is_empty() {
@@ -58,6 +58,9 @@ pub struct ApproveArgs {
     /// A note kept in the report.
     #[arg(long)]
     note: Option<String>,
+    /// Print JSON (docs/json.md).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Approves work in review/: it completes, and its dependents may start.
@@ -65,8 +68,10 @@ pub fn approve(root: Option<PathBuf>, args: ApproveArgs) -> anyhow::Result<ExitC
     let ws = super::open_workspace(root)?;
     let by = super::operate::operator(args.by);
     let mut code = ExitCode::Success;
+    let mut done = Vec::new();
     for id in &args.tasks {
         match review::approve(&ws, id, &by, args.note.as_deref()) {
+            Ok(report) if args.json => done.push(report),
             Ok(report) => println!(
                 "approved {id} (work by {}, attempt {}); completed",
                 report.worker_id, report.attempt
@@ -77,6 +82,9 @@ pub fn approve(root: Option<PathBuf>, args: ApproveArgs) -> anyhow::Result<ExitC
                 code = e.exit_code();
             }
         }
+    }
+    if args.json {
+        super::print_json(&serde_json::json!({"reports": done}))?;
     }
     Ok(code)
 }
@@ -92,13 +100,25 @@ pub struct RejectArgs {
     /// Who rejects (default: $USER).
     #[arg(long)]
     by: Option<String>,
+    /// Print JSON (docs/json.md).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Sends work in review/ back: to pending/ with the reason (the attempt counts), or to failed/.
 pub fn reject(root: Option<PathBuf>, args: RejectArgs) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
     let by = super::operate::operator(args.by);
-    match review::reject(&ws, &args.task, &by, &args.reason)? {
+    let disposition = review::reject(&ws, &args.task, &by, &args.reason)?;
+    if args.json {
+        let state = match disposition {
+            Disposition::DeadLettered => "failed",
+            _ => "pending",
+        };
+        super::print_json(&serde_json::json!({"taskId": args.task, "state": state}))?;
+        return Ok(ExitCode::Success);
+    }
+    match disposition {
         Disposition::DeadLettered => println!(
             "rejected {}; that was its last attempt: moved to failed/",
             args.task

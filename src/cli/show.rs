@@ -97,7 +97,7 @@ pub fn to_json(ws: &Workspace, id: &str) -> anyhow::Result<serde_json::Value> {
     Ok(json!({
         "taskId": id,
         "state": state_name,
-        "holder": holder,
+        "workerId": holder,
         "attempt": task.attempt(),
         "token": holder.as_ref().map(|_| task.token()),
         "path": path,

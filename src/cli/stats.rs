@@ -21,13 +21,14 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         super::print_json(&s)?;
         return Ok(ExitCode::Success);
     }
+    let c = &s.counts;
     println!(
         "pending {}   blocked {}   assigned {}   waiting {}   review {}",
-        s.pending, s.blocked, s.assigned, s.waiting, s.review
+        c.pending, c.blocked, c.assigned, c.waiting, c.review
     );
     println!(
         "completed {}   failed {}   cancelled {}",
-        s.completed, s.failed, s.cancelled
+        c.completed, c.failed, c.cancelled
     );
     println!("throughput     {:.1} completed/min", s.throughput_per_min);
     let spread = |name: &str, x: &stats::Spread| {
@@ -56,16 +57,21 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     }
     if !s.workers.is_empty() {
         println!("\nWORKER            COMPLETED  FAILED  RUN TIME");
-        for (w, t) in &s.workers {
+        for t in &s.workers {
             println!(
-                "{w:<16}  {:>9}  {:>6}  {:.1}s",
+                "{:<16}  {:>9}  {:>6}  {:.1}s",
+                super::table::clip(&t.worker_id, 16),
                 t.completed,
                 t.failed,
                 t.run_ms as f64 / 1000.0
             );
         }
-        for (w, t) in s.workers.iter().filter(|(_, t)| t.usage.reports > 0) {
-            println!("{w:<16}  usage: {}", totals_text(&t.usage));
+        for t in s.workers.iter().filter(|t| t.usage.reports > 0) {
+            println!(
+                "{:<16}  usage: {}",
+                super::table::clip(&t.worker_id, 16),
+                totals_text(&t.usage)
+            );
         }
     }
     Ok(ExitCode::Success)

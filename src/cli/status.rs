@@ -12,7 +12,7 @@ use super::table::clip;
 /// Arguments of `coord status`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Print JSON: {"workers":[...],"queueSize","blocked","activeTasks","completed","failed"}.
+    /// Print JSON (docs/json.md): {"schemaVersion","counts":{...},"workers":[...],...}.
     #[arg(long)]
     json: bool,
     /// Redraw whenever the workspace changes (file-system events, no polling) until interrupted;
@@ -63,7 +63,7 @@ fn watch(ws: &coord::Workspace, json: bool) -> anyhow::Result<ExitCode> {
         let st = status::gather(ws)?;
         let mut out = std::io::stdout().lock();
         if json {
-            serde_json::to_writer(&mut out, &st)?;
+            serde_json::to_writer(&mut out, &super::versioned(&st))?;
             writeln!(out)?;
         } else {
             if tty {
@@ -99,16 +99,17 @@ pub fn render(st: &status::Status) -> String {
         0 => String::new(),
         n => format!("   {name} {n}"),
     };
+    let c = &st.counts;
     let mut out = format!(
         "pending {}{}   assigned {}{}{}   completed {}   failed {}{}\n",
-        st.queue_size,
-        some("blocked", st.blocked),
-        st.active_tasks,
-        some("waiting", st.waiting),
-        some("review", st.review),
-        st.completed,
-        st.failed,
-        some("cancelled", st.cancelled)
+        c.pending,
+        some("blocked", c.blocked),
+        c.assigned,
+        some("waiting", c.waiting),
+        some("review", c.review),
+        c.completed,
+        c.failed,
+        some("cancelled", c.cancelled)
     );
     for q in &st.questions {
         let line = format!("{} asks about {}: {}", q.worker_id, q.task_id, q.question);
@@ -117,7 +118,7 @@ pub fn render(st: &status::Status) -> String {
     if !st.questions.is_empty() {
         out.push_str("  answer with `coord answer TASK \"...\"`\n");
     }
-    if st.review > 0 {
+    if c.review > 0 {
         out.push_str("  work waits for review: `coord review` lists it\n");
     }
     if st.shared_filesystem {

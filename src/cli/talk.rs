@@ -19,12 +19,25 @@ pub struct AnswerArgs {
     /// Who answers, as the asker will see it.
     #[arg(long, default_value = messages::COORDINATOR)]
     by: String,
+    /// Print JSON (docs/json.md).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Answers a waiting task's question and sends it back.
 pub fn answer(root: Option<PathBuf>, args: AnswerArgs) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
     let done = questions::answer(&ws, &args.task, &args.by, &args.text)?;
+    if args.json {
+        let state = match done.to {
+            AnswerTo::Asker => "assigned",
+            AnswerTo::Pending => "pending",
+        };
+        super::print_json(
+            &serde_json::json!({"taskId": args.task, "workerId": done.asker, "state": state}),
+        )?;
+        return Ok(ExitCode::Success);
+    }
     match done.to {
         AnswerTo::Asker => println!(
             "answered {}: back with {} (its next `coord next` hands it over with the answer)",
@@ -51,7 +64,7 @@ pub fn list_questions(root: Option<PathBuf>, args: QuestionsArgs) -> anyhow::Res
     let ws = super::open_workspace(root)?;
     let open = questions::open(&ws)?;
     if args.json {
-        super::print_json(&serde_json::json!({"schemaVersion": 1, "questions": open}))?;
+        super::print_json(&serde_json::json!({"questions": open}))?;
         return Ok(ExitCode::Success);
     }
     if open.is_empty() {
@@ -84,6 +97,9 @@ pub struct SendArgs {
     /// Who sends it: a worker id (or COORD_WORKER_ID); default `coordinator`.
     #[arg(long = "from", env = "COORD_WORKER_ID", default_value = messages::COORDINATOR)]
     from: String,
+    /// Print JSON (docs/json.md).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Sends one message.
@@ -98,7 +114,10 @@ pub fn send(root: Option<PathBuf>, args: SendArgs) -> anyhow::Result<ExitCode> {
         args.task.as_deref(),
         &args.text,
     )?;
-    if sent.is_empty() {
+    if args.json {
+        let names: Vec<&str> = sent.iter().map(Inbox::name).collect();
+        super::print_json(&serde_json::json!({"sentTo": names}))?;
+    } else if sent.is_empty() {
         println!("no worker has a record yet: nobody to send to");
     } else {
         let names: Vec<&str> = sent.iter().map(Inbox::name).collect();
@@ -118,6 +137,9 @@ pub struct FeedbackArgs {
     /// The task it is about.
     #[arg(long)]
     task: Option<String>,
+    /// Print JSON (docs/json.md).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Leaves feedback in the coordinator's inbox.
@@ -132,7 +154,10 @@ pub fn feedback(root: Option<PathBuf>, args: FeedbackArgs) -> anyhow::Result<Exi
         args.task.as_deref(),
         &args.text,
     )?;
-    println!("feedback left for the coordinator (`coord inbox` reads it)");
+    match args.json {
+        true => super::print_json(&serde_json::json!({"sentTo": [messages::COORDINATOR]}))?,
+        false => println!("feedback left for the coordinator (`coord inbox` reads it)"),
+    }
     Ok(ExitCode::Success)
 }
 
@@ -160,7 +185,6 @@ pub fn inbox(root: Option<PathBuf>, args: InboxArgs) -> anyhow::Result<ExitCode>
     let found = messages::read(&ws, &inbox, !args.unread)?;
     if args.json {
         super::print_json(&serde_json::json!({
-            "schemaVersion": 1,
             "inbox": inbox.name(),
             "messages": found,
         }))?;

@@ -106,7 +106,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     // A listener's stdout is a stream of task lines for an agent; its summary goes to stderr.
     let listening = opts.watch && opts.exec.is_none();
     if listening {
-        eprintln!("{}", serde_json::to_string(&summary)?);
+        eprintln!("{}", super::versioned(&summary));
     } else if args.json {
         super::print_json(&summary)?;
     } else {

@@ -30,6 +30,9 @@ struct ForgetArgs {
     /// Every worker whose record says it stopped, or whose process is gone on this host.
     #[arg(long)]
     stopped: bool,
+    /// Print JSON (docs/json.md).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `coord workers forget`.
@@ -49,8 +52,10 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let mut code = ExitCode::Success;
+    let mut forgotten = Vec::new();
     for id in &ids {
         match lease::forget(&ws, id)? {
+            Forgot::Forgotten if args.json => forgotten.push(id.clone()),
             Forgot::Forgotten => println!("forgot {id}"),
             Forgot::Running => {
                 eprintln!("error: {id} may be running; stop it first (`coord status` shows it)");
@@ -68,7 +73,9 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if ids.is_empty() {
+    if args.json {
+        super::print_json(&serde_json::json!({"forgotten": forgotten}))?;
+    } else if ids.is_empty() {
         println!("no stopped worker to forget");
     }
     Ok(code)

@@ -114,6 +114,7 @@ pub struct HistoryEntry {
     /// The attempt number this claim ran as.
     pub attempt: u32,
     /// The worker that held it.
+    #[serde(rename = "workerId", alias = "worker")]
     pub worker: String,
     /// How the claim ended.
     pub outcome: Outcome,
@@ -165,6 +166,7 @@ pub const MAX_RETRY_DELAY_SECS: f64 = 600.0;
 #[serde(rename_all = "camelCase")]
 pub struct Note {
     /// The worker that wrote it.
+    #[serde(rename = "workerId", alias = "worker")]
     pub worker: String,
     /// The attempt it was written in.
     pub attempt: u32,
@@ -240,6 +242,7 @@ pub struct State {
 #[serde(rename_all = "camelCase")]
 pub struct Question {
     /// The worker that asked, and holds the task while it waits.
+    #[serde(rename = "workerId", alias = "worker")]
     pub worker: String,
     /// The attempt it was asked in.
     pub attempt: u32,

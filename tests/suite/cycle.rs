@@ -10,10 +10,11 @@ fn three_fixture_tasks_complete_with_zero_manual_steps() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out).lines().count(),
-        3,
-        "one line per task: {}",
+        4,
+        "one line per task, then the total: {}",
         stdout(&out)
     );
+    assert!(stdout(&out).ends_with("3 task(s): 3 queued, 0 blocked, 0 unchanged\n"));
 
     let out = p.coord(&[
         "worker",

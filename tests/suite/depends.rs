@@ -30,7 +30,7 @@ fn a_task_runs_only_after_every_task_it_depends_on_completed() {
     );
     assert_eq!(p.count("blocked"), 2);
     assert_eq!(p.count("pending"), 1);
-    assert_eq!(p.status()["blocked"], 2);
+    assert_eq!(p.status()["counts"]["blocked"], 2);
     let out = p.coord(&["worker", "--id", "w", "--quiet"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(ledger(&p), ["ch1", "ch2", "overview"]);

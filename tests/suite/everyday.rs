@@ -219,7 +219,7 @@ fn events_filter_by_task_time_and_count_and_fit_80_columns() {
     let only_a = stdout(&p.coord(&["events", "--task", "a", "--json"]));
     assert!(only_a.lines().count() >= 3);
     assert!(
-        only_a.lines().all(|l| l.contains(r#""task":"a""#)),
+        only_a.lines().all(|l| l.contains(r#""taskId":"a""#)),
         "{only_a}"
     );
     let last = stdout(&p.coord(&["events", "-n", "2", "--json"]));
@@ -315,8 +315,8 @@ fn status_counts_cancelled_tasks_apart_and_fits_80_columns() {
         Some(12)
     );
     let st = p.status();
-    assert_eq!(st["failed"], 1);
-    assert_eq!(st["cancelled"], 1);
+    assert_eq!(st["counts"]["failed"], 1);
+    assert_eq!(st["counts"]["cancelled"], 1);
     let text = stdout(&p.coord(&["status"]));
     lines_fit(&text);
     assert!(text.contains("failed 1   cancelled 1"), "{text}");

@@ -268,8 +268,8 @@ fn an_expired_lease_returns_the_task_and_fences_the_old_holder() {
         "read the input, writing section 2"
     );
     let show = json(&p.coord(&["show", "slowpoke", "--json"]));
-    assert_eq!(show["holder"], "rescuer");
-    assert_eq!(show["history"][0]["worker"], "sleepy");
+    assert_eq!(show["workerId"], "rescuer");
+    assert_eq!(show["history"][0]["workerId"], "sleepy");
     assert_eq!(show["history"][0]["outcome"], "lost");
 }
 

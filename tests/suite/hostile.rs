@@ -108,8 +108,8 @@ fn files_set_aside_are_not_counted_as_failed_tasks() {
     );
     assert_eq!(p.files("failed"), ["junk.invalid"]);
     let st = p.status();
-    assert_eq!(st["failed"], 0, "{st}");
-    assert_eq!(st["completed"], 1, "{st}");
+    assert_eq!(st["counts"]["failed"], 0, "{st}");
+    assert_eq!(st["counts"]["completed"], 1, "{st}");
 }
 
 #[test]

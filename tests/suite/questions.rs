@@ -28,7 +28,7 @@ fn a_question_parks_the_task_and_the_answer_comes_back_to_the_asker_in_the_same_
     assert!(p.files("assigned/agent").is_empty());
 
     let st = p.status();
-    assert_eq!(st["waiting"], 1);
+    assert_eq!(st["counts"]["waiting"], 1);
     assert_eq!(st["questions"][0]["taskId"], "q1");
     assert_eq!(st["questions"][0]["workerId"], "agent");
     assert_eq!(st["questions"][0]["question"], "Which colour?");
@@ -41,7 +41,7 @@ fn a_question_parks_the_task_and_the_answer_comes_back_to_the_asker_in_the_same_
     assert_eq!(qs["questions"][0]["taskId"], "q1");
     let show = json_of(&p, &["show", "q1", "--json"]);
     assert_eq!(show["state"], "waiting");
-    assert_eq!(show["holder"], "agent");
+    assert_eq!(show["workerId"], "agent");
 
     // The asker may take other work meanwhile; nothing else is ready, so it gets nothing.
     assert_eq!(

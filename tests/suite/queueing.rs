@@ -24,9 +24,14 @@ fn accepts_array_object_and_json_lines_from_file_or_stdin() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let items: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(items[0]["outcome"], "queued");
-    assert!(items[0]["taskId"].as_str().unwrap().starts_with("task-"));
-    assert_eq!(items[0]["schemaVersion"], 1);
+    assert_eq!(items["schemaVersion"], 1);
+    assert_eq!(items["tasks"][0]["outcome"], "queued");
+    assert!(
+        items["tasks"][0]["taskId"]
+            .as_str()
+            .unwrap()
+            .starts_with("task-")
+    );
     assert_eq!(p.count("pending"), 6);
 }
 

@@ -175,8 +175,8 @@ fn a_claim_taken_back_records_no_claimed_event() {
         .filter(|e| e["event"] == "claimed")
         .map(|e| {
             (
-                e["task"].as_str().unwrap().to_string(),
-                e["worker"].as_str().unwrap().to_string(),
+                e["taskId"].as_str().unwrap().to_string(),
+                e["workerId"].as_str().unwrap().to_string(),
             )
         })
         .collect();

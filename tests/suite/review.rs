@@ -24,7 +24,7 @@ fn work_under_review_keeps_its_dependents_blocked_until_it_is_approved() {
     assert_eq!(p.files("review"), ["draft.json"]);
     assert_eq!(p.files("blocked"), ["publish.json"]);
     assert!(!p.root().join("reports/draft.json").exists());
-    assert_eq!(p.status()["review"], 1);
+    assert_eq!(p.status()["counts"]["review"], 1);
     let list = json_of(&p, &["review", "--json"]);
     assert_eq!(list["review"][0]["taskId"], "draft");
     assert_eq!(list["review"][0]["workerId"], "w");
@@ -91,7 +91,7 @@ fn a_rejection_sends_the_work_back_with_its_reason_and_counts_the_attempt() {
     assert_eq!(v["lastNote"]["text"], "rejected by dana: cite your sources");
     let show = json_of(&p, &["show", "essay", "--json"]);
     assert_eq!(show["history"][0]["outcome"], "rejected");
-    assert_eq!(show["history"][0]["worker"], "a1");
+    assert_eq!(show["history"][0]["workerId"], "a1");
     assert_eq!(show["history"][0]["counted"], true);
 
     // The last attempt rejected: dead-lettered, with the reason in the report.

@@ -18,10 +18,10 @@ fn status_json_keeps_the_field_report_names() {
     lines.expect("running c");
 
     let st = p.status();
-    assert_eq!(st["queueSize"], 1);
-    assert_eq!(st["activeTasks"], 1);
-    assert_eq!(st["completed"], 1);
-    assert_eq!(st["failed"], 1);
+    assert_eq!(st["counts"]["pending"], 1);
+    assert_eq!(st["counts"]["assigned"], 1);
+    assert_eq!(st["counts"]["completed"], 1);
+    assert_eq!(st["counts"]["failed"], 1);
     let workers = st["workers"].as_array().unwrap();
     assert_eq!(workers.len(), 2);
     let w = workers
@@ -56,7 +56,7 @@ fn status_json_keeps_the_field_report_names() {
     signal(&busy, "TERM");
     assert!(busy.wait().unwrap().success());
     let st = p.status();
-    assert_eq!(st["activeTasks"], 1);
+    assert_eq!(st["counts"]["assigned"], 1);
     let out = p.coord(&["complete", "d", "--worker", "busy-worker"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -52,11 +52,11 @@ fn status_watch_prints_again_when_the_queue_changes() {
     let p = Project::new();
     let mut watcher = p.spawn(&["status", "--watch", "--json"]);
     let mut lines = Lines::stdout(&mut watcher);
-    lines.expect("\"queueSize\":0");
+    lines.expect("\"pending\":0");
     p.queue(r#"{"id":"new","description":"x"}"#);
-    lines.expect("\"queueSize\":1");
+    lines.expect("\"pending\":1");
     assert!(p.coord(&["cancel", "new"]).status.success());
-    lines.expect("\"failed\":1");
+    lines.expect("\"cancelled\":1");
     watcher.kill().unwrap();
     watcher.wait().unwrap();
 }
@@ -89,19 +89,19 @@ fn events_follow_shows_each_state_change() {
     let mut follow = p.spawn(&["events", "--follow", "--json"]);
     let mut lines = Lines::stdout(&mut follow);
     p.queue(r#"[{"id":"e1","description":"x","command":"true"},{"id":"e2","description":"x","dependsOn":["e1"],"command":"true"}]"#);
-    lines.expect(r#""event":"queued","task":"e1""#);
-    lines.expect(r#""event":"blocked","task":"e2""#);
+    lines.expect(r#""event":"queued","taskId":"e1""#);
+    lines.expect(r#""event":"blocked","taskId":"e2""#);
     assert!(
         p.coord(&["worker", "--id", "w", "--quiet"])
             .status
             .success()
     );
     for needle in [
-        r#""event":"claimed","task":"e1","worker":"w","attempt":1"#,
-        r#""event":"started","task":"e1""#,
-        r#""event":"completed","task":"e1""#,
-        r#""event":"unblocked","task":"e2""#,
-        r#""event":"completed","task":"e2""#,
+        r#""event":"claimed","taskId":"e1","workerId":"w","attempt":1"#,
+        r#""event":"started","taskId":"e1""#,
+        r#""event":"completed","taskId":"e1""#,
+        r#""event":"unblocked","taskId":"e2""#,
+        r#""event":"completed","taskId":"e2""#,
     ] {
         lines.expect(needle);
     }
@@ -132,11 +132,11 @@ fn stats_count_outcomes_and_the_first_attempt_success_rate() {
     let out = p.coord(&["stats", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(s["completed"], 3);
-    assert_eq!(s["failed"], 1);
-    assert_eq!(s["cancelled"], 1);
+    assert_eq!(s["counts"]["completed"], 3);
+    assert_eq!(s["counts"]["failed"], 1);
+    assert_eq!(s["counts"]["cancelled"], 1);
     assert_eq!(s["firstAttemptSuccessRate"], 0.5, "{s}");
-    assert_eq!(s["workers"]["w"]["completed"], 3);
+    assert_eq!(s["workers"][0]["completed"], 3);
     assert_eq!(s["runMs"]["count"], 3);
     assert_eq!(s["waitMs"]["count"], 4);
     let out = p.coord(&["stats"]);
