@@ -12,6 +12,7 @@ mod handoff;
 mod harnesses;
 mod hooks;
 mod hostile;
+mod json;
 mod label_limits;
 mod layout;
 mod limits;
