@@ -5,11 +5,11 @@ mod cli;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// A durable task queue in a directory: no server, atomic renames, workers woken by file events.
 #[derive(Debug, Parser)]
-#[command(name = "coord", version, about, long_about = None, propagate_version = true)]
+#[command(name = "coord", version, about, long_about = None, propagate_version = true, max_term_width = 80)]
 struct Cli {
     /// The workspace folder (the .coord folder itself); default: the nearest .coord above the
     /// current directory.
@@ -98,6 +98,10 @@ enum Command {
     Mcp(cli::mcp::Args),
     /// Run the fixture scenario end to end in a temporary workspace with two workers.
     Demo(cli::demo::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(cli::completions::Args),
+    /// Print the manual page (roff).
+    Man(cli::completions::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -144,6 +148,8 @@ fn main() -> ExitCode {
         Command::Hook(args) => cli::hook::run(root, args),
         Command::Mcp(args) => cli::mcp::run(root, args),
         Command::Demo(args) => cli::demo::run(args),
+        Command::Completions(args) => cli::completions::completions(Cli::command(), args),
+        Command::Man(args) => cli::completions::man(Cli::command(), args),
     };
     match result {
         Ok(code) => code.into(),

@@ -12,6 +12,9 @@ const MAX_RESULT_BYTES: u64 = 1 << 20;
 
 /// Arguments of `coord complete`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  coord complete task-001 --worker agent-1 --token 1-1
+  coord complete task-001 --worker agent-1 --result result.json --tokens-in 1200")]
 pub struct Args {
     /// The task id.
     task: String,

@@ -95,7 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 
     let st = coord::status::gather(&ws)?;
-    println!("\n{}", super::status::render(&st));
+    super::paint::print(&format!("\n{}", super::status::render(&st)))?;
     print_reports(&ws)?;
     Ok(if st.counts.completed == 3 && st.counts.failed == 0 {
         ExitCode::Success

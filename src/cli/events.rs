@@ -9,6 +9,10 @@ use coord::wake::Waker;
 
 /// Arguments of `coord events`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  coord events -n 20
+  coord events --task task-001
+  coord events --since 1h --follow --json")]
 pub struct Args {
     /// Keep printing events as they are recorded, woken by file-system events, until interrupted.
     #[arg(long, short)]

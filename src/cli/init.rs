@@ -7,6 +7,9 @@ use coord::exit::ExitCode;
 
 /// Arguments of `coord init`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  coord init
+  coord init --shared devs     a team workspace for the group devs")]
 pub struct Args {
     /// The project directory to create .coord in (default: the current directory).
     dir: Option<PathBuf>,

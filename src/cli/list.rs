@@ -46,7 +46,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         worker: args.worker,
         label: args.label,
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = anstream::stdout().lock();
     let mut shown = 0usize;
     let mut more = 0usize;
     let mut written = Ok(());
@@ -90,9 +90,9 @@ fn text_row(row: &Row) -> String {
         (None, None, None) => String::new(),
     };
     format!(
-        "{:<20} {:<9} {:<12} {:>5} {:>4} {:>4}  {}",
+        "{:<20} {} {:<12} {:>5} {:>4} {:>4}  {}",
         clip(&row.task_id, 20),
-        row.state,
+        super::paint::state(row.state, 9),
         clip(row.worker_id.as_deref().unwrap_or("-"), 12),
         format!("{}/{}", row.attempt, row.max_attempts),
         row.priority,

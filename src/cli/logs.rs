@@ -10,6 +10,10 @@ use coord::wake::Waker;
 
 /// Arguments of `coord logs`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  coord logs                  every worker's log, by time
+  coord logs worker-A -f
+  coord logs task-001         a task's output, attempt by attempt")]
 pub struct Args {
     /// Only this worker's log (default: every worker's, interleaved by time), or, for a task
     /// id, the output of each of that task's attempts.

@@ -515,7 +515,7 @@ impl Server {
     async fn status(&self) -> Result<CallToolResult, ErrorData> {
         blocking(&self.session, |s| {
             coord::status::gather(&s.ws)
-                .map(|st| super::status::render(&st))
+                .map(|st| super::status::render_plain(&st))
                 .map_err(|e| text(&e))
         })
         .await

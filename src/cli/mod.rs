@@ -4,6 +4,7 @@ pub mod add;
 pub mod assignment;
 pub mod claims;
 pub mod complete;
+pub mod completions;
 pub mod config;
 pub mod demo;
 pub mod doctor;
@@ -16,6 +17,7 @@ pub mod logs;
 pub mod mcp;
 pub mod next;
 pub mod operate;
+pub mod paint;
 pub mod queue;
 pub mod recover;
 pub mod review;
@@ -89,7 +91,12 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
         }
         return ExitCode::Failure;
     };
-    let _ = write!(stderr, "{}", error_text(coord_err));
+    drop(stderr);
+    let red = anstyle::Style::new()
+        .bold()
+        .fg_color(Some(anstyle::AnsiColor::Red.into()));
+    let text = error_text(coord_err).replacen("error:", &format!("{red}error:{red:#}"), 1);
+    let _ = write!(anstream::stderr().lock(), "{text}");
     coord_err.exit_code()
 }
 

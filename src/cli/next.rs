@@ -9,6 +9,9 @@ use coord::handoff::{self, DEFAULT_WAIT_SECS, MAX_WAIT_SECS};
 
 /// Arguments of `coord next`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  coord next --worker agent-1                 claim and print (JSON when piped)
+  coord next --worker agent-1 --wait=60       wait up to 60 s for a task")]
 pub struct Args {
     /// The worker id (or COORD_WORKER_ID).
     #[arg(long, env = "COORD_WORKER_ID")]

@@ -17,6 +17,8 @@ pub fn operator(given: Option<String>) -> String {
 
 /// Arguments of `coord cancel`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  coord cancel task-001 task-002")]
 pub struct CancelArgs {
     /// The tasks to cancel.
     #[arg(required = true)]
@@ -66,6 +68,8 @@ pub fn cancel(root: Option<PathBuf>, args: CancelArgs) -> anyhow::Result<ExitCod
 
 /// Arguments of `coord retry`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  coord retry task-001")]
 pub struct RetryArgs {
     /// The failed tasks to send back.
     #[arg(required = true)]
@@ -105,6 +109,9 @@ pub fn retry(root: Option<PathBuf>, args: RetryArgs) -> anyhow::Result<ExitCode>
 
 /// Arguments of `coord purge`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  coord purge --completed --older-than 7d
+  coord purge --completed --failed --older-than 2w --json")]
 pub struct PurgeArgs {
     /// Purge completed tasks.
     #[arg(long)]

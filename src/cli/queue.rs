@@ -9,6 +9,10 @@ use coord::{Error, task};
 
 /// Arguments of `coord queue`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  coord queue tasks.json
+  coord queue - < tasks.jsonl
+  generate-tasks | coord queue - --json")]
 pub struct Args {
     /// A JSON array of tasks, one task object, or JSON Lines; `-` for standard input.
     file: PathBuf,

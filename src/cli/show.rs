@@ -9,6 +9,9 @@ use serde_json::json;
 
 /// Arguments of `coord show`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  coord show task-001
+  coord show task-001 --json | jq .history")]
 pub struct Args {
     /// The task id.
     task: String,

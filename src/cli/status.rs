@@ -11,6 +11,9 @@ use super::table::clip;
 
 /// Arguments of `coord status`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  coord status
+  coord status --watch")]
 pub struct Args {
     /// Print JSON (docs/json.md): {"schemaVersion","counts":{...},"workers":[...],...}.
     #[arg(long)]
@@ -32,7 +35,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         super::print_json(&st)?;
         return Ok(ExitCode::Success);
     }
-    print!("{}", render(&st));
+    super::paint::print(&render(&st))?;
     Ok(ExitCode::Success)
 }
 
@@ -61,7 +64,7 @@ fn watch(ws: &coord::Workspace, json: bool) -> anyhow::Result<ExitCode> {
     let tty = std::io::stdout().is_terminal();
     loop {
         let st = status::gather(ws)?;
-        let mut out = std::io::stdout().lock();
+        let mut out = anstream::stdout().lock();
         if json {
             serde_json::to_writer(&mut out, &super::versioned(&st))?;
             writeln!(out)?;
@@ -93,7 +96,13 @@ fn watch(ws: &coord::Workspace, json: bool) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The human view of a status.
+/// The human view of a status, without colour (for MCP clients).
+pub fn render_plain(st: &status::Status) -> String {
+    anstream::adapter::strip_str(&render(st)).to_string()
+}
+
+/// The human view of a status, states in colour (printed through [`super::paint::print`],
+/// which drops the colour where it does not belong).
 pub fn render(st: &status::Status) -> String {
     let some = |name: &str, n: usize| match n {
         0 => String::new(),
@@ -146,9 +155,9 @@ pub fn render(st: &status::Status) -> String {
             (None, _) => "-".to_string(),
         };
         out.push_str(&format!(
-            "{:<12}  {:<7}  {:<20}  {:<18}  {:<6}  {}\n",
+            "{:<12}  {}  {:<20}  {:<18}  {:<6}  {}\n",
             clip(&w.worker_id, 12),
-            w.state,
+            super::paint::state(&w.state, 7),
             task,
             clip(&format!("{}@{}", w.pid, w.host), 18),
             w.poll_secs.map_or("events".into(), |s| format!("{s}s")),

@@ -8,6 +8,9 @@ use coord::waiting::{self, Waited};
 
 /// Arguments of `coord wait`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  coord wait                       everything queued so far
+  coord wait build test --timeout 600")]
 pub struct Args {
     /// The tasks to wait for (default: everything pending, blocked or held, including tasks
     /// queued while waiting).

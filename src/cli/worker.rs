@@ -9,6 +9,10 @@ use coord::{keeper, lease, logging, worker};
 
 /// Arguments of `coord worker`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  coord worker --id ci --exec 'make -C \"$COORD_PROJECT_DIR\" check'
+  coord worker --id w1 --watch &               run each task's own command
+  coord worker --id gpu --labels gpu --watch   also take tasks requiring gpu")]
 pub struct Args {
     /// The worker id (1-64 of letters, digits, '.', '_', '-'); one live process per id.
     #[arg(long, env = "COORD_WORKER_ID")]

@@ -359,3 +359,86 @@ fn the_readme_shell_example_runs_as_written() {
     assert!(text.contains("built"), "{text}");
     lines_fit(&text);
 }
+
+#[test]
+fn completions_and_the_manual_page_cover_every_command() {
+    let p = Project::bare();
+    let out = p.coord(&["completions", "bash"]);
+    assert!(out.status.success());
+    let script = p.write("coord.bash", &stdout(&out));
+    let check = std::process::Command::new("bash")
+        .args(["-n", script.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+    for shell in ["zsh", "fish"] {
+        let out = p.coord(&["completions", shell]);
+        assert!(out.status.success());
+        for verb in ["queue", "worker", "approve", "inbox", "list"] {
+            assert!(stdout(&out).contains(verb), "{shell} lacks {verb}");
+        }
+    }
+    assert_eq!(p.coord(&["completions", "tcsh"]).status.code(), Some(2));
+    let out = p.coord(&["man"]);
+    assert!(stdout(&out).starts_with(".ie") || stdout(&out).contains(".TH coord 1"));
+    let dir = p.path().join("man1");
+    assert!(
+        p.coord(&["man", "--dir", dir.to_str().unwrap()])
+            .status
+            .success()
+    );
+    for page in [
+        "coord.1",
+        "coord-queue.1",
+        "coord-worker.1",
+        "coord-answer.1",
+    ] {
+        assert!(dir.join(page).is_file(), "{page} missing");
+    }
+}
+
+#[test]
+fn colour_reaches_a_terminal_only_and_never_with_no_color() {
+    let p = Project::new();
+    p.queue(r#"{"id":"t","description":"x"}"#);
+    assert!(p.coord(&["cancel", "t"]).status.success());
+    // Piped: no escape codes, whatever the terminal variables say.
+    let out = p
+        .command(&["list"])
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!stdout(&out).contains('\x1b'), "{}", stdout(&out));
+    // Forced on (as a terminal would be): the failed state is red; NO_COLOR still wins.
+    let out = p
+        .command(&["list"])
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    assert!(stdout(&out).contains("\x1b[31mfailed"), "{}", stdout(&out));
+    let out = p
+        .command(&["list"])
+        .env("NO_COLOR", "1")
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    assert!(!stdout(&out).contains('\x1b'), "{}", stdout(&out));
+    // Every help page fits 80 columns, whatever the terminal's width.
+    let help = stdout(
+        &p.command(&["--help"])
+            .env("COLUMNS", "200")
+            .output()
+            .unwrap(),
+    );
+    lines_fit(&help);
+    for verb in ["worker", "add", "queue", "list", "release", "config"] {
+        let out = p
+            .command(&[verb, "--help"])
+            .env("COLUMNS", "200")
+            .output()
+            .unwrap();
+        lines_fit(&stdout(&out));
+    }
+}
