@@ -27,7 +27,8 @@ pub enum Waited {
     TimedOut(Vec<String>),
 }
 
-/// The ids of every task not finished yet: pending, blocked or held.
+/// The ids of every task not finished yet: pending, blocked, held, waiting for an answer or for
+/// review.
 fn unfinished(ws: &Workspace) -> Result<BTreeSet<String>> {
     let mut ids = BTreeSet::new();
     for name in store::list_files(&ws.pending())? {
@@ -35,7 +36,7 @@ fn unfinished(ws: &Workspace) -> Result<BTreeSet<String>> {
             ids.insert(id.to_string());
         }
     }
-    let mut folders = vec![ws.blocked()];
+    let mut folders = vec![ws.blocked(), ws.waiting(), ws.review()];
     folders.extend(store::assigned_workers(ws)?.iter().map(|w| ws.assigned(w)));
     for folder in folders {
         for name in store::list_files(&folder)? {
@@ -48,9 +49,15 @@ fn unfinished(ws: &Workspace) -> Result<BTreeSet<String>> {
 }
 
 /// Waits until every task in `ids` has finished (or, when `ids` is empty, until nothing is
-/// pending, blocked or held, tasks queued meanwhile included), or `timeout` passes. Woken by
-/// file-system events on the state folders; where events cannot be had, it looks once a second.
-pub fn wait(ws: &Workspace, ids: &[String], timeout: Option<Duration>) -> Result<Waited> {
+/// pending, blocked, held, waiting or in review, tasks queued meanwhile included), or `timeout`
+/// passes. Woken by file-system events on the state folders; where events cannot be had, it
+/// looks once a second. `progress` hears how many have finished of how many, at every look.
+pub fn wait(
+    ws: &Workspace,
+    ids: &[String],
+    timeout: Option<Duration>,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Waited> {
     for id in ids {
         if store::locate(ws, id)?.is_none() {
             return Err(Error::UnknownTask { id: id.clone() });
@@ -62,6 +69,8 @@ pub fn wait(ws: &Workspace, ids: &[String], timeout: Option<Duration>) -> Result
         (ws.failed(), false),
         (ws.pending(), false),
         (ws.blocked(), false),
+        (ws.waiting(), false),
+        (ws.review(), false),
         (assigned, true),
     ];
     let dirs: Vec<(&std::path::Path, bool)> =
@@ -82,6 +91,7 @@ pub fn wait(ws: &Workspace, ids: &[String], timeout: Option<Duration>) -> Result
             })
             .cloned()
             .collect();
+        progress(tracked.len() - open.len(), tracked.len());
         if open.is_empty() {
             let (completed, failed): (Vec<String>, Vec<String>) = tracked
                 .into_iter()

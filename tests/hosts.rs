@@ -285,6 +285,10 @@ fn now() -> jiff::Timestamp {
 }
 
 #[test]
+#[cfg_attr(
+    coord_missing_sshfs,
+    ignore = "needs sshd, sshfs and /dev/fuse: `just ci` (or .ci/run) installs them"
+)]
 fn three_hosts_with_two_workers_each_complete_600_tasks_exactly_once() {
     let Some(mut c) = Cluster::start() else {
         return;
@@ -339,6 +343,10 @@ fn three_hosts_with_two_workers_each_complete_600_tasks_exactly_once() {
 }
 
 #[test]
+#[cfg_attr(
+    coord_missing_sshfs,
+    ignore = "needs sshd, sshfs and /dev/fuse: `just ci` (or .ci/run) installs them"
+)]
 fn a_dead_host_s_tasks_come_back_after_the_lease_and_not_before() {
     let Some(mut c) = Cluster::start() else {
         return;
@@ -397,6 +405,10 @@ fn a_dead_host_s_tasks_come_back_after_the_lease_and_not_before() {
 }
 
 #[test]
+#[cfg_attr(
+    any(coord_missing_sshfs, coord_missing_faketime),
+    ignore = "needs sshd, sshfs, /dev/fuse and libfaketime: `just ci` (or .ci/run) installs them"
+)]
 fn skewed_clocks_never_requeue_a_live_worker_and_still_recover_a_dead_one() {
     let Some(mut c) = Cluster::start() else {
         return;
@@ -464,6 +476,10 @@ fn skewed_clocks_never_requeue_a_live_worker_and_still_recover_a_dead_one() {
 }
 
 #[test]
+#[cfg_attr(
+    coord_missing_sshfs,
+    ignore = "needs sshd, sshfs and /dev/fuse: `just ci` (or .ci/run) installs them"
+)]
 fn a_task_queued_on_one_host_is_picked_up_on_another_within_the_rescan_interval() {
     let Some(mut c) = Cluster::start() else {
         return;
@@ -492,6 +508,10 @@ fn a_task_queued_on_one_host_is_picked_up_on_another_within_the_rescan_interval(
 }
 
 #[test]
+#[cfg_attr(
+    coord_missing_sshfs,
+    ignore = "needs sshd, sshfs and /dev/fuse: `just ci` (or .ci/run) installs them"
+)]
 fn a_worker_on_another_host_with_a_local_pid_is_judged_by_lease_only() {
     let p = Project::new();
     let config = p.root().join("config.json");

@@ -30,7 +30,18 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let timeout = args
         .timeout
         .map(|s| Duration::from_secs_f64(s.clamp(0.0, 1e9)));
-    let waited = waiting::wait(&ws, &args.tasks, timeout)?;
+    // On a terminal, a live count on stderr; nothing when stderr is a pipe or a file.
+    let live = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut shown = None;
+    let waited = waiting::wait(&ws, &args.tasks, timeout, |done, total| {
+        if live && shown != Some((done, total)) {
+            shown = Some((done, total));
+            eprint!("\r\x1b[2K{done} of {total} finished");
+        }
+    })?;
+    if shown.is_some() {
+        eprint!("\r\x1b[2K");
+    }
     let (code, json) = match &waited {
         Waited::Completed(done) => (
             ExitCode::Success,
@@ -56,7 +67,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                 "{} task(s) completed, {} did not: {}",
                 completed.len(),
                 failed.len(),
-                failed.join(", ")
+                capped(&failed)
             );
             eprintln!("hint: see why with `coord show {}`", failed[0]);
         }
@@ -64,9 +75,21 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             println!(
                 "time ran out; {} task(s) not finished: {}",
                 open.len(),
-                open.join(", ")
+                capped(&open)
             );
         }
     }
     Ok(code)
+}
+
+/// How many ids a line names before it only counts the rest.
+const NAMED: usize = 10;
+
+/// The first ids, then how many more: `a, b, c and 97,990 more`.
+fn capped(ids: &[String]) -> String {
+    let named = ids[..ids.len().min(NAMED)].join(", ");
+    match ids.len().saturating_sub(NAMED) {
+        0 => named,
+        more => format!("{named} and {more} more (`coord ls --state pending,assigned` lists them)"),
+    }
 }

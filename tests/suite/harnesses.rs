@@ -187,6 +187,10 @@ fn two_chats(
 }
 
 #[test]
+#[cfg_attr(
+    coord_missing_codex,
+    ignore = "needs codex on PATH: `just ci` (or .ci/run) installs it"
+)]
 fn two_codex_chats_drain_a_queue_through_the_stop_hook_alone() {
     let Some((codex, _)) = harness("codex", "COORD_CODEX") else {
         return;
@@ -244,6 +248,10 @@ fn two_codex_chats_drain_a_queue_through_the_stop_hook_alone() {
 }
 
 #[test]
+#[cfg_attr(
+    coord_missing_gemini,
+    ignore = "needs gemini on PATH: `just ci` (or .ci/run) installs it"
+)]
 fn two_gemini_cli_chats_drain_a_queue_through_the_after_agent_hook_alone() {
     let Some((gemini, _)) = harness("gemini", "COORD_GEMINI") else {
         return;
@@ -289,6 +297,10 @@ fn two_gemini_cli_chats_drain_a_queue_through_the_after_agent_hook_alone() {
 }
 
 #[test]
+#[cfg_attr(
+    coord_missing_claude,
+    ignore = "needs claude on PATH: `just ci` (or .ci/run) installs it"
+)]
 fn two_claude_code_chats_drain_a_queue_through_the_stop_hook_alone() {
     let Some((claude, _)) = harness("claude", "COORD_CLAUDE") else {
         return;
@@ -398,6 +410,10 @@ fn two_claude_code_chats_drain_a_queue_through_the_stop_hook_alone() {
 }
 
 #[test]
+#[cfg_attr(
+    coord_missing_claude,
+    ignore = "needs claude on PATH: `just ci` (or .ci/run) installs it"
+)]
 fn a_claude_code_chat_is_handed_its_unread_messages_and_completes_with_them() {
     let Some((claude, _)) = harness("claude", "COORD_CLAUDE") else {
         return;
@@ -503,6 +519,10 @@ impl Drop for Tmux {
 }
 
 #[test]
+#[cfg_attr(
+    any(coord_missing_claude, coord_missing_tmux),
+    ignore = "needs claude and tmux on PATH: `just ci` (or .ci/run) installs them"
+)]
 fn an_idle_claude_code_chat_is_woken_by_a_task_queued_after_it_stopped() {
     let Some((claude, _)) = harness("claude", "COORD_CLAUDE") else {
         return;
@@ -617,6 +637,10 @@ fn an_idle_claude_code_chat_is_woken_by_a_task_queued_after_it_stopped() {
 }
 
 #[test]
+#[cfg_attr(
+    any(coord_missing_opencode, coord_missing_tmux),
+    ignore = "needs opencode and tmux on PATH: `just ci` (or .ci/run) installs them"
+)]
 fn two_opencode_chats_drain_a_queue_through_coord_s_plugin_alone() {
     let Some((opencode, _)) = harness("opencode", "COORD_OPENCODE") else {
         return;

@@ -229,6 +229,10 @@ fn setting_a_bad_file_aside_never_takes_a_task_s_report() {
 }
 
 #[test]
+#[cfg_attr(
+    coord_missing_faketime,
+    ignore = "needs libfaketime: apt-get install faketime (`just ci` installs it)"
+)]
 fn a_worker_whose_clock_is_a_day_ahead_does_not_delay_a_retry_for_the_others() {
     let faketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
     if !Path::new(faketime).exists() {

@@ -67,6 +67,10 @@ fn essays(n: usize) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    coord_missing_mcp,
+    ignore = "needs the MCP Python SDK: pip install mcp (`just ci` installs it)"
+)]
 fn an_agent_with_only_mcp_tools_runs_a_queue_end_to_end() {
     if !sdk() {
         return;
@@ -115,6 +119,10 @@ fn an_agent_with_only_mcp_tools_runs_a_queue_end_to_end() {
 }
 
 #[test]
+#[cfg_attr(
+    coord_missing_mcp,
+    ignore = "needs the MCP Python SDK: pip install mcp (`just ci` installs it)"
+)]
 fn two_mcp_sessions_racing_for_tasks_complete_each_once() {
     if !sdk() {
         return;
@@ -154,6 +162,10 @@ fn two_mcp_sessions_racing_for_tasks_complete_each_once() {
 }
 
 #[test]
+#[cfg_attr(
+    coord_missing_mcp,
+    ignore = "needs the MCP Python SDK: pip install mcp (`just ci` installs it)"
+)]
 fn a_session_cannot_finish_a_task_another_holds_and_a_nameless_one_hands_back_its_task() {
     if !sdk() {
         return;
@@ -216,6 +228,10 @@ fn an_unusable_worker_id_stops_the_server_before_it_touches_the_disk() {
 }
 
 #[test]
+#[cfg_attr(
+    coord_missing_mcp,
+    ignore = "needs the MCP Python SDK: pip install mcp (`just ci` installs it)"
+)]
 fn an_mcp_agent_asks_gets_its_answer_and_messages_and_reports_its_cost() {
     if !sdk() {
         return;
