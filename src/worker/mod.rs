@@ -228,7 +228,10 @@ impl Worker<'_> {
                         }
                         fresh_listing = false;
                     }
-                    None => return Ok(()),
+                    None => {
+                        self.say_what_stays();
+                        return Ok(());
+                    }
                 },
                 None => {
                     if !idle_logged {
@@ -447,6 +450,43 @@ impl Worker<'_> {
     }
 
     /// Counts how a claim ended, for the summary.
+    /// Before a drain ends: logs the pending tasks this worker leaves behind, and why each is
+    /// not claimed (the first few), so a batch that exits with work left says what held it.
+    fn say_what_stays(&self) {
+        let filter = crate::listing::Filter {
+            states: vec!["pending".into()],
+            ..Default::default()
+        };
+        let mut left = 0usize;
+        let mut reasons = Vec::new();
+        let _ = crate::listing::each(self.ws, &filter, |row| {
+            left += 1;
+            if reasons.len() >= 5 {
+                return;
+            }
+            let lacking: Vec<&str> = row
+                .requires
+                .iter()
+                .filter(|l| !self.opts.labels.contains(l))
+                .map(String::as_str)
+                .collect();
+            let why = match (lacking.is_empty(), row.waits_for) {
+                (false, _) => format!("requires label {}", lacking.join(", ")),
+                (true, Some(w)) => w,
+                (true, None) if self.opts.exec.is_none() => "has no command".to_string(),
+                (true, None) => "claimed by another worker meanwhile".to_string(),
+            };
+            reasons.push(format!("{} ({why})", row.task_id));
+        });
+        if left > 0 {
+            info!(
+                "exiting with {left} task(s) still pending that this worker cannot take now: {}{}",
+                reasons.join(", "),
+                if left > reasons.len() { ", ..." } else { "" }
+            );
+        }
+    }
+
     fn count(&mut self, id: &str, disposition: &Disposition) {
         match disposition {
             Disposition::Completed => self.summary.completed += 1,

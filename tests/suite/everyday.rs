@@ -442,3 +442,25 @@ fn colour_reaches_a_terminal_only_and_never_with_no_color() {
         lines_fit(&stdout(&out));
     }
 }
+
+#[test]
+fn a_drain_that_leaves_tasks_behind_says_why_in_its_log() {
+    let p = Project::new();
+    p.queue(
+        r#"[{"id":"gpu-job","description":"x","command":"true","requires":["gpu"]},
+            {"id":"tomorrow","description":"x","command":"true","notBefore":"2999-01-01T00:00:00Z"},
+            {"id":"now","description":"x","command":"true"}]"#,
+    );
+    let out = p.coord(&["worker", "--id", "batch"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = std::fs::read_to_string(p.root().join("logs/batch.log")).unwrap();
+    assert!(
+        log.contains("exiting with 2 task(s) still pending"),
+        "{log}"
+    );
+    assert!(log.contains("gpu-job (requires label gpu)"), "{log}");
+    assert!(
+        log.contains("tomorrow (notBefore: not before 2999"),
+        "{log}"
+    );
+}
