@@ -53,6 +53,16 @@ fn pending_ids(ws: &Workspace, wanted: &HashSet<&str>) -> Result<HashMap<String,
 
 /// Queues every task, or none: conflicts are found before anything is written.
 pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
+    enqueue_counted(ws, tasks, &state::Progress::default())
+}
+
+/// As [`enqueue`], counting in `progress` the tasks written and published as it goes, for a
+/// view that shows a big batch moving.
+pub fn enqueue_counted(
+    ws: &Workspace,
+    tasks: Vec<Parsed>,
+    progress: &state::Progress,
+) -> Result<Vec<Queued>> {
     let lock = state::locks::queue(ws)?;
     // Ids looked for in pending/: the batch's own (to find re-queues) and those it depends on.
     let wanted: HashSet<&str> = tasks
@@ -185,7 +195,7 @@ pub fn enqueue(ws: &Workspace, tasks: Vec<Parsed>) -> Result<Vec<Queued>> {
             blocked: results[*slot].outcome == Outcome::Blocked,
         })
         .collect();
-    let paths = state::publish_batch(&lock, ws, &batch)?;
+    let paths = state::publish_batch(&lock, ws, &batch, progress)?;
     drop(batch);
     for ((slot, _), path) in fresh.iter().zip(paths) {
         results[*slot].path = path;

@@ -53,7 +53,9 @@ pub fn publish(
     tasks: Vec<task::Parsed>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let results = queue::enqueue(ws, tasks)?;
+    let results = with_progress(tasks.len(), |progress| {
+        queue::enqueue_counted(ws, tasks, progress)
+    })?;
     if coord::gate::paused(ws) {
         eprintln!(
             "warning: the workspace is paused: these tasks wait until `coord resume` lets workers \
@@ -114,4 +116,39 @@ pub fn publish(
         out.flush()?;
     }
     Ok(ExitCode::Success)
+}
+
+/// From how many tasks a queue call on a terminal shows how far it is.
+const PROGRESS_FROM: usize = 5_000;
+
+/// Runs `queue` while, on a terminal and for a big batch, a line on stderr says how many of
+/// `total` tasks are written and published, redrawn five times a second.
+fn with_progress<T>(total: usize, queue: impl FnOnce(&coord::state::Progress) -> T) -> T {
+    use std::io::{IsTerminal, Write};
+    use std::sync::atomic::Ordering;
+    let progress = coord::state::Progress::default();
+    if total < PROGRESS_FROM || !std::io::stderr().is_terminal() {
+        return queue(&progress);
+    }
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        let shown = &progress;
+        scope.spawn(move || {
+            while matches!(
+                done_rx.recv_timeout(std::time::Duration::from_millis(200)),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+            ) {
+                eprint!(
+                    "\r\x1b[2Kqueuing {total} tasks: {} written, {} published",
+                    shown.written.load(Ordering::Relaxed),
+                    shown.published.load(Ordering::Relaxed)
+                );
+                let _ = std::io::stderr().flush();
+            }
+            eprint!("\r\x1b[2K");
+        });
+        let result = queue(&progress);
+        let _ = done_tx.send(());
+        result
+    })
 }

@@ -29,7 +29,7 @@ pub use leftovers::{Orphans, in_flight_reports, orphans};
 pub use operator::{
     SetAside, cancel_from, purge_one, rebuild_report, retry_from_failed, set_aside_duplicates,
 };
-pub use publish::{Staged, publish_batch};
+pub use publish::{Progress, Staged, publish_batch};
 pub use review::{approve, reject, report_in_review, submit};
 pub use talk::{AnswerTo, answer, ask, asker};
 

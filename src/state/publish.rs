@@ -2,6 +2,7 @@
 //! moved into pending/ (or blocked/) without replacing anything.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::layout;
 use super::locks::Held;
@@ -23,10 +24,25 @@ pub struct Staged<'a> {
     pub blocked: bool,
 }
 
+/// How far a batch has gone: tasks written whole to tmp/, then published; read by a view while
+/// the batch is queued.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Tasks written to temp files.
+    pub written: AtomicUsize,
+    /// Tasks renamed into pending/ or blocked/.
+    pub published: AtomicUsize,
+}
+
 /// Publishes a batch under the queue lock and returns each task's new path, in batch order. On
 /// an error, the tasks already published stay queued, whole, and the rest leave nothing behind,
 /// so queuing the same input again adds exactly them.
-pub fn publish_batch(_queue: &Held, ws: &Workspace, batch: &[Staged<'_>]) -> Result<Vec<PathBuf>> {
+pub fn publish_batch(
+    _queue: &Held,
+    ws: &Workspace,
+    batch: &[Staged<'_>],
+    progress: &Progress,
+) -> Result<Vec<PathBuf>> {
     if batch.is_empty() {
         return Ok(Vec::new());
     }
@@ -69,6 +85,7 @@ pub fn publish_batch(_queue: &Held, ws: &Workspace, batch: &[Staged<'_>]) -> Res
             false => s.task.pending_name(),
         };
         staged.push((name, dst));
+        progress.written.fetch_add(1, Ordering::Relaxed);
     }
     if one_sync && !durable::sync_filesystem(tmp.path())? {
         for (name, _) in &staged {
@@ -96,6 +113,7 @@ pub fn publish_batch(_queue: &Held, ws: &Workspace, batch: &[Staged<'_>]) -> Res
             });
         }
         paths.push(folder.path().join(dst));
+        progress.published.fetch_add(1, Ordering::Relaxed);
     }
     if let Some(b) = &blocked {
         b.sync(durability.fsync)?;
