@@ -236,7 +236,7 @@ impl Error {
             Error::Io { source, .. } if source.kind() == io::ErrorKind::ReadOnlyFilesystem => Some(
                 "the workspace's file system is read-only: remount it read-write and run the command again; no task was left half-moved".into(),
             ),
-            Error::UnknownTask { .. } => Some("list the tasks with `coord status`, or look in .coord/*/".into()),
+            Error::UnknownTask { .. } => Some("list the tasks with `coord ls`".into()),
             Error::NotHeld { hint, .. } | Error::StateConflict { hint, .. } => Some(hint.clone()),
             Error::TwoStates { .. } => Some(
                 "run `coord doctor` to see every copy, and `coord doctor --fix` to keep one".into(),

@@ -17,6 +17,10 @@ pub struct Args {
     /// Where to create the demo project (default: a new temporary directory, kept afterwards).
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// Print one JSON object at the end (project, workspace, counts, reports) instead of text;
+    /// the workers' logs still go to stderr.
+    #[arg(long)]
+    json: bool,
 }
 
 const FILES: &[(&str, &str)] = &[
@@ -59,8 +63,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     let ws = Workspace::init(&project, None)?;
-    println!("project:   {}", project.display());
-    println!("workspace: {}", ws.root().display());
+    let say = |text: String| {
+        if !args.json {
+            println!("{text}");
+        }
+    };
+    say(format!("project:   {}", project.display()));
+    say(format!("workspace: {}", ws.root().display()));
 
     let input = std::fs::read_to_string(project.join("fixtures/tasks.json"))?;
     let tasks =
@@ -71,23 +80,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             "unchanged"
         };
-        println!("{what:<10} {}", r.id);
+        say(format!("{what:<10} {}", r.id));
     }
 
-    println!(
+    say(format!(
         "\nstarting worker-A and worker-B with --exec '{HANDLER}' (their logs follow on stderr)\n"
-    );
+    ));
     let exe = std::env::current_exe()?;
     let workers: Vec<_> = ["worker-A", "worker-B"]
         .into_iter()
         .map(|id| {
-            Command::new(&exe)
-                .arg("--root")
+            let mut cmd = Command::new(&exe);
+            cmd.arg("--root")
                 .arg(ws.root())
                 .args(["worker", "--id", id, "--exec", HANDLER])
-                .current_dir(&project)
-                .spawn()
-                .with_context(|| format!("cannot start {id}"))
+                .current_dir(&project);
+            if args.json {
+                // stdout carries the one JSON object; the workers' summaries join their logs.
+                cmd.stdout(std::io::stderr());
+            }
+            cmd.spawn().with_context(|| format!("cannot start {id}"))
         })
         .collect::<anyhow::Result<_>>()?;
     for mut child in workers {
@@ -95,8 +107,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 
     let st = coord::status::gather(&ws)?;
-    super::paint::print(&format!("\n{}", super::status::render(&st)))?;
-    print_reports(&ws)?;
+    if args.json {
+        let mut names = store::list_files(&ws.reports())?;
+        names.sort();
+        let reports = names
+            .iter()
+            .map(|n| report::read(&ws.reports().join(n)))
+            .collect::<coord::Result<Vec<_>>>()?;
+        super::print_json(&serde_json::json!({
+            "project": project,
+            "root": ws.root(),
+            "counts": st.counts,
+            "reports": reports,
+        }))?;
+    } else {
+        super::paint::print(&format!("\n{}", super::status::render(&st)))?;
+        print_reports(&ws)?;
+    }
     Ok(if st.counts.completed == 3 && st.counts.failed == 0 {
         ExitCode::Success
     } else {

@@ -43,8 +43,8 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     publish(&ws, tasks, args.json)
 }
 
-/// How many task lines a queue call prints on a terminal before it only counts the rest.
-const SHOWN_ON_TERMINAL: usize = 50;
+/// How many task lines a queue call prints before it only counts the rest (`--json` lists all).
+const SHOWN: usize = 50;
 
 /// Queues parsed tasks, all or none, and prints one line per task (capped on a terminal) and a
 /// total, or JSON.
@@ -76,11 +76,8 @@ pub fn publish(
             .collect();
         super::print_json(&serde_json::json!({"tasks": items}))?;
     } else {
-        use std::io::{IsTerminal, Write};
-        let cap = match std::io::stdout().is_terminal() {
-            true => SHOWN_ON_TERMINAL,
-            false => usize::MAX,
-        };
+        use std::io::Write;
+        let cap = SHOWN;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let (mut queued, mut blocked, mut unchanged) = (0usize, 0usize, 0usize);
         for r in &results {
@@ -104,7 +101,11 @@ pub fn publish(
             }
         }
         if results.len() > cap {
-            writeln!(out, "… and {} more", results.len() - cap)?;
+            writeln!(
+                out,
+                "… and {} more (`--json` lists every one)",
+                results.len() - cap
+            )?;
         }
         if results.len() > 1 {
             writeln!(

@@ -31,7 +31,10 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         let items: Vec<_> = moved
             .iter()
-            .map(|r| serde_json::json!({"taskId": r.task, "workerId": r.worker, "reason": r.reason, "to": format!("{:?}", r.disposition).to_lowercase()}))
+            .map(|r| serde_json::json!({"taskId": r.task, "workerId": r.worker, "reason": r.reason, "state": match r.disposition {
+                coord::state::Disposition::DeadLettered => "failed",
+                _ => "pending",
+            }}))
             .collect();
         super::print_json(&serde_json::json!({"recovered": items}))?;
     } else if moved.is_empty() {

@@ -6,6 +6,8 @@ use coord::exit::ExitCode;
 use coord::review;
 use coord::state::Disposition;
 
+use super::table::{ago, clip};
+
 /// Arguments of `coord review`.
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
@@ -27,21 +29,19 @@ pub fn list(root: Option<PathBuf>, args: ListArgs) -> anyhow::Result<ExitCode> {
     }
     for r in &waiting {
         println!(
-            "{}  by {} (attempt {}), done {}\n  {}",
-            r.task_id,
-            r.worker_id,
+            "{}  by {}, attempt {}, {} ago",
+            clip(&r.task_id, 32),
+            clip(&r.worker_id, 20),
             r.attempt,
-            coord::time::format(r.completed_at),
-            r.description
+            ago(Some(r.completed_at))
         );
+        println!("  {}", clip(&r.description, 76));
         if !r.deliverables.is_empty() {
-            println!("  deliverables: {}", r.deliverables.join(", "));
+            println!("  deliverables: {}", clip(&r.deliverables.join(", "), 62));
         }
     }
     if !waiting.is_empty() {
-        println!(
-            "approve with `coord approve ID`, or send back with `coord reject ID --reason \"...\"`"
-        );
+        println!("approve: `coord approve ID`; send back: `coord reject ID --reason \"...\"`");
     }
     Ok(ExitCode::Success)
 }

@@ -9,6 +9,8 @@ use coord::questions;
 use coord::state::AnswerTo;
 use coord::workspace::Workspace;
 
+use super::table::{ago, clip, wrap};
+
 /// Arguments of `coord answer`.
 #[derive(Debug, clap::Args)]
 pub struct AnswerArgs {
@@ -72,13 +74,17 @@ pub fn list_questions(root: Option<PathBuf>, args: QuestionsArgs) -> anyhow::Res
     }
     for q in &open {
         println!(
-            "{}  asked by {} at {}\n  {}\n  answer: coord answer {} \"...\"",
-            q.task_id,
-            q.worker_id,
-            coord::time::format(q.asked_at),
-            q.question,
-            q.task_id
+            "{}  asked by {}, {} ago",
+            clip(&q.task_id, 32),
+            clip(&q.worker_id, 24),
+            ago(Some(q.asked_at))
         );
+        for line in wrap(&q.question, 76) {
+            println!("  {line}");
+        }
+    }
+    if !open.is_empty() {
+        println!("answer with `coord answer TASK \"...\"`");
     }
     Ok(ExitCode::Success)
 }

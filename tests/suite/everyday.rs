@@ -464,3 +464,124 @@ fn a_drain_that_leaves_tasks_behind_says_why_in_its_log() {
         "{log}"
     );
 }
+
+/// A fenced block of the README: the first one whose text starts with `start`.
+fn readme_block(fence: &str, start: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let open = format!("```{fence}\n{start}");
+    let at = readme
+        .find(&open)
+        .unwrap_or_else(|| panic!("the README has no {fence} block starting {start:?}"));
+    let block = &readme[at + fence.len() + 4..];
+    block[..block.find("```").unwrap()].to_string()
+}
+
+#[test]
+fn the_readme_quick_start_runs_as_written() {
+    let p = Project::bare();
+    p.write(
+        "my-project/tasks.json",
+        r#"[{"id":"one","description":"x","outputFiles":["one.out"]},{"id":"two","description":"y","outputFiles":["two.out"]}]"#,
+    );
+    let handler = p.write(
+        "my-project/handle-task.sh",
+        "#!/bin/sh\necho \"handled $COORD_TASK_ID\" > \"$COORD_TASK_ID.out\"\n",
+    );
+    std::fs::set_permissions(
+        &handler,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_coord"))
+        .parent()
+        .unwrap();
+    let out = std::process::Command::new("sh")
+        .args(["-e", "-c", &readme_block("sh", "cd my-project")])
+        .current_dir(p.path())
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .env_remove("COORD_ROOT")
+        .env_remove("COORD_WORKER_ID")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    // `wait` counts what was still unfinished when it looked: one or both.
+    assert!(text.contains("task(s) completed\n"), "{text}");
+    assert!(text.contains("completed 2"), "{text}");
+    assert!(text.contains("registered"), "{text}");
+    let completed = p.path().join("my-project/.coord/completed");
+    assert_eq!(std::fs::read_dir(completed).unwrap().count(), 2);
+}
+
+#[test]
+fn the_readme_task_example_queues_as_written() {
+    let p = Project::new();
+    p.write(
+        "tasks.json",
+        &readme_block("json", "[\n  {\n    \"id\": \"task-001\""),
+    );
+    let out = p.coord(&["queue", "tasks.json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = json_of(&p, &["show", "task-001", "--json"]);
+    assert_eq!(
+        v["task"]["anything"],
+        "else is kept verbatim and handed to the worker"
+    );
+    assert_eq!(v["task"]["timeoutSecs"], 600);
+}
+
+#[test]
+fn every_table_fits_80_columns_with_long_ids() {
+    let p = Project::new();
+    let long = "a-task-id-that-is-much-longer-than-any-column-could-hold-for-it";
+    p.queue(&format!(
+        r#"[{{"id":"{long}","description":"x","command":"true"}},
+            {{"id":"{long}-2","description":"x","review":true}}]"#
+    ));
+    let worker = "a-worker-id-that-is-also-far-too-long-for-its-column";
+    assert!(
+        p.coord(&["worker", "--id", worker, "--exec", "true"])
+            .status
+            .success()
+    );
+    p.queue(&format!(r#"{{"id":"{long}-3","description":"x"}}"#));
+    json_of(&p, &["next", "--worker", worker, "--json"]);
+    let v = json_of(&p, &["ls", "--state", "assigned", "--json"]);
+    let held = v["taskId"].as_str().unwrap().to_string();
+    assert!(
+        p.coord(&[
+            "ask",
+            &held,
+            "--worker",
+            worker,
+            "Is this the one we agreed on last week, or the other?"
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        p.coord(&["send", "--to", "coordinator", "--from", worker, "done"])
+            .status
+            .success()
+    );
+    for args in [
+        vec!["status"],
+        vec!["list"],
+        vec!["events"],
+        vec!["stats"],
+        vec!["review"],
+        vec!["questions"],
+        vec!["config"],
+    ] {
+        let out = p.coord(&args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let text = stdout(&out);
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "coord {args:?}: {line}");
+        }
+    }
+}
