@@ -1,6 +1,8 @@
 //! Worker logs: lines a person can `tail -f`, in `logs/<worker>.log` and on stderr.
 //!
-//! Each line starts with a UTC RFC 3339 timestamp with milliseconds.
+//! Each line starts with a UTC RFC 3339 timestamp with milliseconds. A log that reaches
+//! [`LOG_MAX_BYTES`] is renamed to `<worker>.log.1` (replacing the one before) and a new one is
+//! started, so each worker keeps at most twice that on disk, however long it runs.
 
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
@@ -18,14 +20,70 @@ impl FormatTime for UtcMillis {
     }
 }
 
-/// Sends this process's log lines to `logs/<worker>.log` (appended) and, unless `quiet`, to
-/// stderr. Call once per process.
+/// The size at which a worker's log is set aside as `<worker>.log.1`: 16 MiB.
+pub const LOG_MAX_BYTES: u64 = 16 << 20;
+
+/// A worker's log file that starts over, keeping one older file, once it reaches its limit.
+struct Rotating {
+    path: std::path::PathBuf,
+    limit: u64,
+    file: std::fs::File,
+    size: u64,
+}
+
+impl Rotating {
+    fn open(path: std::path::PathBuf, limit: u64) -> Result<Rotating> {
+        // Never through a symlink another user planted; a permission problem is reported before
+        // the worker starts.
+        let file = crate::durable::open_append(&path)?;
+        let size = file.metadata().map_or(0, |m| m.len());
+        Ok(Rotating {
+            path,
+            limit,
+            file,
+            size,
+        })
+    }
+
+    /// Sets the full log aside and starts a new one; on any error it keeps writing where it was.
+    fn rotate(&mut self) {
+        let old = self.path.with_extension("log.1");
+        if crate::durable::replace(&self.path, &old).is_ok()
+            && let Ok(file) = crate::durable::open_append(&self.path)
+        {
+            self.file = file;
+            self.size = 0;
+        }
+    }
+}
+
+impl std::io::Write for Rotating {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.size >= self.limit {
+            self.rotate();
+        }
+        let n = self.file.write(buf)?;
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Sends this process's log lines to `logs/<worker>.log` (appended, set aside at
+/// `COORD_LOG_MAX_BYTES`, default [`LOG_MAX_BYTES`]) and, unless `quiet`, to stderr. Call once
+/// per process.
 pub fn init_worker(ws: &Workspace, worker: &str, quiet: bool) -> Result<()> {
     let dir = ws.logs();
     let path = dir.join(format!("{worker}.log"));
-    // Never through a symlink another user planted; a permission problem is reported before
-    // the worker starts.
-    let file = std::sync::Mutex::new(crate::durable::open_append(&path)?);
+    let limit = std::env::var("COORD_LOG_MAX_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &u64| n > 0)
+        .unwrap_or(LOG_MAX_BYTES);
+    let file = std::sync::Mutex::new(Rotating::open(path.clone(), limit)?);
     let builder = tracing_subscriber::fmt()
         .with_timer(UtcMillis)
         .with_target(false)

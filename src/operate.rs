@@ -259,3 +259,41 @@ pub fn resume(ws: &Workspace) -> Result<bool> {
         Err(e) => Err(Error::io("remove", flag(ws), e)),
     }
 }
+
+/// Removes the logs (`logs/<worker>.log` and its older `.log.1`) of workers that run nowhere
+/// here and whose log was last written longer ago than `older_than`; returns the worker ids.
+/// The log of a worker whose process is alive, or whose record does not say it stopped on
+/// another host, is kept whatever its age.
+pub fn purge_worker_logs(ws: &Workspace, older_than: Duration) -> Result<Vec<String>> {
+    let now = std::time::SystemTime::now();
+    let mut removed = Vec::new();
+    for name in store::list_files(&ws.logs())? {
+        let Some(worker) = name
+            .strip_suffix(".log")
+            .or_else(|| name.strip_suffix(".log.1"))
+        else {
+            continue;
+        };
+        let running = match crate::lease::read_record(ws, worker) {
+            None => false,
+            Some(r) if r.stopped => false,
+            Some(r) if crate::lease::same_host(&r) && r.mode != crate::lease::Mode::Handoff => {
+                crate::lease::probe(ws, &r)? != crate::lease::Liveness::Dead
+            }
+            Some(r) => r.mode != crate::lease::Mode::Handoff,
+        };
+        let path = ws.logs().join(&name);
+        let old = std::fs::symlink_metadata(&path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age >= older_than);
+        if !running && old {
+            crate::durable::remove_if_exists(&path)?;
+            if !removed.iter().any(|w| w == worker) {
+                removed.push(worker.to_string());
+            }
+        }
+    }
+    Ok(removed)
+}

@@ -111,7 +111,8 @@ pub fn retry(root: Option<PathBuf>, args: RetryArgs) -> anyhow::Result<ExitCode>
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   coord purge --completed --older-than 7d
-  coord purge --completed --failed --older-than 2w --json")]
+  coord purge --completed --failed --older-than 2w --json
+  coord purge --logs --older-than 30d")]
 pub struct PurgeArgs {
     /// Purge completed tasks.
     #[arg(long)]
@@ -119,7 +120,10 @@ pub struct PurgeArgs {
     /// Purge failed tasks (dead letters, cancelled tasks).
     #[arg(long)]
     failed: bool,
-    /// Only tasks that finished longer ago than this: 90s, 30m, 12h, 7d, 2w.
+    /// Purge the logs of workers that run nowhere here and that logged nothing for that long.
+    #[arg(long)]
+    logs: bool,
+    /// Only what finished (or was last written) longer ago than this: 90s, 30m, 12h, 7d, 2w.
     #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
     older_than: Duration,
     /// Print JSON.
@@ -129,17 +133,28 @@ pub struct PurgeArgs {
 
 /// Removes old finished tasks with their reports and logs.
 pub fn purge(root: Option<PathBuf>, args: PurgeArgs) -> anyhow::Result<ExitCode> {
-    if !args.completed && !args.failed {
+    if !args.completed && !args.failed && !args.logs {
         return Err(coord::Error::Invalid(
-            "say what to purge: --completed, --failed or both".into(),
+            "say what to purge: --completed, --failed, --logs, or several".into(),
         )
         .into());
     }
     let ws = super::open_workspace(root)?;
     let purged = operate::purge(&ws, args.completed, args.failed, args.older_than)?;
+    let logs = match args.logs {
+        true => operate::purge_worker_logs(&ws, args.older_than)?,
+        false => Vec::new(),
+    };
     if args.json {
-        super::print_json(&serde_json::json!({"removed": purged.removed, "kept": purged.kept}))?;
+        super::print_json(&serde_json::json!({
+            "removed": purged.removed,
+            "kept": purged.kept,
+            "workerLogsRemoved": logs,
+        }))?;
     } else {
+        if args.logs {
+            println!("removed the logs of {} worker(s)", logs.len());
+        }
         println!("purged {} task(s)", purged.removed.len());
         if !purged.kept.is_empty() {
             println!(

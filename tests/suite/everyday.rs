@@ -585,3 +585,44 @@ fn every_table_fits_80_columns_with_long_ids() {
         }
     }
 }
+
+#[test]
+fn worker_logs_rotate_and_purge_removes_those_of_workers_that_are_gone() {
+    let p = Project::new();
+    let tasks: Vec<String> = (0..40)
+        .map(|i| format!(r#"{{"id":"t{i:02}","description":"x"}}"#))
+        .collect();
+    p.queue(&format!("[{}]", tasks.join(",")));
+    let out = p
+        .command(&["worker", "--id", "chatty", "--exec", "true", "--quiet"])
+        .env("COORD_LOG_MAX_BYTES", "2000")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let logs = p.root().join("logs");
+    let current = std::fs::metadata(logs.join("chatty.log")).unwrap().len();
+    let older = std::fs::metadata(logs.join("chatty.log.1")).unwrap().len();
+    assert!(
+        current < 2400 && older < 2400,
+        "{current} and {older} bytes"
+    );
+    assert!(
+        std::fs::read_to_string(logs.join("chatty.log"))
+            .unwrap()
+            .contains("shutdown")
+    );
+
+    let mut live = p.spawn(&["worker", "--id", "live", "--watch", "--quiet"]);
+    assert!(p.wait(Duration::from_secs(20), || logs.join("live.log").exists()));
+    let v = json_of(&p, &["purge", "--logs", "--older-than", "0s", "--json"]);
+    assert_eq!(v["workerLogsRemoved"], serde_json::json!(["chatty"]));
+    assert!(!logs.join("chatty.log").exists() && !logs.join("chatty.log.1").exists());
+    assert!(
+        logs.join("live.log").exists(),
+        "a running worker's log is kept"
+    );
+    signal(&live, "TERM");
+    assert!(live.wait().unwrap().success());
+    let out = p.coord(&["purge", "--older-than", "1d"]);
+    assert_eq!(out.status.code(), Some(4));
+}
