@@ -323,35 +323,11 @@ fn status_counts_cancelled_tasks_apart_and_fits_80_columns() {
     assert!(text.contains("a-worker-id…"), "{text}");
 }
 
-/// The README's shell example, exactly as the README writes it.
-fn readme_shell_example() -> String {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let start = readme
-        .find("```sh\ncoord add --id build")
-        .expect("the README has its shell example");
-    let block = &readme[start + "```sh\n".len()..];
-    block[..block.find("```").unwrap()].to_string()
-}
-
 #[test]
 fn the_readme_shell_example_runs_as_written() {
     let p = Project::new();
     p.write("Makefile", "build:\n\techo built\ntest:\n\techo tested\n");
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_coord"))
-        .parent()
-        .unwrap();
-    let out = std::process::Command::new("sh")
-        .args(["-e", "-c", &readme_shell_example()])
-        .current_dir(p.path())
-        .env(
-            "PATH",
-            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-        )
-        .env_remove("COORD_ROOT")
-        .env_remove("COORD_WORKER_ID")
-        .output()
-        .unwrap();
+    let out = sh_with_coord(p.path(), &readme_block("sh", "coord add --id build"));
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(p.count("completed"), 2);
     let text = stdout(&out);
@@ -493,20 +469,7 @@ fn the_readme_quick_start_runs_as_written() {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_coord"))
-        .parent()
-        .unwrap();
-    let out = std::process::Command::new("sh")
-        .args(["-e", "-c", &readme_block("sh", "cd my-project")])
-        .current_dir(p.path())
-        .env(
-            "PATH",
-            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-        )
-        .env_remove("COORD_ROOT")
-        .env_remove("COORD_WORKER_ID")
-        .output()
-        .unwrap();
+    let out = sh_with_coord(p.path(), &readme_block("sh", "cd my-project"));
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
     // `wait` counts what was still unfinished when it looked: one or both.

@@ -43,19 +43,8 @@ fn every_command_prints_the_keys_docs_json_md_lists() {
             {"id":"s","description":"reject","review":true},
             {"id":"d","description":"cancel","command":"echo cancelled, then retried"}]"#,
     );
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_coord"))
-        .parent()
-        .unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     for (command, keys) in rows {
-        let out = std::process::Command::new("sh")
-            .args(["-c", &command])
-            .current_dir(p.path())
-            .env("PATH", &path)
-            .env_remove("COORD_ROOT")
-            .env_remove("COORD_WORKER_ID")
-            .output()
-            .unwrap();
+        let out = sh_with_coord(p.path(), &command);
         let empty_next = command.starts_with("coord next") && out.status.code() == Some(10);
         assert!(
             out.status.success() || empty_next,

@@ -528,3 +528,20 @@ pub fn json_of(p: &Project, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("coord {args:?} printed no JSON ({e}): {}", stdout(&out)))
 }
+
+/// Runs `script` with `sh -e` in `dir`, this build's coord first on PATH and no coord variables
+/// set: a README example, or a line of docs/json.md, exactly as a person would run it.
+pub fn sh_with_coord(dir: &Path, script: &str) -> Output {
+    let bin = Path::new(env!("CARGO_BIN_EXE_coord")).parent().unwrap();
+    Command::new("sh")
+        .args(["-e", "-c", script])
+        .current_dir(dir)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .env_remove("COORD_ROOT")
+        .env_remove("COORD_WORKER_ID")
+        .output()
+        .unwrap()
+}
