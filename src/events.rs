@@ -4,6 +4,13 @@
 //! after the change it describes (a crash in between loses the line, never the change), and
 //! every batch of lines goes out in one `write` on an `O_APPEND` file, so lines of concurrent
 //! processes never interleave.
+//!
+//! It is kept in segments: once `events.jsonl` reaches the segment size, the writer that sees it
+//! renames it, under `journal.lock`, to `events/<number>.jsonl` (numbered in order) and starts
+//! a new one. A writer still holding the old file appends a few more whole lines to that
+//! segment, sees its size, and moves to the new file. Readers read the segments in order, then
+//! `events.jsonl`; a [`Cursor`] follows a file across its rotation. `coord purge --journal`
+//! removes old segments, so the journal stays bounded.
 
 use std::fs::File;
 use std::io::{BufRead, Write};
@@ -119,9 +126,75 @@ impl Event {
     }
 }
 
-/// The journal's path.
+/// The journal's live file.
 pub fn path(ws: &Workspace) -> PathBuf {
     ws.root().join("events.jsonl")
+}
+
+/// The folder of the journal's older segments.
+pub fn segments_dir(ws: &Workspace) -> PathBuf {
+    ws.root().join("events")
+}
+
+/// The size at which the live file becomes a segment: 64 MiB, or `COORD_JOURNAL_SEGMENT_BYTES`.
+pub fn segment_bytes() -> u64 {
+    static BYTES: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BYTES.get_or_init(|| {
+        std::env::var("COORD_JOURNAL_SEGMENT_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n: &u64| n > 0)
+            .unwrap_or(64 << 20)
+    })
+}
+
+/// The journal's segments, oldest first: (number, path).
+pub fn segments(ws: &Workspace) -> Vec<(u64, PathBuf)> {
+    let dir = segments_dir(ws);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    // Only regular files named `<number>.jsonl`: nothing else in the folder is a segment.
+    let mut found: Vec<(u64, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let n = name.strip_suffix(".jsonl")?.parse().ok()?;
+            Some((n, e.path()))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Makes the live file a segment if it is still the file `ino` and has reached its size; under
+/// `journal.lock`, so one process rotates it once.
+fn rotate(ws: &Workspace, ino: u64) {
+    use std::os::unix::fs::MetadataExt;
+    let lock_path = ws.root().join("journal.lock");
+    let Ok(lock) = durable::open_append(&lock_path) else {
+        return;
+    };
+    if lock.lock().is_err() {
+        return;
+    }
+    let live = path(ws);
+    let Ok(meta) = std::fs::symlink_metadata(&live) else {
+        return;
+    };
+    if meta.ino() != ino || meta.len() < segment_bytes() {
+        return;
+    }
+    let dir = segments_dir(ws);
+    if durable::create_dir(&dir).is_err() {
+        return;
+    }
+    let next = segments(ws).last().map_or(1, |(n, _)| n + 1);
+    let to = dir.join(format!("{next:012}.jsonl"));
+    if let Err(e) = durable::move_noreplace(&live, &to) {
+        tracing::warn!("cannot set the journal aside as {}: {e:?}", to.display());
+    }
 }
 
 static OPEN: Mutex<Option<(PathBuf, File)>> = Mutex::new(None);
@@ -150,10 +223,19 @@ pub fn record(ws: &Workspace, events: &[Event]) {
             }
         }
     }
-    if let Some((_, file)) = open.as_mut()
-        && let Err(e) = file.write_all(&text)
-    {
-        tracing::warn!("cannot append to {}: {e}", target.display());
+    if let Some((_, file)) = open.as_mut() {
+        if let Err(e) = file.write_all(&text) {
+            tracing::warn!("cannot append to {}: {e}", target.display());
+        }
+        // One fstat per write: a full file is set aside, and a file set aside by another
+        // process is left for the new one.
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = file.metadata()
+            && meta.len() >= segment_bytes()
+        {
+            rotate(ws, meta.ino());
+            *open = None;
+        }
     }
 }
 
@@ -162,17 +244,78 @@ pub fn one(ws: &Workspace, event: Kind, task: &str, worker: Option<&str>, attemp
     record(ws, &[Event::now(event, task, worker, attempt)]);
 }
 
-/// The journal's length now: where a reader that wants only later events starts.
-pub fn end_offset(ws: &Workspace) -> u64 {
-    std::fs::symlink_metadata(path(ws)).map_or(0, |m| m.len())
+/// Where a reader of the journal is: the file it reads (by inode; 0 before the first read, so
+/// the segments come first) and the offset after the last whole line it read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cursor {
+    ino: u64,
+    offset: u64,
 }
 
-/// Reads the journal from byte `offset`, handing each whole line's event to `each` as it is
-/// read (flat memory, however long the journal), and returns the offset after the last whole
-/// line (a line still being written is left for the next read).
-pub fn read_each(ws: &Workspace, offset: u64, mut each: impl FnMut(Event)) -> std::io::Result<u64> {
+/// The journal's end now: where a reader that wants only later events starts.
+pub fn end(ws: &Workspace) -> Cursor {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::symlink_metadata(path(ws)) {
+        Ok(m) => Cursor {
+            ino: m.ino(),
+            offset: m.len(),
+        },
+        // No live file yet: the first one written is new, read from its start.
+        Err(_) => Cursor {
+            ino: u64::MAX,
+            offset: 0,
+        },
+    }
+}
+
+/// Reads the journal on from `cursor`, handing each whole line's event to `each` (flat memory,
+/// however long the journal): the rest of the file the cursor was in (found among the segments
+/// if it was set aside meanwhile), any later segments, then the live file. A line still being
+/// written is left for the next read. Returns the new cursor.
+pub fn read_each(
+    ws: &Workspace,
+    cursor: Cursor,
+    mut each: impl FnMut(Event),
+) -> std::io::Result<Cursor> {
+    use std::os::unix::fs::MetadataExt;
+    let mut files: Vec<(u64, PathBuf)> = Vec::new();
+    for (_, seg) in segments(ws) {
+        if let Ok(m) = std::fs::symlink_metadata(&seg) {
+            files.push((m.ino(), seg));
+        }
+    }
+    let live = path(ws);
+    if let Ok(m) = std::fs::symlink_metadata(&live) {
+        files.push((m.ino(), live));
+    }
+    // Start in the file the cursor was in; from the first file when it was never read or is gone.
+    let start = files.iter().position(|(ino, _)| *ino == cursor.ino);
+    let (from, mut offset) = match start {
+        Some(i) => (i, cursor.offset),
+        None if cursor.ino == 0 => (0, 0),
+        // Its file is gone (purged), or there was no live file at `end`: the newest, whole.
+        None => (files.len().saturating_sub(1), 0),
+    };
+    let mut at = cursor;
+    for (ino, file) in files.iter().skip(from) {
+        let end = read_file(file, offset, &mut each)?;
+        at = Cursor {
+            ino: *ino,
+            offset: end,
+        };
+        offset = 0;
+    }
+    Ok(at)
+}
+
+/// Reads one journal file from `offset`; returns the offset after its last whole line.
+fn read_file(
+    path: &std::path::Path,
+    offset: u64,
+    each: &mut impl FnMut(Event),
+) -> std::io::Result<u64> {
     use std::io::{Seek, SeekFrom};
-    let mut file = match durable::open_regular(&path(ws)) {
+    let mut file = match durable::open_regular(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(offset),
         Err(e) => return Err(e),

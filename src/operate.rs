@@ -51,7 +51,7 @@ pub fn cancel(ws: &Workspace, id: &str, by: &str) -> Result<Cancelled> {
             });
         }
         let running = running_under(ws, &state, &path);
-        let journal = crate::events::end_offset(ws);
+        let journal = crate::events::end(ws);
         match state::cancel_from(ws, id, &state, &path, by)? {
             Committed::Moved => {
                 let moved = depends::after_finished(ws, id, by)?;
@@ -98,9 +98,9 @@ fn running_under(ws: &Workspace, state: &TaskState, path: &std::path::Path) -> O
     }
 }
 
-/// Waits, on the journal from byte `from`, for `worker` to record that it stopped `id`'s
+/// Waits, on the journal from `from`, for `worker` to record that it stopped `id`'s
 /// command; false when [`STOP_WAIT`] ran out first.
-fn wait_stopped(ws: &Workspace, id: &str, worker: &str, from: u64) -> bool {
+fn wait_stopped(ws: &Workspace, id: &str, worker: &str, from: crate::events::Cursor) -> bool {
     let deadline = std::time::Instant::now() + STOP_WAIT;
     let mut waker = crate::wake::Waker::for_views(ws, &[(ws.root(), false)]);
     let mut at = from;
@@ -293,6 +293,25 @@ pub fn purge_worker_logs(ws: &Workspace, older_than: Duration) -> Result<Vec<Str
             if !removed.iter().any(|w| w == worker) {
                 removed.push(worker.to_string());
             }
+        }
+    }
+    Ok(removed)
+}
+
+/// Removes the journal's segments (never the live `events.jsonl`) whose last line was written
+/// longer ago than `older_than`; returns their file names.
+pub fn purge_journal(ws: &Workspace, older_than: Duration) -> Result<Vec<String>> {
+    let now = std::time::SystemTime::now();
+    let mut removed = Vec::new();
+    for (_, path) in crate::events::segments(ws) {
+        let old = std::fs::symlink_metadata(&path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age >= older_than);
+        if old {
+            crate::durable::remove_if_exists(&path)?;
+            removed.extend(path.file_name().map(|n| n.to_string_lossy().into_owned()));
         }
     }
     Ok(removed)

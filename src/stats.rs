@@ -147,7 +147,7 @@ pub fn gather(ws: &Workspace) -> Result<Stats> {
     let mut completed = 0usize;
     let mut automated = 0usize;
     let mut first_claim: HashMap<String, jiff::Timestamp> = HashMap::new();
-    let _ = events::read_each(ws, 0, |e| {
+    let _ = events::read_each(ws, events::Cursor::default(), |e| {
         if e.event == Kind::Claimed {
             first_claim.entry(e.task).or_insert(e.at);
         }

@@ -55,7 +55,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let wanted = |e: &events::Event| {
         args.task.as_ref().is_none_or(|t| *t == e.task) && args.since.is_none_or(|s| e.at >= s)
     };
-    let mut offset = 0;
+    let mut offset = events::Cursor::default();
     let mut first = true;
     loop {
         let mut out = std::io::stdout().lock();

@@ -112,7 +112,7 @@ pub fn retry(root: Option<PathBuf>, args: RetryArgs) -> anyhow::Result<ExitCode>
 #[command(after_help = "Examples:
   coord purge --completed --older-than 7d
   coord purge --completed --failed --older-than 2w --json
-  coord purge --logs --older-than 30d")]
+  coord purge --logs --journal --older-than 30d")]
 pub struct PurgeArgs {
     /// Purge completed tasks.
     #[arg(long)]
@@ -123,6 +123,9 @@ pub struct PurgeArgs {
     /// Purge the logs of workers that run nowhere here and that logged nothing for that long.
     #[arg(long)]
     logs: bool,
+    /// Purge the journal's older segments (`.coord/events/`) last written that long ago.
+    #[arg(long)]
+    journal: bool,
     /// Only what finished (or was last written) longer ago than this: 90s, 30m, 12h, 7d, 2w.
     #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
     older_than: Duration,
@@ -133,9 +136,9 @@ pub struct PurgeArgs {
 
 /// Removes old finished tasks with their reports and logs.
 pub fn purge(root: Option<PathBuf>, args: PurgeArgs) -> anyhow::Result<ExitCode> {
-    if !args.completed && !args.failed && !args.logs {
+    if !args.completed && !args.failed && !args.logs && !args.journal {
         return Err(coord::Error::Invalid(
-            "say what to purge: --completed, --failed, --logs, or several".into(),
+            "say what to purge: --completed, --failed, --logs, --journal, or several".into(),
         )
         .into());
     }
@@ -145,15 +148,23 @@ pub fn purge(root: Option<PathBuf>, args: PurgeArgs) -> anyhow::Result<ExitCode>
         true => operate::purge_worker_logs(&ws, args.older_than)?,
         false => Vec::new(),
     };
+    let segments = match args.journal {
+        true => operate::purge_journal(&ws, args.older_than)?,
+        false => Vec::new(),
+    };
     if args.json {
         super::print_json(&serde_json::json!({
             "removed": purged.removed,
             "kept": purged.kept,
             "workerLogsRemoved": logs,
+            "journalSegmentsRemoved": segments,
         }))?;
     } else {
         if args.logs {
             println!("removed the logs of {} worker(s)", logs.len());
+        }
+        if args.journal {
+            println!("removed {} journal segment(s)", segments.len());
         }
         println!("purged {} task(s)", purged.removed.len());
         if !purged.kept.is_empty() {
