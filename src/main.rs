@@ -95,7 +95,7 @@ enum Command {
     /// Answer an agent harness's stop hook: claim the next task and keep the chat going.
     Hook(cli::hook::Args),
     /// Serve the hand-off verbs as MCP tools on stdin/stdout, as one worker (for MCP clients).
-    Mcp(cli::mcp::Args),
+    Mcp(cli::mcp_start::Args),
     /// Run the fixture scenario end to end in a temporary workspace with two workers.
     Demo(cli::demo::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -146,7 +146,7 @@ fn main() -> ExitCode {
         Command::Recover(args) => cli::recover::run(root, args),
         Command::Doctor(args) => cli::doctor::run(root, args),
         Command::Hook(args) => cli::hook::run(root, args),
-        Command::Mcp(args) => cli::mcp::run(root, args),
+        Command::Mcp(args) => cli::mcp_start::run(root, args),
         Command::Demo(args) => cli::demo::run(args),
         Command::Completions(args) => cli::completions::completions(Cli::command(), args),
         Command::Man(args) => cli::completions::man(Cli::command(), args),

@@ -14,7 +14,7 @@ pub mod init;
 pub mod install;
 pub mod list;
 pub mod logs;
-pub mod mcp;
+pub mod mcp_start;
 pub mod next;
 pub mod operate;
 pub mod paint;

@@ -96,11 +96,6 @@ fn watch(ws: &coord::Workspace, json: bool) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The human view of a status, without colour (for MCP clients).
-pub fn render_plain(st: &status::Status) -> String {
-    anstream::adapter::strip_str(&render(st)).to_string()
-}
-
 /// The human view of a status, states in colour (printed through [`super::paint::print`],
 /// which drops the colour where it does not belong).
 pub fn render(st: &status::Status) -> String {

@@ -1,4 +1,4 @@
-//! `coord mcp`: the hand-off verbs as Model Context Protocol tools over stdio, for agents that
+//! `coord-mcp` (started by `coord mcp`): the hand-off verbs as Model Context Protocol tools over stdio, for agents that
 //! reach tools through MCP. One server process acts as one worker, fixed for the session (from
 //! `--worker` or COORD_WORKER_ID, else a fresh id): no tool takes a worker id, so an agent
 //! cannot act as another worker. Every tool calls the same library functions as the command
@@ -32,7 +32,7 @@ pub struct Args {
 
 /// Serves the tools on standard input and output until the client closes them.
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
-    let ws = super::open_workspace(root)?;
+    let ws = crate::cli::open_workspace(root)?;
     let (worker, chosen) = match args.worker {
         Some(w) => (w, true),
         None => (
@@ -90,7 +90,7 @@ impl Session {
     /// Claims the next task (or returns the one held), waiting up to `wait_secs`; unread
     /// messages come first.
     fn next(&self, wait_secs: Option<u64>) -> Result<String, String> {
-        let mail = super::talk::Delivery::unread(&self.ws, &self.worker);
+        let mail = crate::cli::talk::Delivery::unread(&self.ws, &self.worker);
         let answer = self.claim(wait_secs)?;
         let text = format!("{}{answer}", mail.text);
         mail.delivered(&self.ws);
@@ -139,7 +139,7 @@ fn assignment(a: &Assignment) -> String {
         "{}When done, call complete with task \"{id}\". If a check fails, fix the work and call \
          it again. If you cannot do it, call fail with a reason, or release to hand it back. If \
          you need a person's answer, call ask: the task comes back to you with it.\n",
-        super::assignment::describe(a),
+        crate::cli::assignment::describe(a),
         id = a.task.spec.id
     )
 }
@@ -161,7 +161,7 @@ fn text(err: &Error) -> String {
             ));
             out
         }
-        other => super::error_text(other),
+        other => crate::cli::error_text(other),
     }
 }
 
@@ -463,7 +463,7 @@ impl Server {
     #[tool(description = "Read your unread messages (they are marked read).")]
     async fn inbox(&self) -> Result<CallToolResult, ErrorData> {
         blocking(&self.session, |s| {
-            let mail = super::talk::Delivery::unread(&s.ws, &s.worker);
+            let mail = crate::cli::talk::Delivery::unread(&s.ws, &s.worker);
             let text = match mail.text.is_empty() {
                 true => format!("no unread messages for {}", s.worker),
                 false => mail.text.clone(),
@@ -503,7 +503,7 @@ impl Server {
         Parameters(p): Parameters<TaskParams>,
     ) -> Result<CallToolResult, ErrorData> {
         blocking(&self.session, move |s| {
-            super::show::to_text(&s.ws, &p.task).map_err(|e| match e.downcast_ref::<Error>() {
+            crate::cli::show::to_text(&s.ws, &p.task).map_err(|e| match e.downcast_ref::<Error>() {
                 Some(err) => text(err),
                 None => format!("error: {e}\n"),
             })
@@ -515,7 +515,9 @@ impl Server {
     async fn status(&self) -> Result<CallToolResult, ErrorData> {
         blocking(&self.session, |s| {
             coord::status::gather(&s.ws)
-                .map(|st| super::status::render_plain(&st))
+                .map(|st| {
+                    anstream::adapter::strip_str(&crate::cli::status::render(&st)).to_string()
+                })
                 .map_err(|e| text(&e))
         })
         .await
