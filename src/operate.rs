@@ -265,7 +265,6 @@ pub fn resume(ws: &Workspace) -> Result<bool> {
 /// The log of a worker whose process is alive, or whose record does not say it stopped on
 /// another host, is kept whatever its age.
 pub fn purge_worker_logs(ws: &Workspace, older_than: Duration) -> Result<Vec<String>> {
-    let now = std::time::SystemTime::now();
     let mut removed = Vec::new();
     for name in store::list_files(&ws.logs())? {
         let Some(worker) = name
@@ -283,12 +282,7 @@ pub fn purge_worker_logs(ws: &Workspace, older_than: Duration) -> Result<Vec<Str
             Some(r) => r.mode != crate::lease::Mode::Handoff,
         };
         let path = ws.logs().join(&name);
-        let old = std::fs::symlink_metadata(&path)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| now.duration_since(t).ok())
-            .is_some_and(|age| age >= older_than);
-        if !running && old {
+        if !running && untouched_for(&path, older_than) {
             crate::durable::remove_if_exists(&path)?;
             if !removed.iter().any(|w| w == worker) {
                 removed.push(worker.to_string());
@@ -301,18 +295,21 @@ pub fn purge_worker_logs(ws: &Workspace, older_than: Duration) -> Result<Vec<Str
 /// Removes the journal's segments (never the live `events.jsonl`) whose last line was written
 /// longer ago than `older_than`; returns their file names.
 pub fn purge_journal(ws: &Workspace, older_than: Duration) -> Result<Vec<String>> {
-    let now = std::time::SystemTime::now();
     let mut removed = Vec::new();
     for (_, path) in crate::events::segments(ws) {
-        let old = std::fs::symlink_metadata(&path)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| now.duration_since(t).ok())
-            .is_some_and(|age| age >= older_than);
-        if old {
+        if untouched_for(&path, older_than) {
             crate::durable::remove_if_exists(&path)?;
             removed.extend(path.file_name().map(|n| n.to_string_lossy().into_owned()));
         }
     }
     Ok(removed)
+}
+
+/// Whether the file at `path` was last written at least `age` ago (false if it cannot be read).
+fn untouched_for(path: &std::path::Path, age: Duration) -> bool {
+    std::fs::symlink_metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
+        .is_some_and(|quiet| quiet >= age)
 }
