@@ -244,23 +244,12 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
     if fix {
         depends::settle_stuck(ws, "coord doctor")?;
     }
-    for name in store::list_files(&ws.review())? {
-        let path = ws.review().join(&name);
-        let Ok(task) = crate::task::read(&path) else {
-            continue;
-        };
-        if task.coord.review.is_some() {
-            continue;
-        }
-        if fix {
-            crate::review::reject(ws, &task.spec.id, "coord doctor", "a rejection cut short")?;
-        }
+    for (path, id) in crate::review::cut_short(ws, fix)? {
         findings.push(Finding {
             kind: Kind::InterruptedRejection,
             path,
             message: format!(
-                "{} was being rejected when its process died; the fix finishes the rejection",
-                task.spec.id
+                "{id} was being rejected when its process died; the fix finishes the rejection"
             ),
             fixed: fix,
         });

@@ -122,10 +122,16 @@ pub const TMP_SUFFIX: &str = ".tmp";
 
 /// A name no other process on any host uses: `<host>@<pid namespace>.<pid>.<counter>.<random>.<tag>.tmp`.
 pub fn unique_tmp_name(tag: &str) -> String {
+    format!("{}.{tag}{TMP_SUFFIX}", unique_stem())
+}
+
+/// A name no other process on any host sharing the folder picks: host and pid namespace, pid, a
+/// per-process counter and a random number (Maildir's rule).
+pub fn unique_stem() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!(
-        "{}.{}.{}.{:08x}.{tag}{TMP_SUFFIX}",
+        "{}.{}.{}.{:08x}",
         host::pid_host(),
         host::pid(),
         n,

@@ -192,10 +192,9 @@ pub fn let_go(ws: &Workspace, task: &TaskFile) {
     if !(task.exclusive_files() || limited(ws, task)) {
         return;
     }
-    let bell = ws.pending().join(format!(
-        ".ring.{}",
-        crate::durable::unique_tmp_name("bell").trim_end_matches(".tmp")
-    ));
+    let bell = ws
+        .pending()
+        .join(format!(".ring.{}", crate::durable::unique_stem()));
     if std::fs::File::create_new(&bell).is_ok() {
         let _ = std::fs::remove_file(&bell);
     }

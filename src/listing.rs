@@ -1,6 +1,7 @@
 //! The task list (`coord list`): one row per task in every state, read folder by folder, with
 //! why a task that looks ready is not claimed.
 
+use std::ops::ControlFlow;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -62,9 +63,39 @@ impl Filter {
     }
 }
 
+impl Row {
+    /// The labels this task requires that a worker with `labels` lacks; or, when it lacks none,
+    /// what [`Row::waits_for`] says. None when nothing holds the task back from that worker.
+    pub fn waits_for_worker(&self, labels: &[String]) -> Option<Waits> {
+        let lacking: Vec<String> = self
+            .requires
+            .iter()
+            .filter(|l| !labels.contains(l))
+            .cloned()
+            .collect();
+        match lacking.is_empty() {
+            true => self.waits_for.clone().map(Waits::For),
+            false => Some(Waits::Labels(lacking.join(", "))),
+        }
+    }
+}
+
+/// Why a task waits for one worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waits {
+    /// It requires these labels (comma-separated), which the worker lacks.
+    Labels(String),
+    /// Something every worker waits for, in words.
+    For(String),
+}
+
 /// Calls `each` with every task the filter admits, state by state in the order of the flow
-/// (pending in claim order), reading one file at a time.
-pub fn each(ws: &Workspace, filter: &Filter, mut each: impl FnMut(Row)) -> Result<()> {
+/// (pending in claim order), reading one file at a time, until `each` says to stop.
+pub fn each(
+    ws: &Workspace,
+    filter: &Filter,
+    mut each: impl FnMut(Row) -> ControlFlow<()>,
+) -> Result<()> {
     let mut folders: Vec<(TaskState, std::path::PathBuf)> = vec![
         (TaskState::Pending, ws.pending()),
         (TaskState::Blocked, ws.blocked()),
@@ -100,7 +131,9 @@ pub fn each(ws: &Workspace, filter: &Filter, mut each: impl FnMut(Row)) -> Resul
             let Some(row) = row(ws, &state, &path, task, filter, &mut held)? else {
                 continue;
             };
-            each(row);
+            if each(row).is_break() {
+                return Ok(());
+            }
         }
     }
     Ok(())

@@ -177,10 +177,7 @@ pub fn send(
         bytes.push(b'\n');
     }
     let micros = header.sent_at.as_microsecond().max(0);
-    let name = format!(
-        "{micros:016}.{}.msg",
-        durable::unique_tmp_name("m").trim_end_matches(".m.tmp")
-    );
+    let name = format!("{micros:016}.{}.msg", durable::unique_stem());
     let tmp = durable::write_tmp(&ws.tmp(), "message", &bytes, ws.durability())?;
     crate::crashpoint::reached("message", "written");
     let delivered = deliver(ws, &tmp, &name, &inboxes);

@@ -48,6 +48,31 @@ pub fn reject(ws: &Workspace, id: &str, by: &str, reason: &str) -> Result<Dispos
     Ok(disposition)
 }
 
+/// The tasks in review/ whose rejection a crash cut short after its rewrite (no report left in
+/// them), looked at under the review lock, so a rejection still under way is never taken for
+/// one; with `fix`, each is finished as it was written. Returns their paths and ids.
+pub fn cut_short(ws: &Workspace, fix: bool) -> Result<Vec<(std::path::PathBuf, String)>> {
+    let mut found = Vec::new();
+    let lock = locks::review(ws)?;
+    for name in store::list_files(&ws.review())? {
+        let path = ws.review().join(&name);
+        let Ok(task) = crate::task::read(&path) else {
+            continue;
+        };
+        if task.coord.review.is_some() {
+            continue;
+        }
+        let id = task.spec.id;
+        if fix
+            && let Some(d) = state::reject(&lock, ws, &id, "coord doctor", "a rejection cut short")?
+        {
+            crate::depends::after(ws, &id, "coord doctor", &d);
+        }
+        found.push((path, id));
+    }
+    Ok(found)
+}
+
 /// Work waiting for review.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -75,9 +100,10 @@ pub fn list(ws: &Workspace) -> Result<Vec<Pending>> {
             continue;
         };
         let path = state::layout::settled_path(ws, &TaskState::Review, id);
-        let (Ok(task), Ok(Some(report))) =
-            (crate::task::read(&path), state::report_in_review(ws, id))
-        else {
+        let Ok(task) = crate::task::read(&path) else {
+            continue;
+        };
+        let Ok(report) = state::report_in_review(&path, &task) else {
             continue;
         };
         found.push(Pending {

@@ -59,20 +59,21 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     }
     listing::each(&ws, &filter, |row| {
         if written.is_err() {
-            return;
+            return std::ops::ControlFlow::Break(());
         }
         if args.json {
             written = serde_json::to_writer(&mut out, &super::versioned(&row))
                 .map_err(std::io::Error::other)
                 .and_then(|()| writeln!(out));
-            return;
+            return std::ops::ControlFlow::Continue(());
         }
         if args.limit != 0 && shown >= args.limit {
             more += 1;
-            return;
+        } else {
+            shown += 1;
+            written = writeln!(out, "{}", text_row(&row));
         }
-        shown += 1;
-        written = writeln!(out, "{}", text_row(&row));
+        std::ops::ControlFlow::Continue(())
     })?;
     written?;
     if more > 0 {

@@ -118,29 +118,24 @@ const WAITING_SHOWN: usize = 5;
 /// The first pending tasks that wait for something, and what: why `next` handed out nothing
 /// (a label this worker lacks included).
 fn waiting_tasks(ws: &coord::Workspace, labels: &[String]) -> Vec<(String, String)> {
+    use coord::listing::Waits;
     let filter = coord::listing::Filter {
         states: vec!["pending".into()],
         ..Default::default()
     };
     let mut found = Vec::new();
     let _ = coord::listing::each(ws, &filter, |row| {
-        let lacking: Vec<&str> = row
-            .requires
-            .iter()
-            .filter(|l| !labels.contains(l))
-            .map(String::as_str)
-            .collect();
-        let why = match lacking.is_empty() {
-            true => row.waits_for,
-            false => Some(format!(
-                "requires label {}, which this worker lacks (--labels)",
-                lacking.join(", ")
-            )),
+        let why = match row.waits_for_worker(labels) {
+            Some(Waits::Labels(l)) => {
+                format!("requires label {l}, which this worker lacks (--labels)")
+            }
+            Some(Waits::For(why)) => why,
+            None => return std::ops::ControlFlow::Continue(()),
         };
-        if found.len() < WAITING_SHOWN
-            && let Some(why) = why
-        {
-            found.push((row.task_id, why));
+        found.push((row.task_id, why));
+        match found.len() < WAITING_SHOWN {
+            true => std::ops::ControlFlow::Continue(()),
+            false => std::ops::ControlFlow::Break(()),
         }
     });
     found

@@ -47,7 +47,7 @@ fn gather(ws: &Workspace, id: &str) -> anyhow::Result<Shown> {
     let task = coord::task::read(&path)?;
     let report = match state {
         // Work in review carries its report until a reviewer decides.
-        TaskState::Review => coord::state::report_in_review(ws, id).ok().flatten(),
+        TaskState::Review => coord::state::report_in_review(&path, &task).ok(),
         _ => report::read(&coord::state::layout::report_path(ws, id)).ok(),
     };
     let mut logs: Vec<String> = store::list_files(&ws.task_logs())?

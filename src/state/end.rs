@@ -8,7 +8,7 @@ use super::commit::{self, Committed, Step};
 use super::locks::ClaimsLock;
 use super::{Disposition, TaskState, layout};
 use crate::durable;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::events::{Event, Kind};
 use crate::report::{Report, Status};
 use crate::task::{HistoryEntry, Outcome, TaskFile};
@@ -84,12 +84,8 @@ pub fn end_claim(
 ) -> Result<Disposition> {
     debug_assert!(lock.covers(ws, held));
     let worker = lock.worker();
-    let mut task = match crate::task::read(held) {
-        Ok(t) => t,
-        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Disposition::Fenced);
-        }
-        Err(e) => return Err(e),
+    let Some(mut task) = super::read_if_there(held)? else {
+        return Ok(Disposition::Fenced);
     };
     let attempt = task.attempt();
     let (outcome, counted, retry) = match end.kind {

@@ -30,6 +30,8 @@ pub use operator::{
     SetAside, cancel_from, purge_one, rebuild_report, retry_from_failed, set_aside_duplicates,
 };
 pub use publish::{Progress, Staged, publish_batch};
+
+use crate::error::{Error, Result};
 pub use review::{approve, reject, report_in_review, submit};
 pub use talk::{AnswerTo, answer, ask, asker};
 
@@ -132,5 +134,14 @@ impl Disposition {
                 "another copy had already completed; this copy was dropped"
             }
         }
+    }
+}
+
+/// The task at `path`, or None if there is no file there.
+fn read_if_there(path: &std::path::Path) -> Result<Option<crate::task::TaskFile>> {
+    match crate::task::read(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }

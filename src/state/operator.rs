@@ -80,12 +80,8 @@ pub fn retry_from_failed(
 ) -> Result<Retry> {
     let _finished = locks::finished(ws)?;
     let failed = layout::settled_path(ws, &TaskState::Failed, id);
-    let mut task = match crate::task::read(&failed) {
-        Ok(t) => t,
-        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Retry::NotFailed);
-        }
-        Err(e) => return Err(e),
+    let Some(mut task) = super::read_if_there(&failed)? else {
+        return Ok(Retry::NotFailed);
     };
     let state = destination(&task)?;
     task.coord.history.push(HistoryEntry {

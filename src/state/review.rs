@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::commit::{self, Committed, Step};
 use super::locks::{ClaimsLock, ReviewLock};
-use super::talk::read_if_there;
+use super::read_if_there;
 use super::{Disposition, TaskState, layout};
 use crate::error::{Error, Result};
 use crate::events::{Event, Kind};
@@ -44,13 +44,9 @@ pub fn submit(
     })
 }
 
-/// The report a task in review/ carries, as its worker wrote it; None if `id` is not in review.
-pub fn report_in_review(ws: &Workspace, id: &str) -> Result<Option<Report>> {
-    let path = layout::settled_path(ws, &TaskState::Review, id);
-    let Some(task) = read_if_there(&path)? else {
-        return Ok(None);
-    };
-    stored_report(&path, task.coord.review.as_deref()).map(Some)
+/// The report a task read from review/ (at `path`) carries, as its worker wrote it.
+pub fn report_in_review(path: &Path, task: &crate::task::TaskFile) -> Result<Report> {
+    stored_report(path, task.coord.review.as_deref())
 }
 
 fn stored_report(path: &Path, review: Option<&InReview>) -> Result<Report> {

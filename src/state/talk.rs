@@ -17,7 +17,7 @@ use crate::workspace::Workspace;
 /// used and the claim's token stays the same. False if the task is no longer held there.
 pub fn ask(lock: &ClaimsLock, ws: &Workspace, held: &Path, text: &str) -> Result<bool> {
     debug_assert!(lock.covers(ws, held));
-    let Some(mut task) = read_if_there(held)? else {
+    let Some(mut task) = super::read_if_there(held)? else {
         return Ok(false);
     };
     task.coord.question = Some(Question {
@@ -83,7 +83,7 @@ pub enum AnswerTo {
 /// Whose question a waiting task is: the asker named in the file at `path`, None if the task is
 /// no longer waiting. Read without a lock: [`answer`] checks it again under the asker's lock.
 pub fn asker(path: &Path) -> Result<Option<String>> {
-    Ok(read_if_there(path)?.and_then(|t| t.coord.question.map(|q| q.worker)))
+    Ok(super::read_if_there(path)?.and_then(|t| t.coord.question.map(|q| q.worker)))
 }
 
 /// Answers the waiting task `id`, which the lock's worker asked: writes the answer into the
@@ -97,7 +97,7 @@ pub fn answer(
     to: AnswerTo,
 ) -> Result<Option<PathBuf>> {
     let from = layout::settled_path(ws, &TaskState::Waiting, id);
-    let Some(mut task) = read_if_there(&from)? else {
+    let Some(mut task) = super::read_if_there(&from)? else {
         return Ok(None);
     };
     let worker = lock.worker();
@@ -140,14 +140,5 @@ pub fn answer(
         Committed::Moved => Ok(Some(dest)),
         Committed::SourceGone => Ok(None),
         Committed::DestinationExists => Err(commit::two_states(id, &dest)),
-    }
-}
-
-/// The task at `path`, or None if there is no file there.
-pub(super) fn read_if_there(path: &Path) -> Result<Option<TaskFile>> {
-    match crate::task::read(path) {
-        Ok(t) => Ok(Some(t)),
-        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
     }
 }

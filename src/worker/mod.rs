@@ -457,26 +457,20 @@ impl Worker<'_> {
             states: vec!["pending".into()],
             ..Default::default()
         };
-        let mut left = 0usize;
+        let left = crate::store::count_files(&self.ws.pending()).unwrap_or(0);
         let mut reasons = Vec::new();
         let _ = crate::listing::each(self.ws, &filter, |row| {
-            left += 1;
-            if reasons.len() >= 5 {
-                return;
-            }
-            let lacking: Vec<&str> = row
-                .requires
-                .iter()
-                .filter(|l| !self.opts.labels.contains(l))
-                .map(String::as_str)
-                .collect();
-            let why = match (lacking.is_empty(), row.waits_for) {
-                (false, _) => format!("requires label {}", lacking.join(", ")),
-                (true, Some(w)) => w,
-                (true, None) if self.opts.exec.is_none() => "has no command".to_string(),
-                (true, None) => "claimed by another worker meanwhile".to_string(),
+            let why = match row.waits_for_worker(&self.opts.labels) {
+                Some(crate::listing::Waits::Labels(l)) => format!("requires label {l}"),
+                Some(crate::listing::Waits::For(w)) => w,
+                None if self.opts.exec.is_none() => "has no command".to_string(),
+                None => "claimed by another worker meanwhile".to_string(),
             };
             reasons.push(format!("{} ({why})", row.task_id));
+            match reasons.len() < 5 {
+                true => std::ops::ControlFlow::Continue(()),
+                false => std::ops::ControlFlow::Break(()),
+            }
         });
         if left > 0 {
             info!(

@@ -182,3 +182,116 @@ fn a_claim_taken_back_records_no_claimed_event() {
         .collect();
     assert_eq!(claimed, [("one".to_string(), "a".to_string())]);
 }
+
+/// Questions and the review gate beside live workers, an asking agent, a reviewer and an
+/// operator (`doctor --fix`, `cancel`, `retry`, `purge`) all at once: every task ends in one
+/// state with its report, and nothing is set aside as a duplicate.
+#[test]
+fn questions_and_reviews_beside_live_workers_and_operators_lose_nothing() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let p = Project::new();
+    let tasks: Vec<String> = (0..30)
+        .map(|i| format!(r#"{{"id":"r{i:02}","description":"x","command":"true","review":true}}"#))
+        .chain((0..30).map(|i| format!(r#"{{"id":"q{i:02}","description":"x"}}"#)))
+        .collect();
+    p.queue(&format!("[{}]", tasks.join(",")));
+    let mut workers: Vec<_> = (0..2)
+        .map(|i| watching_worker(&p, &format!("w{i}")))
+        .collect();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // The agent asks about every task it takes, then completes it once answered.
+        s.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                let out = p.coord(&["next", "--worker", "asker", "--json", "--wait=1"]);
+                if out.status.code() != Some(0) {
+                    continue;
+                }
+                let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                let id = v["taskId"].as_str().unwrap();
+                match v["answer"].is_null() {
+                    true => {
+                        let code = p
+                            .coord(&["ask", id, "--worker", "asker", "which?"])
+                            .status
+                            .code();
+                        assert!(matches!(code, Some(0) | Some(5)), "ask {id}: {code:?}");
+                    }
+                    false => {
+                        let code = p
+                            .coord(&["complete", id, "--worker", "asker"])
+                            .status
+                            .code();
+                        assert!(matches!(code, Some(0) | Some(5)), "complete {id}: {code:?}");
+                    }
+                }
+            }
+        });
+        // A person answers questions and reviews work.
+        s.spawn(|| {
+            let mut turn = 0usize;
+            while !done.load(Ordering::Relaxed) {
+                turn += 1;
+                let qs = json_of(&p, &["questions", "--json"]);
+                for q in qs["questions"].as_array().unwrap() {
+                    let _ = p.coord(&["answer", q["taskId"].as_str().unwrap(), "this one"]);
+                }
+                let rs = json_of(&p, &["review", "--json"]);
+                for r in rs["review"].as_array().unwrap() {
+                    let id = r["taskId"].as_str().unwrap();
+                    let _ = match turn % 3 {
+                        0 => p.coord(&["reject", id, "--reason", "again"]),
+                        _ => p.coord(&["approve", id]),
+                    };
+                }
+            }
+        });
+        // An operator repairs, cancels, retries and purges meanwhile.
+        s.spawn(|| {
+            let mut rng = Rng::seeded();
+            while !done.load(Ordering::Relaxed) {
+                let id = match rng.below(2) {
+                    0 => format!("r{:02}", rng.below(30)),
+                    _ => format!("q{:02}", rng.below(30)),
+                };
+                let _ = p.coord(&["cancel", &id]);
+                let _ = p.coord(&["retry", &id]);
+                let out = p.coord(&["doctor", "--fix", "--json"]);
+                let v: serde_json::Value =
+                    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+                        panic!("doctor --fix printed no JSON ({e}): {}", stderr(&out))
+                    });
+                for f in v["findings"].as_array().unwrap() {
+                    assert_ne!(f["kind"], "duplicate", "doctor --fix beside live work: {v}");
+                }
+                let _ = p.coord(&["purge", "--completed", "--older-than", "0s"]);
+            }
+        });
+        let all_done = p.wait(Duration::from_secs(120), || {
+            p.count("pending") + p.count("waiting") + p.count("review") + p.count("blocked") == 0
+                && states(&p).keys().all(|id| {
+                    !p.root()
+                        .join("assigned/asker")
+                        .join(format!("{id}.json"))
+                        .exists()
+                })
+        });
+        done.store(true, Ordering::Relaxed);
+        assert!(all_done, "the work did not settle: {:?}", states(&p));
+    });
+    for w in &workers {
+        signal(w, "TERM");
+    }
+    for w in &mut workers {
+        assert!(w.wait().unwrap().success());
+    }
+    assert_consistent(&p);
+    assert!(p.files("failed").iter().all(|n| !n.contains(".duplicate")));
+    for name in p.files("failed") {
+        let id = name.trim_end_matches(".json");
+        assert!(
+            p.root().join("reports").join(&name).exists(),
+            "{id} failed without a report"
+        );
+    }
+}
