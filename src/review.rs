@@ -50,10 +50,15 @@ pub fn reject(ws: &Workspace, id: &str, by: &str, reason: &str) -> Result<Dispos
 
 /// The tasks in review/ whose rejection a crash cut short after its rewrite (no report left in
 /// them), looked at under the review lock, so a rejection still under way is never taken for
-/// one; with `fix`, each is finished as it was written. Returns their paths and ids.
+/// one (on a read-only workspace, where nothing is under way and no lock can be taken, it looks
+/// without); with `fix`, each is finished as it was written. Returns their paths and ids.
 pub fn cut_short(ws: &Workspace, fix: bool) -> Result<Vec<(std::path::PathBuf, String)>> {
     let mut found = Vec::new();
-    let lock = locks::review(ws)?;
+    let lock = match locks::review(ws) {
+        Ok(lock) => Some(lock),
+        Err(_) if !fix => None,
+        Err(e) => return Err(e),
+    };
     for name in store::list_files(&ws.review())? {
         let path = ws.review().join(&name);
         let Ok(task) = crate::task::read(&path) else {
@@ -63,8 +68,8 @@ pub fn cut_short(ws: &Workspace, fix: bool) -> Result<Vec<(std::path::PathBuf, S
             continue;
         }
         let id = task.spec.id;
-        if fix
-            && let Some(d) = state::reject(&lock, ws, &id, "coord doctor", "a rejection cut short")?
+        if let Some(lock) = lock.as_ref().filter(|_| fix)
+            && let Some(d) = state::reject(lock, ws, &id, "coord doctor", "a rejection cut short")?
         {
             crate::depends::after(ws, &id, "coord doctor", &d);
         }
