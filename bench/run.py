@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 
+import million
 import multihost
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -420,6 +421,8 @@ def main():
     ap.add_argument("--disk", default=os.path.join(REPO, "target", "bench-disk"),
                     help="a folder on the regular disk (default: target/bench-disk)")
     ap.add_argument("--json", help="also write every figure to this file")
+    ap.add_argument("--million", type=int, default=None,
+                    help="tasks in the one-workspace backlog figures (default 1,000,000; --quick 100,000; 0 skips)")
     a = ap.parse_args()
     q = a.quick
     runs = 1 if q else a.runs
@@ -470,7 +473,14 @@ def main():
     if have.get("tsp"):
         log("task-spooler")
         fig["tsp"] = median_of(runs, lambda: tsp_bench(tmpfs, CALLS, 2 * CALLS, SAMPLES))
+    big = a.million if a.million is not None else (100_000 if q else 1_000_000)
+    if big:
+        log(f"coord: {big:,} tasks in one workspace")
+        fig["million"] = million.measure(COORD, big, tmpfs, log)
     print_table(fig, N, CALLS, SAMPLES, BACKLOG, runs)
+    if "million" in fig:
+        print()
+        million.show(fig["million"])
     if a.json:
         with open(a.json, "w") as f:
             json.dump({k: (list(v) if isinstance(v, tuple) else v) for k, v in fig.items() if k != "in_process"}

@@ -7,7 +7,7 @@
 //! event. The index is a hint refreshed on events and on a miss, never the truth: the rename
 //! decides.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,27 +19,36 @@ use crate::store;
 use crate::task::{self, TaskFile};
 use crate::workspace::Workspace;
 
-/// The names in pending/, in claim order (priority, then queue time).
+/// The names in pending/, in claim order (priority, then queue time). A batch folder stands
+/// as one entry, sorted by its name (no later than any task in it), until it comes first:
+/// then it is listed and its tasks take its place.
 #[derive(Debug)]
 pub struct PendingIndex {
-    dir: PathBuf,
-    names: BTreeSet<Box<str>>,
+    ws: Workspace,
+    /// File name (or batch folder name) to the batch folder the file is in, if any.
+    names: BTreeMap<Box<str>, Option<Box<str>>>,
+    /// How many of each listed batch folder's files the index still holds.
+    left: HashMap<Box<str>, usize>,
 }
 
 impl PendingIndex {
     /// An empty index over `ws`'s pending/ folder; call [`PendingIndex::refresh`] to fill it.
     pub fn new(ws: &Workspace) -> Self {
         PendingIndex {
-            dir: ws.pending(),
-            names: BTreeSet::new(),
+            ws: ws.clone(),
+            names: BTreeMap::new(),
+            left: HashMap::new(),
         }
     }
 
-    /// Re-reads pending/ in full, replacing what the index held.
+    /// Re-reads the top of pending/ in full, replacing what the index held.
     pub fn refresh(&mut self) -> Result<()> {
-        self.names = store::list_files(&self.dir)?
+        self.left.clear();
+        self.names = store::list_pending_top(&self.ws)?
             .into_iter()
-            .map(String::into_boxed_str)
+            .map(|entry| match entry {
+                store::Entry::File(name) | store::Entry::Batch(name) => (name.into(), None),
+            })
             .collect();
         Ok(())
     }
@@ -47,7 +56,7 @@ impl PendingIndex {
     /// Adds one name reported by a file-system event (ignored names are dropped).
     pub fn insert(&mut self, name: &str) {
         if !task::is_ignored_name(name) {
-            self.names.insert(name.into());
+            self.names.entry(name.into()).or_insert(None);
         }
     }
 
@@ -56,13 +65,51 @@ impl PendingIndex {
         self.names.is_empty()
     }
 
-    /// How many names the index holds.
+    /// How many names the index holds (a batch folder not listed yet counts as one).
     pub fn len(&self) -> usize {
         self.names.len()
     }
 
-    fn pop(&mut self) -> Option<Box<str>> {
-        self.names.pop_first()
+    /// The first task file's name relative to pending/ (`<batch>/<file>` inside a batch
+    /// folder), taken out of the index; a batch folder met first is listed in its place, and
+    /// removed when it is found empty.
+    pub fn pop(&mut self) -> Result<Option<String>> {
+        while let Some((name, batch)) = self.names.pop_first() {
+            if let Some(batch) = batch {
+                if let Some(left) = self.left.get_mut(&batch) {
+                    *left -= 1;
+                    if *left == 0 {
+                        self.left.remove(&batch);
+                    }
+                }
+                return Ok(Some(format!("{batch}/{name}")));
+            }
+            if !task::is_batch_name(&name) {
+                return Ok(Some(name.into()));
+            }
+            let files = store::list_batch(&self.ws, &name)?;
+            if files.is_empty() {
+                state::remove_emptied_batch(&self.ws, &name);
+                continue;
+            }
+            let mut added = 0;
+            for file in files {
+                if let std::collections::btree_map::Entry::Vacant(slot) =
+                    self.names.entry(file.into())
+                {
+                    slot.insert(Some(name.clone()));
+                    added += 1;
+                }
+            }
+            self.left.insert(name, added);
+        }
+        Ok(None)
+    }
+
+    /// Whether the index holds no more files of `batch` it listed: the claimer then tries
+    /// to remove the folder, which fails while any file is left in it.
+    fn batch_done(&self, batch: &str) -> bool {
+        !self.left.contains_key(batch)
     }
 }
 
@@ -148,12 +195,19 @@ impl Claimer {
             return Ok(None);
         }
         self.gate.start_pass();
-        while let Some(name) = self.index.pop() {
-            let src = ws.pending().join(&*name);
+        while let Some(name) = self.index.pop()? {
+            let src = ws.pending().join(&name);
             if !self.gate.admits(ws, &src) || wants.as_mut().is_some_and(|w| !w(&src)) {
                 continue;
             }
-            let held = match state::take(ws, &self.worker, &name)? {
+            let taken = state::take(ws, &self.worker, &name)?;
+            // Whoever takes the last task of a batch folder removes the folder.
+            if let Some((batch, _)) = name.split_once('/')
+                && self.index.batch_done(batch)
+            {
+                state::remove_emptied_batch(ws, batch);
+            }
+            let held = match taken {
                 Taken::Held(path) => path,
                 Taken::Gone => continue,
             };

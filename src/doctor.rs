@@ -1,7 +1,7 @@
 //! Checking a whole workspace against the protocol's invariant, and repairing what a crash or a
 //! hand edit left behind.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -105,28 +105,36 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
             fixed: fix,
         });
     }
-    let mut copies: BTreeMap<String, Vec<(TaskState, PathBuf)>> = BTreeMap::new();
-    for name in store::list_files(&ws.pending())? {
-        // A coord name carries the id after the order; a file dropped in by hand is read.
-        let id = match task::id_from_pending_name(&name) {
-            Some(id) => Some(id.to_string()),
-            None => task::read(&ws.pending().join(&name))
-                .ok()
-                .map(|t| t.spec.id),
-        };
-        if let Some(id) = id {
-            copies
-                .entry(id)
-                .or_default()
-                .push((TaskState::Pending, ws.pending().join(&name)));
+    // One entry per task id (its state, as an index into `states`); the ids met twice are
+    // looked at again below with their paths. A million tasks cost a small entry each.
+    let mut states: Vec<TaskState> = vec![
+        TaskState::Pending,
+        TaskState::Blocked,
+        TaskState::Waiting,
+        TaskState::Review,
+        TaskState::Completed,
+        TaskState::Failed,
+    ];
+    let mut census: HashMap<Box<str>, u32> = HashMap::new();
+    let mut twice: BTreeSet<String> = BTreeSet::new();
+    let mut count = |id: &str, state: u32| {
+        if census.insert(id.into(), state).is_some() {
+            twice.insert(id.to_string());
         }
-    }
+    };
+    let pending_id = |name: &str| match task::id_from_pending_name(name) {
+        // A coord name carries the id after the order; a file dropped in by hand is read.
+        Some(id) => Some(id.to_string()),
+        None => task::read(&ws.pending().join(name)).ok().map(|t| t.spec.id),
+    };
+    store::each_pending(ws, |name| {
+        if let Some(id) = pending_id(name) {
+            count(&id, 0);
+        }
+    })?;
     for name in store::list_files(&ws.blocked())? {
         if let Some(id) = name.strip_suffix(".json") {
-            copies
-                .entry(id.to_string())
-                .or_default()
-                .push((TaskState::Blocked, ws.blocked().join(&name)));
+            count(id, 1);
         }
     }
     let records: Vec<String> = lease::list_records(ws)?
@@ -138,32 +146,55 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
         if !held.is_empty() && !records.contains(&worker) {
             findings.push(orphan_claims(ws, &worker, held.len(), fix)?);
         }
+        states.push(TaskState::Assigned(worker));
         for name in held {
             if let Some(id) = name.strip_suffix(".json") {
-                let state = TaskState::Assigned(worker.clone());
-                copies
-                    .entry(id.to_string())
-                    .or_default()
-                    .push((state, ws.assigned(&worker).join(&name)));
+                count(id, states.len() as u32 - 1);
             }
         }
     }
-    for (state, dir) in [
-        (TaskState::Waiting, ws.waiting()),
-        (TaskState::Review, ws.review()),
-        (TaskState::Completed, ws.completed()),
-        (TaskState::Failed, ws.failed()),
+    for (index, dir) in [
+        (2, ws.waiting()),
+        (3, ws.review()),
+        (4, ws.completed()),
+        (5, ws.failed()),
     ] {
         for name in store::list_files(&dir)? {
             if let Some(id) = name.strip_suffix(".json") {
-                copies
-                    .entry(id.to_string())
-                    .or_default()
-                    .push((state.clone(), dir.join(&name)));
+                count(id, index);
             }
         }
     }
-    let mut finished_ids = Vec::new();
+    // Every copy of each id met twice, with its path.
+    let mut copies: BTreeMap<String, Vec<(TaskState, PathBuf)>> = BTreeMap::new();
+    if !twice.is_empty() {
+        store::each_pending(ws, |name| {
+            if let Some(id) = pending_id(name).filter(|id| twice.contains(id)) {
+                copies
+                    .entry(id)
+                    .or_default()
+                    .push((TaskState::Pending, ws.pending().join(name)));
+            }
+        })?;
+        for id in &twice {
+            for state in &states[1..] {
+                let path = state::layout::settled_path(ws, state, id);
+                if path.is_file() {
+                    copies
+                        .entry(id.clone())
+                        .or_default()
+                        .push((state.clone(), path));
+                }
+            }
+        }
+    }
+    let mut finished_ids: Vec<(String, TaskState)> = census
+        .into_iter()
+        .filter(|(id, index)| states[*index as usize].is_finished() && !twice.contains(&**id))
+        .map(|(id, index)| (id.into_string(), states[index as usize].clone()))
+        .filter(|(id, _)| !orphans.report_ids.contains(id))
+        .collect();
+    finished_ids.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     for (id, places) in copies {
         let mut kept_state = places[0].0.clone();
         if places.len() > 1 {

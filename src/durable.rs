@@ -391,6 +391,27 @@ impl Dir {
         Ok(linked)
     }
 
+    /// Moves the folder `name` to `dst/dst_name` in one `renameat2(RENAME_NOREPLACE)`; false
+    /// (and nothing moved) if `dst_name` exists. Where the file system refuses the flag, it
+    /// checks that `dst_name` is absent and renames: a folder cannot be linked, and callers
+    /// give folders names no other process picks.
+    pub fn move_dir_new(&self, name: &str, dst: &Dir, dst_name: &str) -> Result<bool> {
+        use rustix::fs::{RenameFlags, renameat, renameat_with};
+        use rustix::io::Errno;
+        let fail = |e: Errno| Error::io("move", dst.path.join(dst_name), e.into());
+        match renameat_with(&self.fd, name, &dst.fd, dst_name, RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(true),
+            Err(Errno::EXIST | Errno::NOTEMPTY) => return Ok(false),
+            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {}
+            Err(e) => return Err(fail(e)),
+        }
+        if dst.contains(dst_name) {
+            return Ok(false);
+        }
+        renameat(&self.fd, name, &dst.fd, dst_name).map_err(fail)?;
+        Ok(true)
+    }
+
     /// Removes `name`, treating "already gone" as success.
     pub fn remove(&self, name: &str) -> Result<()> {
         match rustix::fs::unlinkat(&self.fd, name, rustix::fs::AtFlags::empty()) {

@@ -246,7 +246,7 @@ pub fn one(ws: &Workspace, event: Kind, task: &str, worker: Option<&str>, attemp
 
 /// Where a reader of the journal is: the file it reads (by inode; 0 before the first read, so
 /// the segments come first) and the offset after the last whole line it read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
     ino: u64,
     offset: u64,

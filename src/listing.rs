@@ -118,25 +118,73 @@ pub fn each(
         if !filter.wants_state(&state) {
             continue;
         }
-        let mut names = store::list_files(&dir)?;
-        names.sort();
-        for name in names {
+        let mut visit = |name: &str| -> Result<ControlFlow<()>> {
             if matches!(state, TaskState::Failed) && !name.ends_with(".json") {
-                continue;
+                return Ok(ControlFlow::Continue(()));
             }
-            let path = dir.join(&name);
+            let path = dir.join(name);
             let Ok(task) = crate::task::read(&path) else {
-                continue;
+                return Ok(ControlFlow::Continue(()));
             };
-            let Some(row) = row(ws, &state, &path, task, filter, &mut held)? else {
-                continue;
-            };
-            if each(row).is_break() {
+            Ok(match row(ws, &state, &path, task, filter, &mut held)? {
+                Some(row) => each(row),
+                None => ControlFlow::Continue(()),
+            })
+        };
+        if state == TaskState::Pending {
+            // In claim order, listing a batch folder only when its turn comes.
+            let mut index = crate::claim::PendingIndex::new(ws);
+            index.refresh()?;
+            while let Some(name) = index.pop()? {
+                if visit(&name)?.is_break() {
+                    return Ok(());
+                }
+            }
+            continue;
+        }
+        let mut names = store::list_files(&dir)?;
+        names.sort_unstable();
+        for name in names {
+            if visit(&name)?.is_break() {
                 return Ok(());
             }
         }
     }
     Ok(())
+}
+
+/// How many tasks the filter admits, counted from the folders' names without reading a task;
+/// None when the filter looks inside tasks (a worker or a label).
+pub fn count(ws: &Workspace, filter: &Filter) -> Result<Option<usize>> {
+    if filter.worker.is_some() || filter.label.is_some() {
+        return Ok(None);
+    }
+    let mut total = 0;
+    let wants = |state: &TaskState| filter.wants_state(state);
+    if wants(&TaskState::Pending) {
+        total += store::count_pending(ws)?;
+    }
+    for w in store::assigned_workers(ws)? {
+        if wants(&TaskState::Assigned(w.clone())) {
+            total += store::count_files(&ws.assigned(&w))?;
+        }
+    }
+    for state in [
+        TaskState::Blocked,
+        TaskState::Waiting,
+        TaskState::Review,
+        TaskState::Completed,
+        TaskState::Failed,
+    ] {
+        if wants(&state) {
+            let dir = crate::state::layout::folder(ws, &state);
+            total += store::list_files(&dir)?
+                .iter()
+                .filter(|n| state != TaskState::Failed || n.ends_with(".json"))
+                .count();
+        }
+    }
+    Ok(Some(total))
 }
 
 /// The row of task `id`, found wherever it is; None for an unknown id.

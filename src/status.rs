@@ -147,7 +147,7 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
     Ok(Status {
         workers,
         counts: Counts {
-            pending: store::count_files(&ws.pending())?,
+            pending: store::count_pending(ws)?,
             blocked: store::count_files(&ws.blocked())?,
             assigned: active,
             waiting: store::count_files(&ws.waiting())?,

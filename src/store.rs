@@ -37,6 +37,107 @@ pub fn list_files(dir: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// The task files in pending/, each named relative to it: the files at its top and those inside
+/// its batch folders (`<batch>/<file>`), in no particular order.
+pub fn list_pending(ws: &Workspace) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    each_pending(ws, |name| names.push(name.to_string()))?;
+    Ok(names)
+}
+
+/// Calls `each` with every task file in pending/, named as [`list_pending`] names it, holding
+/// one batch folder's names at a time.
+pub fn each_pending(ws: &Workspace, mut each: impl FnMut(&str)) -> Result<()> {
+    for entry in list_pending_top(ws)? {
+        match entry {
+            Entry::File(name) => each(&name),
+            Entry::Batch(batch) => {
+                for file in list_batch(ws, &batch)? {
+                    each(&format!("{batch}/{file}"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How many task files pending/ holds, its batch folders' included.
+pub fn count_pending(ws: &Workspace) -> Result<usize> {
+    let mut count = 0;
+    for entry in list_pending_top(ws)? {
+        count += match entry {
+            Entry::File(_) => 1,
+            Entry::Batch(batch) => list_batch(ws, &batch)?.len(),
+        };
+    }
+    Ok(count)
+}
+
+/// One entry at the top of pending/.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A task file.
+    File(String),
+    /// A batch folder of task files, published whole by one `coord queue`.
+    Batch(String),
+}
+
+/// The entries at the top of pending/: plain regular files and batch folders, skipping hidden
+/// and temp names, symlinks and any other folder.
+pub fn list_pending_top(ws: &Workspace) -> Result<Vec<Entry>> {
+    let dir = ws.pending();
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("list", &dir, e)),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("list", &dir, e))?;
+        let name = match entry.file_name().into_string() {
+            Ok(name) => name,
+            Err(raw) => {
+                found.push(Entry::File(raw.to_string_lossy().into_owned()));
+                continue;
+            }
+        };
+        if task::is_ignored_name(&name) {
+            continue;
+        }
+        match entry.file_type() {
+            Ok(t) if t.is_file() => found.push(Entry::File(name)),
+            Ok(t) if t.is_dir() && task::is_batch_name(&name) => found.push(Entry::Batch(name)),
+            _ => {}
+        }
+    }
+    Ok(found)
+}
+
+/// The task files inside one batch folder of pending/ (empty if it is gone), opened without
+/// following a symlink.
+pub fn list_batch(ws: &Workspace, batch: &str) -> Result<Vec<String>> {
+    use rustix::fs::{Mode, OFlags};
+    let path = ws.pending().join(batch);
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+    let fd = match rustix::fs::open(&path, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOENT) => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("list", &path, e.into())),
+    };
+    let dir = rustix::fs::Dir::read_from(&fd).map_err(|e| Error::io("list", &path, e.into()))?;
+    let mut names = Vec::new();
+    for entry in dir {
+        let entry = entry.map_err(|e| Error::io("list", &path, e.into()))?;
+        let Ok(name) = entry.file_name().to_str() else {
+            continue;
+        };
+        if entry.file_type() == rustix::fs::FileType::RegularFile && !task::is_ignored_name(name) {
+            names.push(name.to_string());
+        }
+    }
+    Ok(names)
+}
+
 /// The worker ids that have a folder under assigned/.
 pub fn assigned_workers(ws: &Workspace) -> Result<Vec<String>> {
     let dir = ws.assigned_root();
@@ -62,7 +163,7 @@ pub fn locate(ws: &Workspace, id: &str) -> Result<Option<(TaskState, PathBuf)>> 
     if task::check_id(id).is_err() {
         return Ok(None);
     }
-    for name in list_files(&ws.pending())? {
+    for name in list_pending(ws)? {
         if task::id_from_pending_name(&name) == Some(id) {
             return Ok(Some((TaskState::Pending, ws.pending().join(name))));
         }

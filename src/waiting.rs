@@ -31,7 +31,7 @@ pub enum Waited {
 /// review.
 fn unfinished(ws: &Workspace) -> Result<BTreeSet<String>> {
     let mut ids = BTreeSet::new();
-    for name in store::list_files(&ws.pending())? {
+    for name in store::list_pending(ws)? {
         if let Some(id) = task::id_from_pending_name(&name) {
             ids.insert(id.to_string());
         }

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use coord::exit::ExitCode;
-use coord::{Error, task};
 use serde_json::{Map, Value, json};
 
 /// Arguments of `coord add`.
@@ -100,9 +99,10 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     if args.review {
         t.insert("review".into(), true.into());
     }
-    let tasks = task::parse_tasks(&Value::Object(t).to_string())
-        .map_err(|problems| Error::InvalidTasks { problems })?;
-    super::queue::publish(&ws, tasks, args.json)
+    let input = Value::Object(t).to_string();
+    super::queue::publish(&ws, args.json, |progress, each| {
+        coord::queue::enqueue_input(&ws, &input, progress, each)
+    })
 }
 
 /// A word as `sh` reads it back unchanged: bare when it is plain, else in single quotes.

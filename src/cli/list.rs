@@ -46,6 +46,12 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         worker: args.worker,
         label: args.label,
     };
+    // Past the limit, the rest is counted from the folders when the filter allows.
+    let counted = match args.limit {
+        _ if args.json => None,
+        0 => None,
+        _ => listing::count(&ws, &filter)?,
+    };
     let mut out = anstream::stdout().lock();
     let mut shown = 0usize;
     let mut more = 0usize;
@@ -68,6 +74,9 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             return std::ops::ControlFlow::Continue(());
         }
         if args.limit != 0 && shown >= args.limit {
+            if counted.is_some() {
+                return std::ops::ControlFlow::Break(());
+            }
             more += 1;
         } else {
             shown += 1;
@@ -76,6 +85,11 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         std::ops::ControlFlow::Continue(())
     })?;
     written?;
+    if let Some(total) = counted
+        && !args.json
+    {
+        more = total.saturating_sub(shown);
+    }
     if more > 0 {
         writeln!(out, "… and {more} more (--limit 0 shows all)")?;
     }

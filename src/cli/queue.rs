@@ -3,9 +3,9 @@
 use std::io::Read;
 use std::path::PathBuf;
 
+use coord::Error;
 use coord::exit::ExitCode;
-use coord::queue::{self, Outcome};
-use coord::{Error, task};
+use coord::queue::{self, Outcome, Queued};
 
 /// Arguments of `coord queue`.
 #[derive(Debug, clap::Args)]
@@ -39,23 +39,44 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             }],
         })?;
     }
-    let tasks = task::parse_tasks(&input).map_err(|problems| Error::InvalidTasks { problems })?;
-    publish(&ws, tasks, args.json)
+    publish(&ws, args.json, |progress, each| {
+        queue::enqueue_input(&ws, &input, progress, each)
+    })
 }
 
 /// How many task lines a queue call prints before it only counts the rest (`--json` lists all).
 const SHOWN: usize = 50;
 
-/// Queues parsed tasks, all or none, and prints one line per task (capped on a terminal) and a
-/// total, or JSON.
+/// Runs `enqueue` (all tasks or none) and prints one line per task it reports, the first
+/// [`SHOWN`] of them, and a total; or, with `json`, every task as it is reported.
 pub fn publish(
     ws: &coord::Workspace,
-    tasks: Vec<task::Parsed>,
     json: bool,
+    enqueue: impl FnOnce(&coord::state::Progress, &mut dyn FnMut(Queued)) -> coord::Result<()>,
 ) -> anyhow::Result<ExitCode> {
-    let results = with_progress(tasks.len(), |progress| {
-        queue::enqueue_counted(ws, tasks, progress)
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut shown = Vec::new();
+    let (mut queued, mut blocked, mut unchanged) = (0usize, 0usize, 0usize);
+    let mut written = Ok(());
+    with_progress(|progress| {
+        enqueue(progress, &mut |r| {
+            match &r.outcome {
+                Outcome::Queued => queued += 1,
+                Outcome::Blocked => blocked += 1,
+                Outcome::Unchanged(_) => unchanged += 1,
+            }
+            if json {
+                if written.is_ok() {
+                    written = json_item(&mut out, &r, queued + blocked + unchanged == 1);
+                }
+            } else if shown.len() < SHOWN {
+                shown.push(r);
+            }
+        })
     })?;
+    written?;
+    let total = queued + blocked + unchanged;
     if coord::gate::paused(ws) {
         eprintln!(
             "warning: the workspace is paused: these tasks wait until `coord resume` lets workers \
@@ -63,90 +84,103 @@ pub fn publish(
         );
     }
     if json {
-        let items: Vec<_> = results
-            .iter()
-            .map(|r| {
-                let (outcome, state) = match &r.outcome {
-                    Outcome::Queued => ("queued", "pending".to_string()),
-                    Outcome::Blocked => ("queued", "blocked".to_string()),
-                    Outcome::Unchanged(state) => ("unchanged", state.to_string()),
-                };
-                serde_json::json!({"taskId": r.id, "outcome": outcome, "state": state, "path": r.path})
-            })
-            .collect();
-        super::print_json(&serde_json::json!({"tasks": items}))?;
-    } else {
-        use std::io::Write;
-        let cap = SHOWN;
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        let (mut queued, mut blocked, mut unchanged) = (0usize, 0usize, 0usize);
-        for r in &results {
-            match &r.outcome {
-                Outcome::Queued => queued += 1,
-                Outcome::Blocked => blocked += 1,
-                Outcome::Unchanged(_) => unchanged += 1,
-            }
-        }
-        for r in results.iter().take(cap) {
-            match &r.outcome {
-                Outcome::Queued => writeln!(out, "queued     {}", r.id)?,
-                Outcome::Blocked => writeln!(
-                    out,
-                    "blocked    {} (waits for the tasks it depends on)",
-                    r.id
-                )?,
-                Outcome::Unchanged(state) => {
-                    writeln!(out, "unchanged  {} (already {state})", r.id)?
-                }
-            }
-        }
-        if results.len() > cap {
-            writeln!(
+        if total == 0 {
+            write!(
                 out,
-                "… and {} more (`--json` lists every one)",
-                results.len() - cap
+                "{{\"schemaVersion\":{},\"tasks\":[",
+                super::SCHEMA_VERSION
             )?;
         }
-        if results.len() > 1 {
-            writeln!(
-                out,
-                "{} task(s): {queued} queued, {blocked} blocked, {unchanged} unchanged",
-                results.len()
-            )?;
-        }
+        writeln!(out, "]}}")?;
         out.flush()?;
+        return Ok(ExitCode::Success);
     }
+    for r in &shown {
+        match &r.outcome {
+            Outcome::Queued => writeln!(out, "queued     {}", r.id)?,
+            Outcome::Blocked => writeln!(
+                out,
+                "blocked    {} (waits for the tasks it depends on)",
+                r.id
+            )?,
+            Outcome::Unchanged(state) => writeln!(out, "unchanged  {} (already {state})", r.id)?,
+        }
+    }
+    if total > shown.len() {
+        writeln!(
+            out,
+            "… and {} more (`--json` lists every one)",
+            total - shown.len()
+        )?;
+    }
+    if total > 1 {
+        writeln!(
+            out,
+            "{total} task(s): {queued} queued, {blocked} blocked, {unchanged} unchanged"
+        )?;
+    }
+    out.flush()?;
     Ok(ExitCode::Success)
+}
+
+/// Writes one task of `queue --json`'s `tasks` array, opening the object before the first.
+fn json_item(out: &mut impl std::io::Write, r: &Queued, first: bool) -> std::io::Result<()> {
+    let (outcome, state) = match &r.outcome {
+        Outcome::Queued => ("queued", "pending".to_string()),
+        Outcome::Blocked => ("queued", "blocked".to_string()),
+        Outcome::Unchanged(state) => ("unchanged", state.to_string()),
+    };
+    match first {
+        true => write!(
+            out,
+            "{{\"schemaVersion\":{},\"tasks\":[",
+            super::SCHEMA_VERSION
+        )?,
+        false => write!(out, ",")?,
+    }
+    let item =
+        serde_json::json!({"taskId": r.id, "outcome": outcome, "state": state, "path": r.path});
+    serde_json::to_writer(&mut *out, &item).map_err(std::io::Error::from)
 }
 
 /// From how many tasks a queue call on a terminal shows how far it is.
 const PROGRESS_FROM: usize = 5_000;
 
-/// Runs `queue` while, on a terminal and for a big batch, a line on stderr says how many of
-/// `total` tasks are written and published, redrawn five times a second.
-fn with_progress<T>(total: usize, queue: impl FnOnce(&coord::state::Progress) -> T) -> T {
+/// Runs `queue` while, on a terminal and once a batch is big, a line on stderr says how many
+/// tasks are checked, then written and published, redrawn five times a second.
+fn with_progress<T>(queue: impl FnOnce(&coord::state::Progress) -> T) -> T {
     use std::io::{IsTerminal, Write};
     use std::sync::atomic::Ordering;
     let progress = coord::state::Progress::default();
-    if total < PROGRESS_FROM || !std::io::stderr().is_terminal() {
+    if !std::io::stderr().is_terminal() {
         return queue(&progress);
     }
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|scope| {
         let shown = &progress;
         scope.spawn(move || {
+            let mut drawn = false;
             while matches!(
                 done_rx.recv_timeout(std::time::Duration::from_millis(200)),
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout)
             ) {
-                eprint!(
-                    "\r\x1b[2Kqueuing {total} tasks: {} written, {} published",
-                    shown.written.load(Ordering::Relaxed),
-                    shown.published.load(Ordering::Relaxed)
-                );
+                let checked = shown.checked.load(Ordering::Relaxed);
+                if checked < PROGRESS_FROM {
+                    continue;
+                }
+                drawn = true;
+                match shown.written.load(Ordering::Relaxed) {
+                    0 => eprint!("\r\x1b[2Kqueuing: {checked} tasks checked"),
+                    written => eprint!(
+                        "\r\x1b[2Kqueuing {checked} tasks: {written} written, {} published",
+                        shown.published.load(Ordering::Relaxed)
+                    ),
+                }
                 let _ = std::io::stderr().flush();
             }
-            eprint!("\r\x1b[2K");
+            if drawn {
+                eprint!("\r\x1b[2K");
+            }
         });
         let result = queue(&progress);
         let _ = done_tx.send(());

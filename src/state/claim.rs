@@ -28,7 +28,7 @@ pub fn take(ws: &Workspace, worker: &str, name: &str) -> Result<Taken> {
     let src = ws.pending().join(name);
     let held_name = match task::id_from_pending_name(name) {
         Some(id) => layout::file_name(id),
-        None => name.to_string(),
+        None => task::pending_file_name(name).to_string(),
     };
     let dst = ws.assigned(worker).join(&held_name);
     match durable::move_noreplace(&src, &dst) {
@@ -37,6 +37,14 @@ pub fn take(ws: &Workspace, worker: &str, name: &str) -> Result<Taken> {
         Err(MoveError::DestinationExists) => Err(commit::two_states(&held_name, &dst)),
         Err(MoveError::Other(e)) if e.raw_os_error() == Some(libc::ENOENT) => Ok(Taken::Gone),
         Err(MoveError::Other(e)) => Err(Error::io("claim", &src, e)),
+    }
+}
+
+/// Removes a batch folder of pending/ once it is empty, under no lock: `rmdir` fails while
+/// any file is in it, and no move adds a file to a published batch folder.
+pub fn remove_emptied_batch(ws: &Workspace, batch: &str) {
+    if task::is_batch_name(batch) {
+        let _ = std::fs::remove_dir(ws.pending().join(batch));
     }
 }
 

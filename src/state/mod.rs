@@ -22,14 +22,14 @@ mod publish;
 mod review;
 mod talk;
 
-pub use claim::{Taken, defer, put_back, rename_to_id, set_aside, take};
+pub use claim::{Taken, defer, put_back, remove_emptied_batch, rename_to_id, set_aside, take};
 pub use deps::{clear_waiting, fail_dependent, mark_waiting, unblock, waiting_on};
 pub use end::{End, EndKind, complete, end_claim, rewrite_held};
 pub use leftovers::{Orphans, in_flight_reports, orphans};
 pub use operator::{
     SetAside, cancel_from, purge_one, rebuild_report, retry_from_failed, set_aside_duplicates,
 };
-pub use publish::{Progress, Staged, publish_batch};
+pub use publish::{BATCH_FOLDER_FROM, BATCH_FOLDER_SIZE, Progress, Published, Publisher};
 
 use crate::error::{Error, Result};
 pub use review::{approve, reject, report_in_review, submit};

@@ -6,8 +6,11 @@ mod parse;
 mod validate;
 
 pub use acceptance::Acceptance;
-pub use names::{ORDER_LEN, id_from_pending_name, is_ignored_name, order_key, pending_name};
-pub use parse::{Parsed, parse_tasks};
+pub use names::{
+    ORDER_LEN, batch_name, id_from_pending_name, is_batch_name, is_ignored_name, order_key,
+    pending_file_name, pending_name,
+};
+pub use parse::{Item, Parsed, each_task, no_tasks, parse_tasks};
 pub use validate::{check_id, check_project_path, validate_object};
 
 use serde::{Deserialize, Serialize};

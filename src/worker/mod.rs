@@ -457,7 +457,7 @@ impl Worker<'_> {
             states: vec!["pending".into()],
             ..Default::default()
         };
-        let left = crate::store::count_files(&self.ws.pending()).unwrap_or(0);
+        let left = crate::store::count_pending(self.ws).unwrap_or(0);
         let mut reasons = Vec::new();
         let _ = crate::listing::each(self.ws, &filter, |row| {
             let why = match row.waits_for_worker(&self.opts.labels) {

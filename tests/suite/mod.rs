@@ -1,5 +1,6 @@
 //! The test modules and the helpers they share.
 
+mod batches;
 mod chaos;
 mod concurrency;
 mod crash;

@@ -119,16 +119,33 @@ impl Project {
         out
     }
 
-    /// The names of the plain files in a workspace folder ("pending", "completed", ...).
+    /// The names of the plain files in a workspace folder ("pending", "completed", ...), and
+    /// of those one folder down (`<folder>/<file>`: pending/'s batch folders, tmp/'s batches
+    /// being written).
     pub fn files(&self, folder: &str) -> Vec<String> {
-        let mut names: Vec<String> = match std::fs::read_dir(self.root().join(folder)) {
-            Ok(rd) => rd
-                .filter_map(|e| e.ok())
-                .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect(),
-            Err(_) => Vec::new(),
+        let mut names = Vec::new();
+        let Ok(rd) = std::fs::read_dir(self.root().join(folder)) else {
+            return names;
         };
+        for e in rd.filter_map(|e| e.ok()) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            match e.file_type() {
+                Ok(t) if t.is_file() => names.push(name),
+                Ok(t)
+                    if t.is_dir() && (name.contains(".batch-") || name.ends_with(".batch.tmp")) =>
+                {
+                    names.extend(
+                        std::fs::read_dir(e.path())
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|e| e.ok())
+                            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                            .map(|e| format!("{name}/{}", e.file_name().to_string_lossy())),
+                    )
+                }
+                _ => {}
+            }
+        }
         names.sort();
         names
     }
