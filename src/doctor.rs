@@ -1,8 +1,9 @@
 //! Checking a whole workspace against the protocol's invariant, and repairing what a crash or a
 //! hand edit left behind.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -105,95 +106,57 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
             fixed: fix,
         });
     }
-    // One entry per task id (its state, as an index into `states`); the ids met twice are
-    // looked at again below with their paths. A million tasks cost a small entry each.
-    let mut states: Vec<TaskState> = vec![
+    let workers = store::assigned_workers(ws)?;
+    let records: Vec<String> = lease::list_records(ws)?
+        .into_iter()
+        .map(|r| r.worker_id)
+        .collect();
+    for worker in &workers {
+        let held = store::count_files(&ws.assigned(worker))?;
+        if held > 0 && !records.contains(worker) {
+            findings.push(orphan_claims(ws, worker, held, fix)?);
+        }
+    }
+    let states: Vec<TaskState> = [
         TaskState::Pending,
         TaskState::Blocked,
         TaskState::Waiting,
         TaskState::Review,
         TaskState::Completed,
         TaskState::Failed,
-    ];
-    let mut census: HashMap<Box<str>, u32> = HashMap::new();
-    let mut twice: BTreeSet<String> = BTreeSet::new();
-    let mut count = |id: &str, state: u32| {
-        if census.insert(id.into(), state).is_some() {
-            twice.insert(id.to_string());
+    ]
+    .into_iter()
+    .chain(workers.iter().cloned().map(TaskState::Assigned))
+    .collect();
+    // First look: one 64-bit hash per copy, no id kept, so a million tasks cost little; a hash
+    // met twice makes its ids suspects. Second look, only when there are suspects: the ids
+    // behind those hashes, counted, so a copy is a duplicate only when its id is met twice.
+    let mut census: HashSet<u64, BuildHasherDefault<Prehashed>> = HashSet::default();
+    let mut suspects: HashSet<u64, BuildHasherDefault<Prehashed>> = HashSet::default();
+    let mut finished_ids: Vec<(String, TaskState)> = Vec::new();
+    each_copy(ws, &workers, |id, _, index| {
+        let hash = id_hash(id);
+        if !census.insert(hash) {
+            suspects.insert(hash);
         }
-    };
-    let pending_id = |name: &str| match task::id_from_pending_name(name) {
-        // A coord name carries the id after the order; a file dropped in by hand is read.
-        Some(id) => Some(id.to_string()),
-        None => task::read(&ws.pending().join(name)).ok().map(|t| t.spec.id),
-    };
-    store::each_pending(ws, |name| {
-        if let Some(id) = pending_id(name) {
-            count(&id, 0);
+        if states[index].is_finished() {
+            finished_ids.push((id.to_string(), states[index].clone()));
         }
     })?;
-    for name in store::list_files(&ws.blocked())? {
-        if let Some(id) = name.strip_suffix(".json") {
-            count(id, 1);
-        }
-    }
-    let records: Vec<String> = lease::list_records(ws)?
-        .into_iter()
-        .map(|r| r.worker_id)
-        .collect();
-    for worker in store::assigned_workers(ws)? {
-        let held = store::list_files(&ws.assigned(&worker))?;
-        if !held.is_empty() && !records.contains(&worker) {
-            findings.push(orphan_claims(ws, &worker, held.len(), fix)?);
-        }
-        states.push(TaskState::Assigned(worker));
-        for name in held {
-            if let Some(id) = name.strip_suffix(".json") {
-                count(id, states.len() as u32 - 1);
-            }
-        }
-    }
-    for (index, dir) in [
-        (2, ws.waiting()),
-        (3, ws.review()),
-        (4, ws.completed()),
-        (5, ws.failed()),
-    ] {
-        for name in store::list_files(&dir)? {
-            if let Some(id) = name.strip_suffix(".json") {
-                count(id, index);
-            }
-        }
-    }
-    // Every copy of each id met twice, with its path.
+    drop(census);
     let mut copies: BTreeMap<String, Vec<(TaskState, PathBuf)>> = BTreeMap::new();
-    if !twice.is_empty() {
-        store::each_pending(ws, |name| {
-            if let Some(id) = pending_id(name).filter(|id| twice.contains(id)) {
+    if !suspects.is_empty() {
+        each_copy(ws, &workers, |id, place, index| {
+            if suspects.contains(&id_hash(id)) {
                 copies
-                    .entry(id)
+                    .entry(id.to_string())
                     .or_default()
-                    .push((TaskState::Pending, ws.pending().join(name)));
+                    .push((states[index].clone(), place.path()));
             }
         })?;
-        for id in &twice {
-            for state in &states[1..] {
-                let path = state::layout::settled_path(ws, state, id);
-                if path.is_file() {
-                    copies
-                        .entry(id.clone())
-                        .or_default()
-                        .push((state.clone(), path));
-                }
-            }
-        }
+        copies.retain(|_, places| places.len() > 1);
     }
-    let mut finished_ids: Vec<(String, TaskState)> = census
-        .into_iter()
-        .filter(|(id, index)| states[*index as usize].is_finished() && !twice.contains(&**id))
-        .map(|(id, index)| (id.into_string(), states[index as usize].clone()))
-        .filter(|(id, _)| !orphans.report_ids.contains(id))
-        .collect();
+    finished_ids.retain(|(id, _)| !copies.contains_key(id) && !orphans.report_ids.contains(id));
     finished_ids.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     for (id, places) in copies {
         let mut kept_state = places[0].0.clone();
@@ -347,4 +310,101 @@ fn orphan_claims(ws: &Workspace, worker: &str, held: usize, fix: bool) -> Result
         message: format!("{held} task(s) {reason}; the fix returns them to pending/"),
         fixed: fix,
     })
+}
+
+/// Where one copy of a task is: its folder, the batch folder inside it (pending/ only) and its
+/// file name; the path is built only when asked for.
+struct Place<'a> {
+    folder: &'a Path,
+    batch: Option<&'a str>,
+    file: &'a str,
+}
+
+impl Place<'_> {
+    fn path(&self) -> PathBuf {
+        match self.batch {
+            Some(batch) => self.folder.join(batch).join(self.file),
+            None => self.folder.join(self.file),
+        }
+    }
+}
+
+/// Calls `each` with every copy of a task in the state folders: its id, its place and its state
+/// (an index: pending, blocked, waiting, review, completed, failed, then each of `workers`).
+fn each_copy(
+    ws: &Workspace,
+    workers: &[String],
+    mut each: impl FnMut(&str, &Place<'_>, usize),
+) -> Result<()> {
+    let pending = ws.pending();
+    store::each_pending(ws, |batch, file| {
+        let place = Place {
+            folder: &pending,
+            batch,
+            file,
+        };
+        // A coord name carries the id after the order; a file dropped in by hand is read.
+        match task::id_from_pending_name(file) {
+            Some(id) => each(id, &place, 0),
+            None => {
+                if let Ok(t) = task::read(&place.path()) {
+                    each(&t.spec.id, &place, 0);
+                }
+            }
+        }
+    })?;
+    let mut folders = vec![
+        (1, ws.blocked()),
+        (2, ws.waiting()),
+        (3, ws.review()),
+        (4, ws.completed()),
+        (5, ws.failed()),
+    ];
+    folders.extend(
+        workers
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (6 + i, ws.assigned(w))),
+    );
+    for (index, dir) in folders {
+        for name in store::list_files(&dir)? {
+            if let Some(id) = name.strip_suffix(".json") {
+                let place = Place {
+                    folder: &dir,
+                    batch: None,
+                    file: &name,
+                };
+                each(id, &place, index);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A 64-bit hash of a task id (FNV-1a): cheap, and only a hint; ids are compared when it
+/// matches.
+fn id_hash(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A hasher for keys that are hashes already.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = bytes
+            .iter()
+            .fold(self.0, |h, b| h.rotate_left(8) ^ u64::from(*b));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }

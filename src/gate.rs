@@ -198,6 +198,7 @@ pub fn let_go(ws: &Workspace, task: &TaskFile) {
     if std::fs::File::create_new(&bell).is_ok() {
         let _ = std::fs::remove_file(&bell);
     }
+    crate::doorbell::ring(ws);
 }
 
 /// What the held and waiting tasks hold, read once, to say why pending tasks wait.

@@ -12,6 +12,7 @@ pub mod claim;
 pub mod crashpoint;
 pub mod depends;
 pub mod doctor;
+pub mod doorbell;
 pub mod durable;
 pub mod error;
 pub mod events;

@@ -253,6 +253,7 @@ pub fn resume(ws: &Workspace) -> Result<bool> {
     match std::fs::remove_file(flag(ws)) {
         Ok(()) => {
             durable::sync_dir(&ws.pending(), ws.durability())?;
+            crate::doorbell::ring(ws);
             Ok(true)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),

@@ -428,11 +428,15 @@ fn pending_ids(ws: &Workspace, wanted: &HashSet<&str>) -> Result<HashMap<String,
     if wanted.is_empty() {
         return Ok(HashMap::new());
     }
-    Ok(store::list_pending(ws)?
-        .into_iter()
-        .filter_map(|name| {
-            let id = task::id_from_pending_name(&name).filter(|id| wanted.contains(id))?;
-            Some((id.to_string(), name))
-        })
-        .collect())
+    let mut found = HashMap::new();
+    store::each_pending(ws, |batch, file| {
+        if let Some(id) = task::id_from_pending_name(file).filter(|id| wanted.contains(id)) {
+            let name = match batch {
+                Some(batch) => format!("{batch}/{file}"),
+                None => file.to_string(),
+            };
+            found.insert(id.to_string(), name);
+        }
+    })?;
+    Ok(found)
 }

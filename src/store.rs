@@ -37,25 +37,13 @@ pub fn list_files(dir: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// The task files in pending/, each named relative to it: the files at its top and those inside
-/// its batch folders (`<batch>/<file>`), in no particular order.
-pub fn list_pending(ws: &Workspace) -> Result<Vec<String>> {
-    let mut names = Vec::new();
-    each_pending(ws, |name| names.push(name.to_string()))?;
-    Ok(names)
-}
-
-/// Calls `each` with every task file in pending/, named as [`list_pending`] names it, holding
-/// one batch folder's names at a time.
-pub fn each_pending(ws: &Workspace, mut each: impl FnMut(&str)) -> Result<()> {
+/// Calls `each` with every task file in pending/: the batch folder it is in (None at the top)
+/// and its file name, in no particular order. Nothing is held but the top's entries.
+pub fn each_pending(ws: &Workspace, mut each: impl FnMut(Option<&str>, &str)) -> Result<()> {
     for entry in list_pending_top(ws)? {
         match entry {
-            Entry::File(name) => each(&name),
-            Entry::Batch(batch) => {
-                for file in list_batch(ws, &batch)? {
-                    each(&format!("{batch}/{file}"));
-                }
-            }
+            Entry::File(name) => each(None, &name),
+            Entry::Batch(batch) => each_in_batch(ws, &batch, |file| each(Some(&batch), file))?,
         }
     }
     Ok(())
@@ -64,12 +52,7 @@ pub fn each_pending(ws: &Workspace, mut each: impl FnMut(&str)) -> Result<()> {
 /// How many task files pending/ holds, its batch folders' included.
 pub fn count_pending(ws: &Workspace) -> Result<usize> {
     let mut count = 0;
-    for entry in list_pending_top(ws)? {
-        count += match entry {
-            Entry::File(_) => 1,
-            Entry::Batch(batch) => list_batch(ws, &batch)?.len(),
-        };
-    }
+    each_pending(ws, |_, _| count += 1)?;
     Ok(count)
 }
 
@@ -116,26 +99,33 @@ pub fn list_pending_top(ws: &Workspace) -> Result<Vec<Entry>> {
 /// The task files inside one batch folder of pending/ (empty if it is gone), opened without
 /// following a symlink.
 pub fn list_batch(ws: &Workspace, batch: &str) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    each_in_batch(ws, batch, |name| names.push(name.to_string()))?;
+    Ok(names)
+}
+
+/// Calls `each` with the name of every task file inside one batch folder of pending/ (none if
+/// it is gone), read without following a symlink and without holding the names.
+fn each_in_batch(ws: &Workspace, batch: &str, mut each: impl FnMut(&str)) -> Result<()> {
     use rustix::fs::{Mode, OFlags};
     let path = ws.pending().join(batch);
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
     let fd = match rustix::fs::open(&path, flags, Mode::empty()) {
         Ok(fd) => fd,
-        Err(rustix::io::Errno::NOENT) => return Ok(Vec::new()),
+        Err(rustix::io::Errno::NOENT) => return Ok(()),
         Err(e) => return Err(Error::io("list", &path, e.into())),
     };
     let dir = rustix::fs::Dir::read_from(&fd).map_err(|e| Error::io("list", &path, e.into()))?;
-    let mut names = Vec::new();
     for entry in dir {
         let entry = entry.map_err(|e| Error::io("list", &path, e.into()))?;
         let Ok(name) = entry.file_name().to_str() else {
             continue;
         };
         if entry.file_type() == rustix::fs::FileType::RegularFile && !task::is_ignored_name(name) {
-            names.push(name.to_string());
+            each(name);
         }
     }
-    Ok(names)
+    Ok(())
 }
 
 /// The worker ids that have a folder under assigned/.
@@ -163,10 +153,17 @@ pub fn locate(ws: &Workspace, id: &str) -> Result<Option<(TaskState, PathBuf)>> 
     if task::check_id(id).is_err() {
         return Ok(None);
     }
-    for name in list_pending(ws)? {
-        if task::id_from_pending_name(&name) == Some(id) {
-            return Ok(Some((TaskState::Pending, ws.pending().join(name))));
+    let mut found = None;
+    each_pending(ws, |batch, file| {
+        if found.is_none() && task::id_from_pending_name(file) == Some(id) {
+            found = Some(match batch {
+                Some(batch) => ws.pending().join(batch).join(file),
+                None => ws.pending().join(file),
+            });
         }
+    })?;
+    if let Some(path) = found {
+        return Ok(Some((TaskState::Pending, path)));
     }
     let workers = assigned_workers(ws)?;
     Ok(locate_settled(ws, &workers, id))

@@ -31,11 +31,11 @@ pub enum Waited {
 /// review.
 fn unfinished(ws: &Workspace) -> Result<BTreeSet<String>> {
     let mut ids = BTreeSet::new();
-    for name in store::list_pending(ws)? {
-        if let Some(id) = task::id_from_pending_name(&name) {
+    store::each_pending(ws, |_, file| {
+        if let Some(id) = task::id_from_pending_name(file) {
             ids.insert(id.to_string());
         }
-    }
+    })?;
     let mut folders = vec![ws.blocked(), ws.waiting(), ws.review()];
     folders.extend(store::assigned_workers(ws)?.iter().map(|w| ws.assigned(w)));
     for folder in folders {

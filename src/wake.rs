@@ -76,6 +76,18 @@ impl<M: Send + 'static> Waker<M> {
         self.next_rescan = Some(Instant::now() + every);
     }
 
+    /// Where the workspace is on a network file system (the waker rescans), also wakes on
+    /// each ring of the doorbell (other hosts' changes, which raise no event here).
+    fn listen_for_doorbell(&mut self, ws: &Workspace, on_ring: impl Fn() + Send + 'static) {
+        if self.rescan.is_none() {
+            return;
+        }
+        match crate::doorbell::listen(ws, on_ring) {
+            Ok(listener) => self.keep(listener),
+            Err(e) => tracing::warn!("cannot listen for the doorbell: {e}; rescanning instead"),
+        }
+    }
+
     /// A message already waiting, without blocking.
     pub fn try_next(&mut self) -> Option<M> {
         self.rx.try_recv().ok()
@@ -125,6 +137,10 @@ impl<M: Send + 'static> Waker<M> {
                 waker.rescan_at_most(FALLBACK_RESCAN);
             }
         }
+        let tx = waker.sender();
+        waker.listen_for_doorbell(ws, move || {
+            let _ = tx.send(map(Change::Rescan));
+        });
         Ok(waker)
     }
 }
@@ -156,6 +172,10 @@ impl Waker<()> {
                 waker.rescan_at_most(FALLBACK_RESCAN);
             }
         }
+        let tx = waker.sender();
+        waker.listen_for_doorbell(ws, move || {
+            let _ = tx.send(());
+        });
         waker
     }
 

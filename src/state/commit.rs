@@ -79,6 +79,9 @@ pub fn commit(ws: &Workspace, step: Step<'_>) -> Result<Committed> {
     let folder = step.to.parent().expect("state folders have a parent");
     durable::sync_dir(folder, ws.durability())?;
     crate::crashpoint::reached(kind, "moved");
+    if folder == ws.pending() {
+        crate::doorbell::ring(ws);
+    }
     if let Some(p) = prepared {
         p.publish(ws)?;
     }

@@ -201,6 +201,7 @@ impl<'a, T> Publisher<'a, T> {
             }
         }
         self.pending.sync(self.fsync)?;
+        crate::doorbell::ring(self.ws);
         self.progress
             .published
             .fetch_add(filling.tasks.len(), Ordering::Relaxed);
@@ -274,6 +275,9 @@ impl<'a, T> Publisher<'a, T> {
             b.sync(self.fsync)?;
         }
         self.pending.sync(self.fsync)?;
+        if loose.iter().any(|l| !l.blocked) {
+            crate::doorbell::ring(self.ws);
+        }
         let stamp = crate::host::now();
         let journal: Vec<Event> = loose
             .iter()

@@ -146,3 +146,47 @@ fn stats_count_outcomes_and_the_first_attempt_success_rate() {
         stdout(&out)
     );
 }
+
+#[test]
+fn stats_read_only_the_events_since_their_last_call() {
+    let p = Project::new();
+    let tasks = |from: usize, to: usize| {
+        let items: Vec<String> = (from..to)
+            .map(|i| format!(r#"{{"id":"s{i}","description":"x","command":"true"}}"#))
+            .collect();
+        format!("[{}]", items.join(","))
+    };
+    p.queue(&tasks(0, 3));
+    assert!(
+        p.coord(&["worker", "--id", "w", "--quiet"])
+            .status
+            .success()
+    );
+    let first = json_of(&p, &["stats", "--json"]);
+    assert_eq!(first["runMs"]["count"], 3);
+    let summary = p.root().join("stats.json");
+    let kept: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(kept["completed"], 3, "{kept}");
+    // A finished task's file changed behind the summary's back is not read again: its
+    // completion was summarised already.
+    std::fs::write(p.root().join("completed/s0.json"), "not a task").unwrap();
+    p.queue(&tasks(3, 5));
+    assert!(
+        p.coord(&["worker", "--id", "v", "--quiet"])
+            .status
+            .success()
+    );
+    let second = json_of(&p, &["stats", "--json"]);
+    assert_eq!(second["runMs"]["count"], 5, "{second}");
+    assert_eq!(second["workers"].as_array().unwrap().len(), 2, "{second}");
+    // Deleted or unreadable, the summary is rebuilt from the whole journal.
+    std::fs::write(&summary, "{ torn").unwrap();
+    let rebuilt = json_of(&p, &["stats", "--json"]);
+    assert_eq!(
+        rebuilt["runMs"]["count"], 4,
+        "s0's file is no task now: {rebuilt}"
+    );
+    std::fs::remove_file(&summary).unwrap();
+    assert_eq!(json_of(&p, &["stats", "--json"])["waitMs"]["count"], 4);
+}

@@ -530,3 +530,46 @@ fn a_paused_workspace_is_said_out_loud_by_queue_and_worker() {
         1
     );
 }
+
+#[test]
+fn a_worker_that_sees_no_events_is_woken_by_the_doorbell() {
+    // No events and no rescan within the test's bound: only a ring of the doorbell (what a
+    // worker on another host over a network file system relies on) can wake it.
+    let p = Project::new();
+    let mut worker = p.spawn(&[
+        "worker", "--id", "remote", "--watch", "--poll", "600", "--rescan", "600",
+    ]);
+    let mut lines = Lines::of(&mut worker);
+    lines.expect("rescanning pending/ every 600s");
+    // A queue call rings it.
+    p.queue(r#"{"id":"queued","description":"x","command":"true"}"#);
+    assert!(
+        p.wait(BOUND, || p.count("completed") == 1),
+        "{}",
+        lines.seen()
+    );
+    assert!(p.root().join("doorbell").is_file());
+    // So does a task sent back to pending/ by a move of the state machine (here `retry`).
+    let out = p.coord(&[
+        "add",
+        "--id",
+        "again",
+        "--max-attempts",
+        "1",
+        "--",
+        "test",
+        "-e",
+        "fixed",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(p.wait(BOUND, || p.count("failed") == 1), "{}", lines.seen());
+    std::fs::write(p.path().join("fixed"), "").unwrap();
+    assert!(p.coord(&["retry", "again"]).status.success());
+    assert!(
+        p.wait(BOUND, || p.count("completed") == 2),
+        "{}",
+        lines.seen()
+    );
+    signal(&worker, "TERM");
+    assert!(worker.wait().unwrap().success());
+}
