@@ -168,9 +168,9 @@ pub fn segments(ws: &Workspace) -> Vec<(u64, PathBuf)> {
     found
 }
 
-/// Makes the live file a segment if it is still the file `ino` and has reached its size; under
-/// `journal.lock`, so one process rotates it once.
-fn rotate(ws: &Workspace, ino: u64) {
+/// Makes the live file a segment if it is still the file `ino` and holds at least `min_bytes`;
+/// under `journal.lock`, so one process rotates it once.
+fn rotate(ws: &Workspace, ino: u64, min_bytes: u64) {
     use std::os::unix::fs::MetadataExt;
     let lock_path = ws.root().join("journal.lock");
     let Ok(lock) = durable::open_append(&lock_path) else {
@@ -183,7 +183,7 @@ fn rotate(ws: &Workspace, ino: u64) {
     let Ok(meta) = std::fs::symlink_metadata(&live) else {
         return;
     };
-    if meta.ino() != ino || meta.len() < segment_bytes() {
+    if meta.ino() != ino || meta.len() < min_bytes.max(1) {
         return;
     }
     let dir = segments_dir(ws);
@@ -194,6 +194,23 @@ fn rotate(ws: &Workspace, ino: u64) {
     let to = dir.join(format!("{next:012}.jsonl"));
     if let Err(e) = durable::move_noreplace(&live, &to) {
         tracing::warn!("cannot set the journal aside as {}: {e:?}", to.display());
+    }
+}
+
+/// Sets the live file aside as a segment, whatever its size, if it was last written longer
+/// ago than `quiet` (so `coord purge --journal` can remove it too); a later event starts a new
+/// live file.
+pub fn set_aside_if_quiet(ws: &Workspace, quiet: std::time::Duration) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(path(ws)) else {
+        return;
+    };
+    let idle = meta
+        .modified()
+        .ok()
+        .and_then(|t| std::time::SystemTime::now().duration_since(t).ok());
+    if idle.is_some_and(|idle| idle >= quiet) {
+        rotate(ws, meta.ino(), 1);
     }
 }
 
@@ -233,7 +250,7 @@ pub fn record(ws: &Workspace, events: &[Event]) {
         if let Ok(meta) = file.metadata()
             && meta.len() >= segment_bytes()
         {
-            rotate(ws, meta.ino());
+            rotate(ws, meta.ino(), segment_bytes());
             *open = None;
         }
     }

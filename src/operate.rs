@@ -293,9 +293,11 @@ pub fn purge_worker_logs(ws: &Workspace, older_than: Duration) -> Result<Vec<Str
     Ok(removed)
 }
 
-/// Removes the journal's segments (never the live `events.jsonl`) whose last line was written
-/// longer ago than `older_than`; returns their file names.
+/// Removes the journal's segments whose last line was written longer ago than `older_than`,
+/// the live `events.jsonl` too when it is that quiet (set aside as a segment first); returns
+/// their file names.
 pub fn purge_journal(ws: &Workspace, older_than: Duration) -> Result<Vec<String>> {
+    crate::events::set_aside_if_quiet(ws, older_than);
     let mut removed = Vec::new();
     for (_, path) in crate::events::segments(ws) {
         if untouched_for(&path, older_than) {
