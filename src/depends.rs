@@ -174,7 +174,12 @@ pub fn after_finished(ws: &Workspace, id: &str, by: &str) -> Result<Moved> {
     let mut moved = Moved::default();
     let mut finished = vec![id.to_string()];
     while let Some(done) = finished.pop() {
-        for dependent in state::waiting_on(ws, &done)? {
+        let dependents = state::waiting_on(ws, &done)?;
+        if dependents.is_empty() {
+            // Nothing waits for it (the common case): no markers to clear either.
+            continue;
+        }
+        for dependent in dependents {
             let path = layout::settled_path(ws, &TaskState::Blocked, &dependent);
             let Ok(task) = crate::task::read(&path) else {
                 continue;

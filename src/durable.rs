@@ -101,6 +101,25 @@ pub fn open_append(path: &Path) -> Result<File> {
     Ok(file)
 }
 
+/// As [`open_append`], for a file that is usually new (a task's log for one attempt): the
+/// create comes first, which saves a failed open (a round trip on a network file system).
+pub fn create_append(path: &Path) -> Result<File> {
+    let created = OpenOptions::new()
+        .append(true)
+        .create_new(true)
+        .mode(file_mode())
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path);
+    match created {
+        Ok(file) => {
+            set_file_mode(&file, path)?;
+            Ok(file)
+        }
+        // It exists (over sshfs not always EEXIST): open it as it is.
+        Err(_) => open_append(path),
+    }
+}
+
 /// Creates a folder (and its missing parents) with the workspace's folder mode, whatever the
 /// umask; harmless when it exists.
 pub fn create_dir(path: &Path) -> Result<()> {

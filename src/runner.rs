@@ -90,7 +90,7 @@ pub fn spawn(job: &Job<'_>) -> Result<Child> {
 /// costs a third of a fork on a busy worker: the keeper sees to the child if the worker dies.
 /// Anywhere else the child is forked and asks for SIGKILL when this process dies.
 fn start(job: &Job<'_>, program: &str, args: &[&str]) -> Result<Child> {
-    let log = crate::durable::open_append(job.log)?;
+    let log = crate::durable::create_append(job.log)?;
     let err = log.try_clone().map_err(|e| Error::io("open", job.log, e))?;
     let mut cmd = Command::new(program);
     // A worker runs in the project directory already; not asking for a directory change keeps

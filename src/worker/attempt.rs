@@ -99,8 +99,15 @@ impl Worker<'_> {
             Err(e) => Ending::CannotStart(e.to_string()),
         };
         leftovers(&id, &log);
-        let result = read_result(&result_file);
-        clear(&result_file);
+        let result = match std::fs::symlink_metadata(&result_file) {
+            // The command wrote no result file (the common case): nothing to read or clear.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            _ => {
+                let result = read_result(&result_file);
+                clear(&result_file);
+                result
+            }
+        };
         let reason = match &ending {
             Ending::Cancelled => {
                 match ws.waiting().join(layout::file_name(&id)).exists() {
