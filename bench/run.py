@@ -99,7 +99,13 @@ def coord(d, *args, **kw):
 
 
 def count(d, folder):
-    return len([n for n in os.listdir(os.path.join(d, ".coord", folder)) if not n.startswith(".")])
+    """Task files in a state folder, those in pending/'s batch folders included."""
+    n = 0
+    for e in os.scandir(os.path.join(d, ".coord", folder)):
+        if e.name.startswith("."):
+            continue
+        n += sum(1 for _ in os.scandir(e.path)) if e.is_dir() else 1
+    return n
 
 
 def coord_enqueue_batch(base, n):

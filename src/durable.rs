@@ -72,13 +72,7 @@ pub fn open_append(path: &Path) -> Result<File> {
     let file = match open_existing() {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let created = OpenOptions::new()
-                .append(true)
-                .create_new(true)
-                .mode(file_mode())
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(path);
-            match created {
+            match create_new_append(path) {
                 Ok(file) => {
                     set_file_mode(&file, path)?;
                     return Ok(file);
@@ -104,13 +98,7 @@ pub fn open_append(path: &Path) -> Result<File> {
 /// As [`open_append`], for a file that is usually new (a task's log for one attempt): the
 /// create comes first, which saves a failed open (a round trip on a network file system).
 pub fn create_append(path: &Path) -> Result<File> {
-    let created = OpenOptions::new()
-        .append(true)
-        .create_new(true)
-        .mode(file_mode())
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path);
-    match created {
+    match create_new_append(path) {
         Ok(file) => {
             set_file_mode(&file, path)?;
             Ok(file)
@@ -118,6 +106,16 @@ pub fn create_append(path: &Path) -> Result<File> {
         // It exists (over sshfs not always EEXIST): open it as it is.
         Err(_) => open_append(path),
     }
+}
+
+/// Creates `path` for appending with the workspace's file mode, failing if it exists.
+fn create_new_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .append(true)
+        .create_new(true)
+        .mode(file_mode())
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
 }
 
 /// Creates a folder (and its missing parents) with the workspace's folder mode, whatever the

@@ -222,6 +222,27 @@ impl Worker<'_> {
         Ok(d)
     }
 
+    /// The worker's one thread that waits for each command to end and says so through the
+    /// waker (started with the first command; one thread for the worker's life instead of one
+    /// per task).
+    fn reaper(&mut self) -> Result<std::sync::mpsc::Sender<std::process::Child>> {
+        if let Some(reaper) = &self.reaper {
+            return Ok(reaper.clone());
+        }
+        let (reaper, children) = std::sync::mpsc::channel::<std::process::Child>();
+        let tx = self.waker.sender();
+        std::thread::Builder::new()
+            .name("coord-reaper".into())
+            .spawn(move || {
+                for child in children {
+                    let _ = tx.send(Wake::Exited(crate::reap::wait_child(child)));
+                }
+            })
+            .map_err(|e| crate::error::Error::io("start a thread in", self.ws.root(), e))?;
+        self.reaper = Some(reaper.clone());
+        Ok(reaper)
+    }
+
     /// Waits for the command to exit while beating, and stops its group on a timeout, when the
     /// task is taken away, or on a second signal.
     fn wait_child(
@@ -231,13 +252,13 @@ impl Worker<'_> {
         held: &Path,
     ) -> Result<Ending> {
         let pid = child.id();
-        let tx = self.waker.sender();
-        std::thread::Builder::new()
-            .name("coord-child".into())
-            .spawn(move || {
-                let _ = tx.send(Wake::Exited(crate::reap::wait_child(child)));
-            })
-            .map_err(|e| crate::error::Error::io("start a thread in", self.ws.root(), e))?;
+        self.reaper()?.send(child).map_err(|_| {
+            crate::error::Error::io(
+                "wait for",
+                Path::new("/bin/sh"),
+                std::io::Error::other("the reaper thread stopped"),
+            )
+        })?;
         let mut sup = Supervision::start(pid, timeout_secs);
         loop {
             self.heartbeat()?;

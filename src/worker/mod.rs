@@ -109,6 +109,8 @@ struct Worker<'a> {
     last_touch: Instant,
     polling: Option<Duration>,
     on_hand_off: OnHandOff<'a>,
+    /// Hands each command to the thread that waits for it (see `Worker::reaper`).
+    reaper: Option<std::sync::mpsc::Sender<std::process::Child>>,
 }
 
 /// Runs a worker until the queue is drained (or, with `watch`, until a signal), and returns
@@ -163,6 +165,7 @@ pub fn run(
         },
         last_touch: Instant::now(),
         polling: opts.poll,
+        reaper: None,
         on_hand_off,
     };
     let result = worker.main_loop();
