@@ -263,6 +263,10 @@ impl Summary {
                 worker_id: rep.worker_id.clone(),
                 usage: u.clone(),
             });
+            if self.task_usage.len() > TASK_USAGE_KEPT {
+                let over = self.task_usage.len() - TASK_USAGE_KEPT;
+                self.task_usage.drain(..over);
+            }
         }
         let human = task.coord.question.is_some()
             || rep.approved_by.is_some()
@@ -298,6 +302,9 @@ impl Summary {
         }
     }
 }
+
+/// How many finished tasks' usage the summary lists (the latest); the sums cover them all.
+const TASK_USAGE_KEPT: usize = 10_000;
 
 /// The summary's file in the workspace.
 const SUMMARY_FILE: &str = "stats.json";
