@@ -29,6 +29,8 @@ pub struct PendingIndex {
     names: BTreeMap<Box<str>, Option<Box<str>>>,
     /// How many of each listed batch folder's files the index still holds.
     left: HashMap<Box<str>, usize>,
+    /// Batch folders found empty when listed, for a claimer to remove (the index only reads).
+    emptied: Vec<Box<str>>,
 }
 
 impl PendingIndex {
@@ -38,6 +40,7 @@ impl PendingIndex {
             ws: ws.clone(),
             names: BTreeMap::new(),
             left: HashMap::new(),
+            emptied: Vec::new(),
         }
     }
 
@@ -71,8 +74,8 @@ impl PendingIndex {
     }
 
     /// The first task file's name relative to pending/ (`<batch>/<file>` inside a batch
-    /// folder), taken out of the index; a batch folder met first is listed in its place, and
-    /// removed when it is found empty.
+    /// folder), taken out of the index; a batch folder met first is listed in its place (one
+    /// found empty is dropped, and noted for a claimer to remove).
     pub fn pop(&mut self) -> Result<Option<String>> {
         while let Some((name, batch)) = self.names.pop_first() {
             if let Some(batch) = batch {
@@ -89,7 +92,7 @@ impl PendingIndex {
             }
             let files = store::list_batch(&self.ws, &name)?;
             if files.is_empty() {
-                state::remove_emptied_batch(&self.ws, &name);
+                self.emptied.push(name);
                 continue;
             }
             let mut added = 0;
@@ -195,7 +198,7 @@ impl Claimer {
             return Ok(None);
         }
         self.gate.start_pass();
-        while let Some(name) = self.index.pop()? {
+        while let Some(name) = self.next_name(ws)? {
             let src = ws.pending().join(&name);
             if !self.gate.admits(ws, &src) || wants.as_mut().is_some_and(|w| !w(&src)) {
                 continue;
@@ -227,6 +230,15 @@ impl Claimer {
             return Ok(Some(claimed));
         }
         Ok(None)
+    }
+
+    /// The index's next name, after removing the batch folders it found empty on the way.
+    fn next_name(&mut self, ws: &Workspace) -> Result<Option<String>> {
+        let name = self.index.pop()?;
+        for batch in std::mem::take(&mut self.index.emptied) {
+            state::remove_emptied_batch(ws, &batch);
+        }
+        Ok(name)
     }
 
     /// Reads a freshly claimed file and checks it can run now; None when it was moved on

@@ -322,10 +322,8 @@ struct Place<'a> {
 
 impl Place<'_> {
     fn path(&self) -> PathBuf {
-        match self.batch {
-            Some(batch) => self.folder.join(batch).join(self.file),
-            None => self.folder.join(self.file),
-        }
+        self.folder
+            .join(store::pending_name_in(self.batch, self.file))
     }
 }
 

@@ -431,11 +431,7 @@ fn pending_ids(ws: &Workspace, wanted: &HashSet<&str>) -> Result<HashMap<String,
     let mut found = HashMap::new();
     store::each_pending(ws, |batch, file| {
         if let Some(id) = task::id_from_pending_name(file).filter(|id| wanted.contains(id)) {
-            let name = match batch {
-                Some(batch) => format!("{batch}/{file}"),
-                None => file.to_string(),
-            };
-            found.insert(id.to_string(), name);
+            found.insert(id.to_string(), store::pending_name_in(batch, file));
         }
     })?;
     Ok(found)

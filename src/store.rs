@@ -14,27 +14,35 @@ use crate::workspace::Workspace;
 /// The plain regular files of a queue folder, skipping hidden and temp names, symlinks and
 /// folders (never followed).
 pub fn list_files(dir: &Path) -> Result<Vec<String>> {
+    read_entries(dir, |name, kind| kind.is_file().then_some(name))
+}
+
+/// The entries of a folder that `keep` maps to something, given each name (hidden and temp
+/// names skipped; a name that is not UTF-8 given as a file, lossily) and its type, never
+/// following a symlink; nothing for a folder that does not exist.
+fn read_entries<T>(dir: &Path, keep: impl Fn(String, fs::FileType) -> Option<T>) -> Result<Vec<T>> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io("list", dir, e)),
     };
-    let mut names = Vec::new();
+    let mut found = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("list", dir, e))?;
-        let Ok(name) = entry.file_name().into_string() else {
-            names.push(entry.file_name().to_string_lossy().into_owned());
+        let Ok(kind) = entry.file_type() else {
             continue;
         };
-        if task::is_ignored_name(&name) {
-            continue;
-        }
-        match entry.file_type() {
-            Ok(t) if t.is_file() => names.push(name),
-            _ => {}
-        }
+        let name = match entry.file_name().into_string() {
+            Ok(name) if task::is_ignored_name(&name) => continue,
+            Ok(name) => name,
+            Err(raw) => {
+                found.extend(keep(raw.to_string_lossy().into_owned(), kind));
+                continue;
+            }
+        };
+        found.extend(keep(name, kind));
     }
-    Ok(names)
+    Ok(found)
 }
 
 /// Calls `each` with every task file in pending/: the batch folder it is in (None at the top)
@@ -68,32 +76,23 @@ pub enum Entry {
 /// The entries at the top of pending/: plain regular files and batch folders, skipping hidden
 /// and temp names, symlinks and any other folder.
 pub fn list_pending_top(ws: &Workspace) -> Result<Vec<Entry>> {
-    let dir = ws.pending();
-    let entries = match fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("list", &dir, e)),
-    };
-    let mut found = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io("list", &dir, e))?;
-        let name = match entry.file_name().into_string() {
-            Ok(name) => name,
-            Err(raw) => {
-                found.push(Entry::File(raw.to_string_lossy().into_owned()));
-                continue;
-            }
-        };
-        if task::is_ignored_name(&name) {
-            continue;
+    read_entries(&ws.pending(), |name, kind| {
+        if kind.is_file() {
+            Some(Entry::File(name))
+        } else if kind.is_dir() && task::is_batch_name(&name) {
+            Some(Entry::Batch(name))
+        } else {
+            None
         }
-        match entry.file_type() {
-            Ok(t) if t.is_file() => found.push(Entry::File(name)),
-            Ok(t) if t.is_dir() && task::is_batch_name(&name) => found.push(Entry::Batch(name)),
-            _ => {}
-        }
+    })
+}
+
+/// The name, relative to pending/, of a task file in `batch` (None: at the top).
+pub fn pending_name_in(batch: Option<&str>, file: &str) -> String {
+    match batch {
+        Some(batch) => format!("{batch}/{file}"),
+        None => file.to_string(),
     }
-    Ok(found)
 }
 
 /// The task files inside one batch folder of pending/ (empty if it is gone), opened without
@@ -156,10 +155,7 @@ pub fn locate(ws: &Workspace, id: &str) -> Result<Option<(TaskState, PathBuf)>> 
     let mut found = None;
     each_pending(ws, |batch, file| {
         if found.is_none() && task::id_from_pending_name(file) == Some(id) {
-            found = Some(match batch {
-                Some(batch) => ws.pending().join(batch).join(file),
-                None => ws.pending().join(file),
-            });
+            found = Some(ws.pending().join(pending_name_in(batch, file)));
         }
     })?;
     if let Some(path) = found {

@@ -76,12 +76,9 @@ impl<M: Send + 'static> Waker<M> {
         self.next_rescan = Some(Instant::now() + every);
     }
 
-    /// Where the workspace is on a network file system (the waker rescans), also wakes on
-    /// each ring of the doorbell (other hosts' changes, which raise no event here).
-    fn listen_for_doorbell(&mut self, ws: &Workspace, on_ring: impl Fn() + Send + 'static) {
-        if self.rescan.is_none() {
-            return;
-        }
+    /// Also wakes on each ring of the doorbell (other hosts' changes, which raise no event
+    /// here); for waiters on a network file system, or that rescan for another reason.
+    pub fn listen_for_doorbell(&mut self, ws: &Workspace, on_ring: impl Fn() + Send + 'static) {
         match crate::doorbell::listen(ws, on_ring) {
             Ok(listener) => self.keep(listener),
             Err(e) => tracing::warn!("cannot listen for the doorbell: {e}; rescanning instead"),
@@ -137,10 +134,12 @@ impl<M: Send + 'static> Waker<M> {
                 waker.rescan_at_most(FALLBACK_RESCAN);
             }
         }
-        let tx = waker.sender();
-        waker.listen_for_doorbell(ws, move || {
-            let _ = tx.send(map(Change::Rescan));
-        });
+        if waker.rescan.is_some() {
+            let tx = waker.sender();
+            waker.listen_for_doorbell(ws, move || {
+                let _ = tx.send(map(Change::Rescan));
+            });
+        }
         Ok(waker)
     }
 }
@@ -172,10 +171,12 @@ impl Waker<()> {
                 waker.rescan_at_most(FALLBACK_RESCAN);
             }
         }
-        let tx = waker.sender();
-        waker.listen_for_doorbell(ws, move || {
-            let _ = tx.send(());
-        });
+        if waker.rescan.is_some() {
+            let tx = waker.sender();
+            waker.listen_for_doorbell(ws, move || {
+                let _ = tx.send(());
+            });
+        }
         waker
     }
 

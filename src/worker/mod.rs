@@ -325,12 +325,9 @@ impl Worker<'_> {
         if self.opts.watch && self.polling.is_some() {
             // Other hosts' changes raise no event: their rings of the doorbell wake the worker.
             let tx = self.waker.sender();
-            match crate::doorbell::listen(self.ws, move || {
+            self.waker.listen_for_doorbell(self.ws, move || {
                 let _ = tx.send(Wake::Change(Change::Rescan));
-            }) {
-                Ok(listener) => self.waker.keep(listener),
-                Err(e) => warn!("cannot listen for the doorbell: {e}; rescanning instead"),
-            }
+            });
         }
         if let Some(every) = self.polling {
             info!("rescanning pending/ every {}s", every.as_secs_f32());

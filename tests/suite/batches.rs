@@ -1,6 +1,8 @@
 //! Big batches: published in batch folders of pending/, claimed in claim order across folders
 //! and loose files, read by every command, and removed once emptied.
 
+use std::time::Duration;
+
 use super::support::*;
 
 fn batch(count: usize, prefix: &str) -> String {
@@ -157,4 +159,66 @@ fn a_folder_planted_in_pending_is_never_read_as_a_batch() {
     assert_eq!(claim(&p, "b"), "");
     let status = json_of(&p, &["status", "--json"]);
     assert_eq!(status["counts"]["pending"], 0);
+}
+
+#[test]
+fn operator_verbs_race_workers_claiming_from_folders() {
+    // Two watching workers drain 1,500 tasks from batch folders while an operator cancels
+    // tasks inside the folders and runs `doctor --fix` and `purge` in a loop: every task ends
+    // in exactly one state, doctor finds nothing, and the emptied folders are gone.
+    let p = Project::new();
+    p.write(
+        "many.jsonl",
+        &batch(1500, "o").replace(
+            "\"description\":\"one of many\"",
+            "\"description\":\"one of many\",\"command\":\"true\"",
+        ),
+    );
+    assert!(p.coord(&["queue", "many.jsonl"]).status.success());
+    assert_eq!(folders(&p).len(), 2);
+    let workers: Vec<_> = ["w1", "w2"]
+        .iter()
+        .map(|w| p.spawn(&["worker", "--id", w, "--watch", "--quiet"]))
+        .collect();
+    let mut cancelled = 0;
+    for i in (0..1500).rev().step_by(15) {
+        let out = p.coord(&["cancel", &format!("o{i:05}")]);
+        // A task a worker finished first cannot be cancelled: exit 5, and it stays completed.
+        match out.status.code() {
+            Some(0) => cancelled += 1,
+            Some(5) => {}
+            other => panic!("cancel exited {other:?}: {}", stderr(&out)),
+        }
+        if i % 150 == 0 {
+            assert!(p.coord(&["doctor", "--fix"]).status.success());
+            let out = p.coord(&["purge", "--failed", "--older-than", "1h"]);
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+    }
+    assert!(
+        p.wait(Duration::from_secs(60), || p.count("pending") == 0
+            && std::fs::read_dir(p.root().join("assigned/w1"))
+                .map_or(0, |d| d.count())
+                == 0
+            && std::fs::read_dir(p.root().join("assigned/w2"))
+                .map_or(0, |d| d.count())
+                == 0),
+        "the workers drained the folders"
+    );
+    for w in &workers {
+        signal(w, "TERM");
+    }
+    for w in workers {
+        assert!(w.wait_with_output().unwrap().status.success());
+    }
+    let seen = states(&p);
+    assert_eq!(seen.len(), 1500);
+    for (id, places) in &seen {
+        assert_eq!(places.len(), 1, "{id} is in {places:?}");
+    }
+    assert!(cancelled > 0, "some cancels reached tasks still in folders");
+    assert_eq!(p.count("failed"), cancelled);
+    assert_eq!(p.count("completed"), 1500 - cancelled);
+    assert!(folders(&p).is_empty(), "{:?}", folders(&p));
+    assert!(p.coord(&["doctor"]).status.success());
 }
