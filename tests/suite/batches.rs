@@ -15,6 +15,16 @@ fn batch(count: usize, prefix: &str) -> String {
         .join("\n")
 }
 
+/// Queues `count` tasks that run `true`, in one call (so in batch folders).
+fn queue_runnable(p: &Project, count: usize, prefix: &str) {
+    let tasks = batch(count, prefix).replace(
+        "\"description\":\"one of many\"",
+        "\"description\":\"one of many\",\"command\":\"true\"",
+    );
+    p.write("many.jsonl", &tasks);
+    assert!(p.coord(&["queue", "many.jsonl"]).status.success());
+}
+
 fn folders(p: &Project) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(p.root().join("pending"))
         .unwrap()
@@ -106,14 +116,7 @@ fn a_big_batch_lands_in_folders_and_keeps_claim_order_with_other_tasks() {
 #[test]
 fn workers_drain_folders_and_remove_them_once_empty() {
     let p = Project::new();
-    p.write(
-        "many.jsonl",
-        &batch(1500, "d").replace(
-            "\"description\":\"one of many\"",
-            "\"description\":\"one of many\",\"command\":\"true\"",
-        ),
-    );
-    assert!(p.coord(&["queue", "many.jsonl"]).status.success());
+    queue_runnable(&p, 1500, "d");
     assert_eq!(folders(&p).len(), 2);
     let workers: Vec<_> = ["w1", "w2"]
         .iter()
@@ -167,14 +170,7 @@ fn operator_verbs_race_workers_claiming_from_folders() {
     // tasks inside the folders and runs `doctor --fix` and `purge` in a loop: every task ends
     // in exactly one state, doctor finds nothing, and the emptied folders are gone.
     let p = Project::new();
-    p.write(
-        "many.jsonl",
-        &batch(1500, "o").replace(
-            "\"description\":\"one of many\"",
-            "\"description\":\"one of many\",\"command\":\"true\"",
-        ),
-    );
-    assert!(p.coord(&["queue", "many.jsonl"]).status.success());
+    queue_runnable(&p, 1500, "o");
     assert_eq!(folders(&p).len(), 2);
     let workers: Vec<_> = ["w1", "w2"]
         .iter()
