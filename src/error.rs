@@ -143,6 +143,14 @@ pub enum Error {
         /// A shell command that fixes it.
         fix: String,
     },
+    /// A workspace found above the current folder that another user could have planted.
+    #[error("refusing to use {}: {problem}", path.display())]
+    UntrustedWorkspace {
+        /// The `.coord` folder found.
+        path: PathBuf,
+        /// Why it is not trusted.
+        problem: String,
+    },
     /// The request does not fit the task's state (cancelling a finished task, retrying one
     /// that has not failed).
     #[error("{message}")]
@@ -237,6 +245,10 @@ impl Error {
                 "the workspace's file system is read-only: remount it read-write and run the command again; no task was left half-moved".into(),
             ),
             Error::UnknownTask { .. } => Some("list the tasks with `coord ls`".into()),
+            Error::UntrustedWorkspace { path, .. } => Some(format!(
+                "another user may have put it there: run `coord init` in your project, or name it with --root {} if you trust it",
+                path.display()
+            )),
             Error::NotHeld { hint, .. } | Error::StateConflict { hint, .. } => Some(hint.clone()),
             Error::TwoStates { .. } => Some(
                 "run `coord doctor` to see every copy, and `coord doctor --fix` to keep one".into(),
@@ -269,7 +281,7 @@ impl Error {
             | Error::StaleToken { .. } => ExitCode::Conflict,
             Error::ChecksFailed { .. } => ExitCode::ChecksFailed,
             Error::UnknownTask { .. } => ExitCode::UnknownTask,
-            Error::Unsafe { .. } => ExitCode::Unsafe,
+            Error::Unsafe { .. } | Error::UntrustedWorkspace { .. } => ExitCode::Unsafe,
             _ => ExitCode::Failure,
         }
     }

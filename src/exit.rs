@@ -21,7 +21,8 @@ pub enum ExitCode {
     ChecksFailed = 6,
     /// No task has the id given.
     UnknownTask = 7,
-    /// A worker refused to run commands: the workspace could have been written by another user.
+    /// A worker refused to run commands: the workspace could have been written by another user;
+    /// or a workspace found above the current folder belongs to another user.
     Unsafe = 8,
     /// `coord next`: no task is ready for this worker (not an error; try again later).
     Empty = 10,

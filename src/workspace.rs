@@ -206,13 +206,47 @@ impl Workspace {
         while let Some(d) = dir {
             let candidate = d.join(DIR_NAME);
             if candidate.join("pending").is_dir() {
-                return Workspace::open(&candidate);
+                let ws = Workspace::open(&candidate)?;
+                ws.check_discovered()?;
+                return Ok(ws);
             }
             dir = d.parent();
         }
         Err(Error::NoWorkspace {
             searched: format!("in {} or any parent directory", cwd.display()),
         })
+    }
+
+    /// Refuses a workspace found by searching upwards that this user does not own (or share
+    /// through the group of `init --shared`), or that anyone may write: another user could have
+    /// planted it above the project, as git's `safe.directory` guards against. A workspace named
+    /// with `--root` or `COORD_ROOT` is the user's explicit choice and is not refused.
+    fn check_discovered(&self) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let meta =
+            fs::symlink_metadata(&self.root).map_err(|e| Error::io("inspect", &self.root, e))?;
+        let me = rustix::process::geteuid().as_raw();
+        let shared = self.config.shared_gid == Some(meta.gid());
+        let problem = if meta.mode() & 0o002 != 0 {
+            Some(format!(
+                "it is writable by every user (mode {:04o})",
+                meta.mode() & 0o7777
+            ))
+        } else if meta.uid() != me && !shared {
+            Some(format!(
+                "it belongs to uid {}, not to you (uid {me})",
+                meta.uid()
+            ))
+        } else {
+            None
+        };
+        match problem {
+            None => Ok(()),
+            Some(problem) => Err(Error::UntrustedWorkspace {
+                path: self.root.clone(),
+                problem,
+            }),
+        }
     }
 
     /// The `.coord` folder itself (absolute).

@@ -50,12 +50,12 @@ pub fn fail(root: Option<PathBuf>, args: FailArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::Success);
     }
     match d {
-        Disposition::Requeued => println!(
+        Disposition::Requeued => say!(
             "failed {} (attempt {attempt}); back in pending/ for attempt {}",
             args.task,
             attempt + 1
         ),
-        _ => println!(
+        _ => say!(
             "failed {} (attempt {attempt}); moved to failed/, no more attempts",
             args.task
         ),
@@ -79,7 +79,7 @@ pub struct ReleaseArgs {
     #[arg(long, value_name = "TIME", conflicts_with = "for_", value_parser = parse_time)]
     until: Option<jiff::Timestamp>,
     /// Snooze for this long: 90s, 30m, 12h, 7d.
-    #[arg(long = "for", id = "for_", value_name = "DURATION", value_parser = super::parse_duration)]
+    #[arg(long = "for", id = "for_", value_name = "DURATION", value_parser = coord::time::parse_duration)]
     for_: Option<std::time::Duration>,
     /// Print JSON (docs/json.md).
     #[arg(long)]
@@ -112,12 +112,12 @@ pub fn release(root: Option<PathBuf>, args: ReleaseArgs) -> anyhow::Result<ExitC
         return Ok(ExitCode::Success);
     }
     match until {
-        Some(at) => println!(
+        Some(at) => say!(
             "snoozed {}: back in pending/ (no attempt used), not claimed before {}",
             args.task,
             coord::time::format(at)
         ),
-        None => println!(
+        None => say!(
             "released {}; it is back in pending/ (no attempt used)",
             args.task
         ),
@@ -157,9 +157,11 @@ pub fn ask(root: Option<PathBuf>, args: AskArgs) -> anyhow::Result<ExitCode> {
         super::print_json(&serde_json::json!({"taskId": args.task, "state": "waiting"}))?;
         return Ok(ExitCode::Success);
     }
-    println!(
+    say!(
         "{} waits for an answer in waiting/ (no attempt used, no lease running); `coord answer {} TEXT` sends it back to {} with the answer",
-        args.task, args.task, args.worker
+        args.task,
+        args.task,
+        args.worker
     );
     Ok(ExitCode::Success)
 }
@@ -192,9 +194,9 @@ pub fn heartbeat(root: Option<PathBuf>, args: HeartbeatArgs) -> anyhow::Result<E
     if args.json {
         super::print_json(&serde_json::json!({"workerId": args.worker, "taskIds": held}))?;
     } else if held.is_empty() {
-        println!("{}: alive, holding no task", args.worker);
+        say!("{}: alive, holding no task", args.worker);
     } else {
-        println!("{}: alive, holding {}", args.worker, held.join(", "));
+        say!("{}: alive, holding {}", args.worker, held.join(", "));
     }
     Ok(ExitCode::Success)
 }

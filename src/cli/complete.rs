@@ -92,12 +92,14 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             if args.json {
                 super::print_json(report)?;
             } else if done.in_review {
-                println!(
+                say!(
                     "{} passed its checks (attempt {}); it waits for review: `coord approve {}` completes it",
-                    report.task_id, report.attempt, report.task_id
+                    report.task_id,
+                    report.attempt,
+                    report.task_id
                 );
             } else {
-                println!(
+                say!(
                     "completed {} (attempt {}); report {}",
                     report.task_id,
                     report.attempt,
@@ -116,7 +118,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                 failures.len()
             );
             for f in &failures {
-                eprintln!("  failed: {f}");
+                say_err!("  failed: {f}");
             }
             eprintln!(
                 "hint: the task is still yours: fix the work and run `coord complete {id} --worker {worker}` again, or give up with `coord fail {id} --worker {worker} --reason ...`"

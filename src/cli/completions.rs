@@ -44,7 +44,7 @@ pub fn man(command: clap::Command, args: ManArgs) -> anyhow::Result<ExitCode> {
             std::fs::create_dir_all(&dir).map_err(|e| coord::Error::io("create", &dir, e))?;
             clap_mangen::generate_to(command, &dir)
                 .map_err(|e| coord::Error::io("write the manual pages into", &dir, e))?;
-            println!("wrote the manual pages into {}", dir.display());
+            say!("wrote the manual pages into {}", dir.display());
         }
         None => {
             let mut out = std::io::stdout().lock();

@@ -38,13 +38,13 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     };
     match (&args.key, args.json) {
         (None, true) => super::print_json(&config)?,
-        (None, false) => print!("{}", render(&config)),
+        (None, false) => say_part!("{}", render(&config)),
         (Some(key), json) => {
             let value = get(&config, key)?;
             if json {
                 super::print_json(&serde_json::json!({"key": key, "value": value}))?;
             } else {
-                println!("{key} = {value}");
+                say!("{key} = {value}");
             }
         }
     }
@@ -92,10 +92,10 @@ fn set(c: &mut Config, key: &str, value: &str) -> coord::Result<()> {
             "{key} is true or false, not {value:?}"
         ))),
     };
-    let secs = || match value.parse::<u64>() {
+    let secs = || match coord::time::parse_secs(value) {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(Error::Invalid(format!(
-            "{key} is a whole number of seconds from 1 up, not {value:?}"
+            "{key} is a whole number of seconds from 1 up to 100 years, not {value:?}"
         ))),
     };
     match key {

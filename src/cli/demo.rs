@@ -63,13 +63,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     let ws = Workspace::init(&project, None)?;
-    let say = |text: String| {
+    let say = |text: String| -> std::io::Result<()> {
         if !args.json {
-            println!("{text}");
+            say!("{text}");
         }
+        Ok(())
     };
-    say(format!("project:   {}", project.display()));
-    say(format!("workspace: {}", ws.root().display()));
+    say(format!("project:   {}", project.display()))?;
+    say(format!("workspace: {}", ws.root().display()))?;
 
     let input = std::fs::read_to_string(project.join("fixtures/tasks.json"))?;
     let tasks =
@@ -80,12 +81,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             "unchanged"
         };
-        say(format!("{what:<10} {}", r.id));
+        say(format!("{what:<10} {}", r.id))?;
     }
 
     say(format!(
         "\nstarting worker-A and worker-B with --exec '{HANDLER}' (their logs follow on stderr)\n"
-    ));
+    ))?;
     let exe = std::env::current_exe()?;
     let workers: Vec<_> = ["worker-A", "worker-B"]
         .into_iter()
@@ -132,7 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn print_reports(ws: &Workspace) -> anyhow::Result<()> {
-    println!("reports in {}:", ws.reports().display());
+    say!("reports in {}:", ws.reports().display());
     let mut names = store::list_files(&ws.reports())?;
     names.sort();
     for name in names {
@@ -142,7 +143,7 @@ fn print_reports(ws: &Workspace) -> anyhow::Result<()> {
             .as_ref()
             .and_then(|v| v.get("wordCount"))
             .map_or_else(String::new, |w| format!(", {w} words"));
-        println!(
+        say!(
             "  {:<10} {:<9} by {} in {} ms{words}: {}",
             r.task_id,
             r.status,

@@ -40,7 +40,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     match &probe {
         Some(p) => {
             let yes = |b: bool| if b { "yes" } else { "NO" };
-            println!(
+            say!(
                 "file system: {}{}; locks exclude between processes here: {}; a second rename of a claimed name fails: {}; renameat2 no-replace: {}",
                 p.filesystem,
                 if p.shared {
@@ -53,7 +53,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                 yes(p.rename_noreplace)
             );
             if p.shared {
-                println!(
+                say!(
                     "  other hosts: their locks are not seen here, so their workers are judged by lease ({}s without a new beat); workers rescan every {}s; {}",
                     ws.worker_lease().as_secs(),
                     coord::fsinfo::NETWORK_POLL.as_secs_f32(),
@@ -61,17 +61,17 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        None => println!("file system: not probed (the workspace cannot be written)"),
+        None => say!("file system: not probed (the workspace cannot be written)"),
     }
     if findings.is_empty() {
-        println!(
+        say!(
             "{}: consistent: every task is in exactly one state, with its report when finished",
             ws.root().display()
         );
     } else {
         for f in &findings {
             let mark = if f.fixed { "fixed" } else { "found" };
-            println!(
+            say!(
                 "{mark:<6} {:<15} {}: {}",
                 f.kind,
                 f.path.display(),
@@ -79,9 +79,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             );
         }
         if open > 0 {
-            println!(
-                "{open} problem(s) left; run `coord doctor --fix` to repair what can be repaired"
-            );
+            say!("{open} problem(s) left; run `coord doctor --fix` to repair what can be repaired");
         }
     }
     Ok(if open == 0 {

@@ -36,8 +36,9 @@ fn parse_since(text: &str) -> Result<jiff::Timestamp, String> {
     if let Ok(at) = text.parse::<jiff::Timestamp>() {
         return Ok(at);
     }
-    let back = super::parse_duration(text).map_err(|_| {
-        format!("{text:?} is neither a duration (30m, 12h, 7d) nor an RFC 3339 time")
+    let back = coord::time::parse_duration(text).map_err(|e| match e {
+        coord::time::DurationError::TooLong(_) => e.to_string(),
+        _ => format!("{text:?} is neither a duration (30m, 12h, 7d) nor an RFC 3339 time"),
     })?;
     Ok(coord::host::now() - back)
 }

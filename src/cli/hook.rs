@@ -57,7 +57,7 @@ struct IdleArgs {
     #[arg(long, env = "COORD_WORKER_ID")]
     worker: Option<String>,
     /// How long to wait for work, in seconds; keep it under the hook's `timeout`.
-    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    #[arg(long, value_name = "SECS", default_value_t = 3600, value_parser = coord::time::parse_secs)]
     wait: u64,
 }
 

@@ -50,7 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "sharedGid": ws.shared_group(),
         }))?;
     } else {
-        println!("{}", ws.root().display());
+        say!("{}", ws.root().display());
     }
     Ok(ExitCode::Success)
 }

@@ -113,15 +113,15 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     if added == 0 {
-        println!(
+        say!(
             "unchanged  {} (coord's hooks are there already)",
             file.display()
         );
     } else {
-        println!("updated    {} ({added} hook(s) added)", file.display());
+        say!("updated    {} ({added} hook(s) added)", file.display());
     }
     if matches!(args.harness, Which::Codex) {
-        println!(
+        say!(
             "note: Codex runs a project's hooks only once the project and its hooks are trusted \
              (or with --dangerously-bypass-hook-trust for unattended runs)"
         );

@@ -80,7 +80,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             more += 1;
         } else {
             shown += 1;
-            written = writeln!(out, "{}", text_row(&row));
+            written = writeln!(out, "{}", super::safe::shown(&text_row(&row)));
         }
         std::ops::ControlFlow::Continue(())
     })?;
@@ -112,6 +112,6 @@ fn text_row(row: &Row) -> String {
         format!("{}/{}", row.attempt, row.max_attempts),
         row.priority,
         ago(row.queued_at),
-        clip(&note, 18)
+        clip(&super::safe::plain(&note), 18)
     )
 }

@@ -67,7 +67,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                         &serde_json::json!({"workerId": line.worker, "text": line.text})
                     )
                 )?,
-                false => writeln!(out, "{}", line.text)?,
+                false => writeln!(out, "{}", super::safe::plain(&line.text))?,
             }
         }
         out.flush()?;
@@ -85,6 +85,7 @@ fn task(ws: &coord::Workspace, id: &str, follow: bool, json: bool) -> anyhow::Re
     use std::io::{Read, Seek, SeekFrom};
     let mut waker = follow.then(|| Waker::for_views(ws, &[(&ws.task_logs(), false)]));
     let mut offsets: std::collections::BTreeMap<PathBuf, u64> = Default::default();
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
     loop {
         let mut out = std::io::stdout().lock();
         for (attempt, path) in logfile::task_logs(ws, id)? {
@@ -108,6 +109,10 @@ fn task(ws: &coord::Workspace, id: &str, follow: bool, json: bool) -> anyhow::Re
                     let line = serde_json::json!({"taskId": id, "attempt": attempt, "text": text});
                     writeln!(out, "{}", super::versioned(&line))?;
                 }
+            } else if tty {
+                // A command's own output reaches a terminal with its control characters
+                // shown escaped; into a pipe or a file it goes byte for byte.
+                out.write_all(super::safe::plain(&String::from_utf8_lossy(&chunk)).as_bytes())?;
             } else {
                 out.write_all(&chunk)?;
             }

@@ -1,5 +1,22 @@
 //! Commands of the binary: each turns its arguments into library calls and prints the result.
 
+/// Prints a line for people on stdout through [`paint::print`], which shows control
+/// characters in it escaped ([`safe`]).
+macro_rules! say {
+    () => { $crate::cli::paint::print("\n")? };
+    ($($arg:tt)*) => { $crate::cli::paint::print(&format!("{}\n", format_args!($($arg)*)))? };
+}
+
+/// Prints text for people on stdout without adding a newline, as [`say!`] does.
+macro_rules! say_part {
+    ($($arg:tt)*) => { $crate::cli::paint::print(&format!($($arg)*))? };
+}
+
+/// Prints a line for people on stderr, control characters shown escaped ([`safe`]).
+macro_rules! say_err {
+    ($($arg:tt)*) => { eprintln!("{}", $crate::cli::safe::plain(&format!($($arg)*))) };
+}
+
 pub mod add;
 pub mod assignment;
 pub mod claims;
@@ -21,6 +38,7 @@ pub mod paint;
 pub mod queue;
 pub mod recover;
 pub mod review;
+pub mod safe;
 pub mod show;
 pub mod stats;
 pub mod status;
@@ -32,7 +50,6 @@ pub mod workers;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use coord::exit::ExitCode;
 use coord::workspace::{Origin, Workspace};
@@ -95,7 +112,8 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
     let red = anstyle::Style::new()
         .bold()
         .fg_color(Some(anstyle::AnsiColor::Red.into()));
-    let text = error_text(coord_err).replacen("error:", &format!("{red}error:{red:#}"), 1);
+    let text =
+        safe::plain(&error_text(coord_err)).replacen("error:", &format!("{red}error:{red:#}"), 1);
     let _ = write!(anstream::stderr().lock(), "{text}");
     coord_err.exit_code()
 }
@@ -115,25 +133,4 @@ pub fn error_text(err: &coord::Error) -> String {
         text.push_str(&format!("hint: {hint}\n"));
     }
     text
-}
-
-/// A duration like `90s`, `30m`, `12h`, `7d` or `2w`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration such as 90s, 30m, 12h, 7d or 2w"))?;
-    let unit_secs = match unit.trim() {
-        "s" | "" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        "d" => 86_400.0,
-        "w" => 604_800.0,
-        other => return Err(format!("unknown unit {other:?}: use s, m, h, d or w")),
-    };
-    Ok(Duration::from_secs_f64(n * unit_secs))
 }

@@ -57,7 +57,7 @@ fn print(
     mail: &super::talk::Delivery,
 ) -> anyhow::Result<ExitCode> {
     if !json {
-        print!("{}", mail.text);
+        say_part!("{}", mail.text);
     }
     match claimed {
         Some(a) => {
@@ -66,7 +66,7 @@ fn print(
                 v["messages"] = serde_json::to_value(mail.messages())?;
                 super::print_json(&v)?;
             } else {
-                print!("{}", super::assignment::to_text(&a));
+                say_part!("{}", super::assignment::to_text(&a));
             }
             Ok(ExitCode::Success)
         }
@@ -99,12 +99,12 @@ fn print(
                     "hint": format!("run `coord next --worker {} --wait` to wait for one", args.worker),
                 }))?;
             } else {
-                println!(
+                say!(
                     "{message}; `coord next --worker {} --wait` waits up to {DEFAULT_WAIT_SECS}s for one",
                     args.worker
                 );
                 for (id, why) in &waiting {
-                    println!("  {id}: {why}");
+                    say!("  {id}: {why}");
                 }
             }
             Ok(ExitCode::Empty)

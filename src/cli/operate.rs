@@ -45,19 +45,19 @@ pub fn cancel(root: Option<PathBuf>, args: CancelArgs) -> anyhow::Result<ExitCod
             continue;
         }
         match c.stopped {
-            Some(true) => println!("cancelled  {id} (was {}; its command stopped)", c.was),
+            Some(true) => say!("cancelled  {id} (was {}; its command stopped)", c.was),
             Some(false) => {
-                println!("cancelled  {id} (was {})", c.was);
+                say!("cancelled  {id} (was {})", c.was);
                 eprintln!(
                     "warning: {id}'s command was not seen to stop within {}s; it may still run \
                      (see `coord logs`)",
                     operate::STOP_WAIT.as_secs()
                 );
             }
-            None => println!("cancelled  {id} (was {})", c.was),
+            None => say!("cancelled  {id} (was {})", c.was),
         }
         for d in c.dependents_failed {
-            println!("failed     {d} (it depends on {id})");
+            say!("failed     {d} (it depends on {id})");
         }
     }
     if args.json {
@@ -95,8 +95,8 @@ pub fn retry(root: Option<PathBuf>, args: RetryArgs) -> anyhow::Result<ExitCode>
             continue;
         }
         match retried {
-            Retried::Pending => println!("retried    {id} (pending, attempts reset)"),
-            Retried::Blocked => println!(
+            Retried::Pending => say!("retried    {id} (pending, attempts reset)"),
+            Retried::Blocked => say!(
                 "retried    {id} (blocked until the tasks it depends on complete, attempts reset)"
             ),
         }
@@ -127,7 +127,7 @@ pub struct PurgeArgs {
     #[arg(long)]
     journal: bool,
     /// Only what finished (or was last written) longer ago than this: 90s, 30m, 12h, 7d, 2w.
-    #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = coord::time::parse_duration)]
     older_than: Duration,
     /// Print JSON.
     #[arg(long)]
@@ -161,14 +161,14 @@ pub fn purge(root: Option<PathBuf>, args: PurgeArgs) -> anyhow::Result<ExitCode>
         }))?;
     } else {
         if args.logs {
-            println!("removed the logs of {} worker(s)", logs.len());
+            say!("removed the logs of {} worker(s)", logs.len());
         }
         if args.journal {
-            println!("removed {} journal segment(s)", segments.len());
+            say!("removed {} journal segment(s)", segments.len());
         }
-        println!("purged {} task(s)", purged.removed.len());
+        say!("purged {} task(s)", purged.removed.len());
         if !purged.kept.is_empty() {
-            println!(
+            say!(
                 "kept {} that blocked tasks depend on: {}",
                 purged.kept.len(),
                 purged.kept.join(", ")
@@ -193,9 +193,9 @@ pub fn pause(root: Option<PathBuf>, args: PauseArgs) -> anyhow::Result<ExitCode>
     if args.json {
         super::print_json(&serde_json::json!({"paused": true, "changed": changed}))?;
     } else if changed {
-        println!("paused: running tasks finish, nothing new is claimed until `coord resume`");
+        say!("paused: running tasks finish, nothing new is claimed until `coord resume`");
     } else {
-        println!("already paused; `coord resume` lets workers claim again");
+        say!("already paused; `coord resume` lets workers claim again");
     }
     Ok(ExitCode::Success)
 }
@@ -207,9 +207,9 @@ pub fn resume(root: Option<PathBuf>, args: PauseArgs) -> anyhow::Result<ExitCode
     if args.json {
         super::print_json(&serde_json::json!({"paused": false, "changed": changed}))?;
     } else if changed {
-        println!("resumed: workers claim again");
+        say!("resumed: workers claim again");
     } else {
-        println!("not paused");
+        say!("not paused");
     }
     Ok(ExitCode::Success)
 }

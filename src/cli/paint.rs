@@ -21,10 +21,11 @@ pub fn state(state: &str, width: usize) -> String {
     format!("{style}{state:<width$}{style:#}")
 }
 
-/// Prints `text` on stdout, in colour only where colour belongs.
+/// Prints `text` on stdout, in colour only where colour belongs, with every control character
+/// but coord's own colour codes shown escaped ([`super::safe::shown`]).
 pub fn print(text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut out = anstream::stdout().lock();
-    out.write_all(text.as_bytes())?;
+    out.write_all(super::safe::shown(text).as_bytes())?;
     out.flush()
 }

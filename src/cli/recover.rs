@@ -38,10 +38,10 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             .collect();
         super::print_json(&serde_json::json!({"recovered": items}))?;
     } else if moved.is_empty() {
-        println!("nothing to recover: every task is held by a live worker or within its lease");
+        say!("nothing to recover: every task is held by a live worker or within its lease");
     } else {
         for r in &moved {
-            println!("recovered {} from {}: {}", r.task, r.worker, r.reason);
+            say!("recovered {} from {}: {}", r.task, r.worker, r.reason);
         }
     }
     Ok(ExitCode::Success)

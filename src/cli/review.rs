@@ -25,23 +25,23 @@ pub fn list(root: Option<PathBuf>, args: ListArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::Success);
     }
     if waiting.is_empty() {
-        println!("nothing waits for review");
+        say!("nothing waits for review");
     }
     for r in &waiting {
-        println!(
+        say!(
             "{}  by {}, attempt {}, {} ago",
             clip(&r.task_id, 32),
             clip(&r.worker_id, 20),
             r.attempt,
             ago(Some(r.completed_at))
         );
-        println!("  {}", clip(&r.description, 76));
+        say!("  {}", clip(&r.description, 76));
         if !r.deliverables.is_empty() {
-            println!("  deliverables: {}", clip(&r.deliverables.join(", "), 62));
+            say!("  deliverables: {}", clip(&r.deliverables.join(", "), 62));
         }
     }
     if !waiting.is_empty() {
-        println!("approve: `coord approve ID`; send back: `coord reject ID --reason \"...\"`");
+        say!("approve: `coord approve ID`; send back: `coord reject ID --reason \"...\"`");
     }
     Ok(ExitCode::Success)
 }
@@ -72,9 +72,10 @@ pub fn approve(root: Option<PathBuf>, args: ApproveArgs) -> anyhow::Result<ExitC
     for id in &args.tasks {
         match review::approve(&ws, id, &by, args.note.as_deref()) {
             Ok(report) if args.json => done.push(report),
-            Ok(report) => println!(
+            Ok(report) => say!(
                 "approved {id} (work by {}, attempt {}); completed",
-                report.worker_id, report.attempt
+                report.worker_id,
+                report.attempt
             ),
             // One task that moved on does not stop the others from being approved.
             Err(e) => {
@@ -119,11 +120,11 @@ pub fn reject(root: Option<PathBuf>, args: RejectArgs) -> anyhow::Result<ExitCod
         return Ok(ExitCode::Success);
     }
     match disposition {
-        Disposition::DeadLettered => println!(
+        Disposition::DeadLettered => say!(
             "rejected {}; that was its last attempt: moved to failed/",
             args.task
         ),
-        _ => println!(
+        _ => say!(
             "rejected {}; back in pending/ with your reason as its note (the attempt counts)",
             args.task
         ),

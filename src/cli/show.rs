@@ -26,7 +26,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         super::print_json(&to_json(&ws, &args.task)?)?;
     } else {
-        print!("{}", to_text(&ws, &args.task)?);
+        say_part!("{}", to_text(&ws, &args.task)?);
     }
     Ok(ExitCode::Success)
 }

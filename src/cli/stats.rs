@@ -22,43 +22,54 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::Success);
     }
     let c = &s.counts;
-    println!(
+    say!(
         "pending {}   blocked {}   assigned {}   waiting {}   review {}",
-        c.pending, c.blocked, c.assigned, c.waiting, c.review
+        c.pending,
+        c.blocked,
+        c.assigned,
+        c.waiting,
+        c.review
     );
-    println!(
+    say!(
         "completed {}   failed {}   cancelled {}",
-        c.completed, c.failed, c.cancelled
+        c.completed,
+        c.failed,
+        c.cancelled
     );
-    println!("throughput     {:.1} completed/min", s.throughput_per_min);
-    let spread = |name: &str, x: &stats::Spread| {
-        println!(
+    say!("throughput     {:.1} completed/min", s.throughput_per_min);
+    let spread = |name: &str, x: &stats::Spread| -> std::io::Result<()> {
+        say!(
             "{name:<14} p50 {} ms   p90 {} ms   p99 {} ms   max {} ms   ({} tasks)",
-            x.p50, x.p90, x.p99, x.max, x.count
-        )
+            x.p50,
+            x.p90,
+            x.p99,
+            x.max,
+            x.count
+        );
+        Ok(())
     };
-    spread("wait (queued)", &s.wait_ms);
-    spread("run", &s.run_ms);
+    spread("wait (queued)", &s.wait_ms)?;
+    spread("run", &s.run_ms)?;
     match s.first_attempt_success_rate {
-        Some(rate) => println!(
+        Some(rate) => say!(
             "first attempt  {:.1}% of finished tasks completed without a retry",
             rate * 100.0
         ),
-        None => println!("first attempt  no finished task yet"),
+        None => say!("first attempt  no finished task yet"),
     }
     if let Some(rate) = s.automation_rate {
-        println!(
+        say!(
             "automation     {:.1}% of completed tasks needed no human action",
             rate * 100.0
         );
     }
     if s.usage.reports > 0 {
-        println!("usage          {}", totals_text(&s.usage));
+        say!("usage          {}", totals_text(&s.usage));
     }
     if !s.workers.is_empty() {
-        println!("\nWORKER            COMPLETED  FAILED  RUN TIME");
+        say!("\nWORKER            COMPLETED  FAILED  RUN TIME");
         for t in &s.workers {
-            println!(
+            say!(
                 "{:<16}  {:>9}  {:>6}  {:.1}s",
                 super::table::clip(&t.worker_id, 16),
                 t.completed,
@@ -67,7 +78,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             );
         }
         for t in s.workers.iter().filter(|t| t.usage.reports > 0) {
-            println!(
+            say!(
                 "{:<16}  usage: {}",
                 super::table::clip(&t.worker_id, 16),
                 totals_text(&t.usage)

@@ -75,7 +75,7 @@ fn watch(ws: &coord::Workspace, json: bool) -> anyhow::Result<ExitCode> {
             } else {
                 writeln!(out, "---")?;
             }
-            write!(out, "{}", render(&st))?;
+            write!(out, "{}", super::safe::shown(&render(&st)))?;
             writeln!(
                 out,
                 "\n{}  (redrawn on every change; Ctrl-C to stop)",

@@ -41,13 +41,15 @@ pub fn answer(root: Option<PathBuf>, args: AnswerArgs) -> anyhow::Result<ExitCod
         return Ok(ExitCode::Success);
     }
     match done.to {
-        AnswerTo::Asker => println!(
+        AnswerTo::Asker => say!(
             "answered {}: back with {} (its next `coord next` hands it over with the answer)",
-            args.task, done.asker
+            args.task,
+            done.asker
         ),
-        AnswerTo::Pending => println!(
+        AnswerTo::Pending => say!(
             "answered {}: {} is gone or runs commands, so the task is back in pending/ with the answer for the next worker (no attempt used)",
-            args.task, done.asker
+            args.task,
+            done.asker
         ),
     }
     Ok(ExitCode::Success)
@@ -70,21 +72,21 @@ pub fn list_questions(root: Option<PathBuf>, args: QuestionsArgs) -> anyhow::Res
         return Ok(ExitCode::Success);
     }
     if open.is_empty() {
-        println!("no open questions");
+        say!("no open questions");
     }
     for q in &open {
-        println!(
+        say!(
             "{}  asked by {}, {} ago",
             clip(&q.task_id, 32),
             clip(&q.worker_id, 24),
             ago(Some(q.asked_at))
         );
         for line in wrap(&q.question, 76) {
-            println!("  {line}");
+            say!("  {line}");
         }
     }
     if !open.is_empty() {
-        println!("answer with `coord answer TASK \"...\"`");
+        say!("answer with `coord answer TASK \"...\"`");
     }
     Ok(ExitCode::Success)
 }
@@ -124,10 +126,10 @@ pub fn send(root: Option<PathBuf>, args: SendArgs) -> anyhow::Result<ExitCode> {
         let names: Vec<&str> = sent.iter().map(Inbox::name).collect();
         super::print_json(&serde_json::json!({"sentTo": names}))?;
     } else if sent.is_empty() {
-        println!("no worker has a record yet: nobody to send to");
+        say!("no worker has a record yet: nobody to send to");
     } else {
         let names: Vec<&str> = sent.iter().map(Inbox::name).collect();
-        println!("sent to {}", names.join(", "));
+        say!("sent to {}", names.join(", "));
     }
     Ok(ExitCode::Success)
 }
@@ -162,7 +164,7 @@ pub fn feedback(root: Option<PathBuf>, args: FeedbackArgs) -> anyhow::Result<Exi
     )?;
     match args.json {
         true => super::print_json(&serde_json::json!({"sentTo": [messages::COORDINATOR]}))?,
-        false => println!("feedback left for the coordinator (`coord inbox` reads it)"),
+        false => say!("feedback left for the coordinator (`coord inbox` reads it)"),
     }
     Ok(ExitCode::Success)
 }
@@ -195,13 +197,13 @@ pub fn inbox(root: Option<PathBuf>, args: InboxArgs) -> anyhow::Result<ExitCode>
             "messages": found,
         }))?;
     } else if found.is_empty() {
-        println!(
+        say!(
             "no {}messages for {}",
             if args.unread { "unread " } else { "" },
             inbox.name()
         );
     } else {
-        print!("{}", render(&found));
+        say_part!("{}", render(&found));
     }
     if !args.peek {
         messages::mark_read(&ws, &inbox, &found)?;

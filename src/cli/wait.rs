@@ -61,9 +61,9 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(code);
     }
     match waited {
-        Waited::Completed(done) => println!("all {} task(s) completed", done.len()),
+        Waited::Completed(done) => say!("all {} task(s) completed", done.len()),
         Waited::SomeFailed { completed, failed } => {
-            println!(
+            say!(
                 "{} task(s) completed, {} did not: {}",
                 completed.len(),
                 failed.len(),
@@ -72,7 +72,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             eprintln!("hint: see why with `coord show {}`", failed[0]);
         }
         Waited::TimedOut(open) => {
-            println!(
+            say!(
                 "time ran out; {} task(s) not finished: {}",
                 open.len(),
                 capped(&open)

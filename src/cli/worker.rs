@@ -24,7 +24,7 @@ pub struct Args {
     #[arg(long, value_name = "CMD")]
     exec: Option<String>,
     /// Seconds between safety rescans of pending/ while idle (events do the real work).
-    #[arg(long, value_name = "SECS", default_value_t = 15)]
+    #[arg(long, value_name = "SECS", default_value_t = 15, value_parser = coord::time::parse_secs)]
     rescan: u64,
     /// Use no file-system events: rescan pending/ every SECS seconds (decimals allowed), as a
     /// network file system needs.
@@ -132,7 +132,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                 summary.skipped_no_command
             ));
         }
-        println!("{line}");
+        say!("{line}");
     }
     if summary.interrupted {
         return Ok(ExitCode::Interrupted);

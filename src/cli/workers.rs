@@ -56,7 +56,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     for id in &ids {
         match lease::forget(&ws, id)? {
             Forgot::Forgotten if args.json => forgotten.push(id.clone()),
-            Forgot::Forgotten => println!("forgot {id}"),
+            Forgot::Forgotten => say!("forgot {id}"),
             Forgot::Running => {
                 eprintln!("error: {id} may be running; stop it first (`coord status` shows it)");
                 code = ExitCode::Conflict;
@@ -76,7 +76,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         super::print_json(&serde_json::json!({"forgotten": forgotten}))?;
     } else if ids.is_empty() {
-        println!("no stopped worker to forget");
+        say!("no stopped worker to forget");
     }
     Ok(code)
 }

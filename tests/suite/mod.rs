@@ -7,6 +7,7 @@ mod crash;
 mod cycle;
 mod depends;
 mod doctor;
+mod edges;
 mod errors;
 mod everyday;
 mod handoff;

@@ -1,0 +1,247 @@
+//! The edges of the newest surfaces: durations out of any clock's range, workspaces planted
+//! above a project, and text from tasks and agents that tries to drive the operator's
+//! terminal.
+
+use std::os::unix::fs::PermissionsExt;
+
+use super::support::*;
+
+#[test]
+fn durations_too_long_for_the_clock_are_refused_with_a_message_not_a_panic() {
+    let p = Project::new();
+    p.queue(r#"{"id":"t","description":"x"}"#);
+    let huge = "99999999999999999999999w";
+    for args in [
+        vec!["purge", "--completed", "--older-than", huge],
+        vec!["events", "--since", huge],
+        vec!["release", "t", "--worker", "w", "--for", huge],
+        vec!["worker", "--id", "w", "--rescan", "99999999999999999999"],
+        vec!["worker", "--id", "w", "--rescan", "18446744073709551615"],
+        vec!["hook", "claude-idle", "--wait", "18446744073709551615"],
+        vec!["config", "leaseSecs", "18446744073709551615"],
+    ] {
+        let out = p.coord(&args);
+        let code = out.status.code();
+        assert!(
+            matches!(code, Some(2) | Some(4)),
+            "{args:?} exited {code:?}: {}",
+            stderr(&out)
+        );
+        assert!(
+            !stderr(&out).contains("panicked"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains("100 years") || stderr(&out).contains("not a duration"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(p.files("pending").len(), 1, "nothing moved");
+}
+
+/// A project inside a folder whose `.coord` another user made (uid 65534 here, as root can).
+fn planted() -> Option<(Project, std::path::PathBuf)> {
+    let p = Project::new();
+    let child = p.path().join("victim");
+    std::fs::create_dir(&child).unwrap();
+    p.queue(r#"{"id":"planted","description":"run rm -rf ~"}"#);
+    let status = std::process::Command::new("chown")
+        .args(["-R", "65534", p.root().to_str().unwrap()])
+        .status()
+        .unwrap();
+    if !status.success() {
+        eprintln!("skipped: this user cannot give a folder to another user");
+        return None;
+    }
+    Some((p, child))
+}
+
+#[test]
+fn a_workspace_another_user_planted_above_the_project_is_refused() {
+    if rustix::process::geteuid().as_raw() != 0 {
+        eprintln!("skipped: needs root to make a folder another user's");
+        return;
+    }
+    let Some((p, child)) = planted() else { return };
+    for args in [
+        vec!["status"],
+        vec!["next", "--worker", "victim"],
+        vec!["add", "--", "true"],
+    ] {
+        let out = p.command(&args).current_dir(&child).output().unwrap();
+        assert_eq!(out.status.code(), Some(8), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("refusing to use"), "{err}");
+        assert!(err.contains("belongs to uid 65534"), "{err}");
+        assert!(err.contains("--root"), "{err}");
+    }
+    assert_eq!(p.count("pending"), 1, "the planted task was not taken");
+    // Named explicitly, it is the user's choice.
+    let out = p
+        .command(&["status", "--json"])
+        .current_dir(&child)
+        .env("COORD_ROOT", p.root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn a_workspace_anyone_can_write_is_refused_even_when_it_is_ours() {
+    let p = Project::new();
+    let child = p.path().join("sub");
+    std::fs::create_dir(&child).unwrap();
+    std::fs::set_permissions(p.root(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = p.command(&["status"]).current_dir(&child).output().unwrap();
+    assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("writable by every user"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::set_permissions(p.root(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = p.command(&["status"]).current_dir(&child).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+const EVIL: &str = "\u{1b}]52;c;ZWNobyBoaQ==\u{7}\u{1b}[2J\r\u{9b}31m\u{202e}";
+
+/// `text` without coord's own colour codes (ESC [ n m).
+fn without_own_colour(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("\x1b[") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        match after[digits..].starts_with('m') && digits > 0 {
+            true => rest = &after[digits + 1..],
+            false => {
+                out.push('\x1b');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn assert_escaped(what: &str, text: &str) {
+    let text = &without_own_colour(text);
+    for bad in ['\u{1b}', '\u{7}', '\r', '\u{9b}', '\u{202e}'] {
+        assert!(
+            !text.contains(bad),
+            "{what} printed {:?} raw: {text:?}",
+            bad
+        );
+    }
+    assert!(
+        text.contains("\\x1b]52;c;") || what.contains("\"ls\""),
+        "{what} hid the text: {text:?}"
+    );
+}
+
+/// `coord ARGS` writing as it would to a terminal: colour forced on, so nothing strips the
+/// escapes on the way.
+fn as_on_a_terminal(p: &Project, args: &[&str]) -> std::process::Output {
+    p.command(args)
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn text_from_tasks_and_agents_reaches_the_terminal_escaped_and_json_unchanged() {
+    let p = Project::new();
+    let task = serde_json::json!({"id": "evil", "description": format!("desc {EVIL}")});
+    p.queue(&task.to_string());
+    let out = p.coord(&["next", "--worker", "agent", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for args in [
+        vec![
+            "heartbeat",
+            "--worker",
+            "agent",
+            "--note",
+            &format!("note {EVIL}"),
+        ],
+        vec!["send", "--to", "agent", &format!("mail {EVIL}")],
+        vec!["feedback", "--worker", "agent", &format!("feedback {EVIL}")],
+        vec![
+            "ask",
+            "evil",
+            "--worker",
+            "agent",
+            &format!("question {EVIL}"),
+        ],
+    ] {
+        let out = p.coord(&args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+    for args in [
+        vec!["status"],
+        vec!["show", "evil"],
+        vec!["questions"],
+        vec!["ls"],
+        vec!["inbox"],
+        vec!["inbox", "--worker", "agent"],
+    ] {
+        let out = as_on_a_terminal(&p, &args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_escaped(&format!("{args:?}"), &stdout(&out));
+    }
+    let out = p.coord(&["answer", "evil", &format!("answer {EVIL}")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = p.coord(&[
+        "fail",
+        "evil",
+        "--worker",
+        "agent",
+        "--reason",
+        &format!("why {EVIL}"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for args in [vec!["show", "evil"], vec!["ls"]] {
+        let out = as_on_a_terminal(&p, &args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_escaped(&format!("{args:?}"), &stdout(&out));
+    }
+    // JSON keeps the text exactly.
+    let out = p.coord(&["show", "evil", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["task"]["description"], format!("desc {EVIL}"));
+}
+
+#[test]
+fn a_command_s_output_is_escaped_on_a_terminal_and_kept_byte_for_byte_in_a_pipe() {
+    let p = Project::new();
+    p.queue(
+        r#"{"id":"loud","description":"x","maxAttempts":1,
+            "command":"printf 'out \\033]52;c;ZWNobyBoaQ==\\007\\033[2J\\n'; exit 3"}"#,
+    );
+    let out = p.coord(&["worker", "--id", "w", "--quiet"]);
+    assert_eq!(out.status.code(), Some(12), "{}", stderr(&out));
+    let piped = p.coord(&["logs", "loud"]);
+    assert!(
+        stdout(&piped).contains("out \u{1b}]52;c;ZWNobyBoaQ==\u{7}\u{1b}[2J"),
+        "a pipe gets the bytes as written: {:?}",
+        stdout(&piped)
+    );
+    let coord = env!("CARGO_BIN_EXE_coord");
+    let shown = std::process::Command::new("script")
+        .args(["-qec", &format!("{coord} logs loud"), "/dev/null"])
+        .current_dir(p.path())
+        .env_remove("COORD_ROOT")
+        .output()
+        .unwrap();
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let text = stdout(&shown);
+    assert!(
+        text.contains("out \\x1b]52;c;ZWNobyBoaQ==\\x07\\x1b[2J"),
+        "{text:?}"
+    );
+    assert!(!text.contains('\u{7}'), "{text:?}");
+}
