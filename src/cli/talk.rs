@@ -122,6 +122,13 @@ pub fn send(root: Option<PathBuf>, args: SendArgs) -> anyhow::Result<ExitCode> {
         args.task.as_deref(),
         &args.text,
     )?;
+    if let To::One(Inbox::Worker(worker)) = &to
+        && coord::lease::read_record(&ws, worker).is_none()
+    {
+        say_err!(
+            "warning: no worker named {worker} has run here; the message waits in its inbox until one does (`coord status` lists the workers)"
+        );
+    }
     if args.json {
         let names: Vec<&str> = sent.iter().map(Inbox::name).collect();
         super::print_json(&serde_json::json!({"sentTo": names}))?;

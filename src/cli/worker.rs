@@ -109,30 +109,17 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let summary = worker::run(&ws, &opts, life, &mut print_assignment)?;
     // A listener's stdout is a stream of task lines for an agent; its summary goes to stderr.
     let listening = opts.watch && opts.exec.is_none();
-    if listening {
-        eprintln!("{}", super::versioned(&summary));
-    } else if args.json {
-        super::print_json(&summary)?;
+    if args.json {
+        match listening {
+            true => eprintln!("{}", super::versioned(&summary)),
+            false => super::print_json(&summary)?,
+        }
     } else {
-        let mut line = format!(
-            "{}: {} completed, {} retried, {} failed, {} invalid, {} recovered",
-            summary.worker_id,
-            summary.completed,
-            summary.retried,
-            summary.failed,
-            summary.invalid,
-            summary.recovered
-        );
-        if summary.in_review > 0 {
-            line.push_str(&format!(", {} waiting for review", summary.in_review));
+        let line = summary_line(&summary);
+        match listening {
+            true => say_err!("{line}"),
+            false => say!("{line}"),
         }
-        if summary.skipped_no_command > 0 {
-            line.push_str(&format!(
-                ", {} left in pending/ (no command; use --exec or `coord next`)",
-                summary.skipped_no_command
-            ));
-        }
-        say!("{line}");
     }
     if summary.interrupted {
         return Ok(ExitCode::Interrupted);
@@ -147,4 +134,30 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::NotAllCompleted);
     }
     Ok(ExitCode::Success)
+}
+
+/// The closing summary in one line for people.
+fn summary_line(summary: &worker::Summary) -> String {
+    let mut line = format!(
+        "{}: {} completed, {} retried, {} failed, {} invalid, {} recovered",
+        summary.worker_id,
+        summary.completed,
+        summary.retried,
+        summary.failed,
+        summary.invalid,
+        summary.recovered
+    );
+    if summary.in_review > 0 {
+        line.push_str(&format!(", {} waiting for review", summary.in_review));
+    }
+    if summary.asked > 0 {
+        line.push_str(&format!(", {} waiting for an answer", summary.asked));
+    }
+    if summary.skipped_no_command > 0 {
+        line.push_str(&format!(
+            ", {} left in pending/ (no command; use --exec or `coord next`)",
+            summary.skipped_no_command
+        ));
+    }
+    line
 }

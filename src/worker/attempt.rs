@@ -111,7 +111,10 @@ impl Worker<'_> {
         let reason = match &ending {
             Ending::Cancelled => {
                 match ws.waiting().join(layout::file_name(&id)).exists() {
-                    true => info!("{id} asked a question (waiting/); its command was stopped"),
+                    true => {
+                        self.summary.asked += 1;
+                        info!("{id} asked a question (waiting/); its command was stopped")
+                    }
                     false => info!("{id} was cancelled while it ran; its command was stopped"),
                 }
                 crate::events::one(

@@ -7,7 +7,7 @@ use super::{Wake, Worker};
 use crate::claim::ClaimedTask;
 use crate::error::Result;
 use crate::handoff::Assignment;
-use crate::state::{TaskState, layout};
+use crate::state::TaskState;
 use crate::wake::Woke;
 
 impl Worker<'_> {
@@ -43,15 +43,27 @@ impl Worker<'_> {
                 Woke::Rescan | Woke::Deadline => self.heartbeat()?,
             }
         }
-        if layout::settled_path(ws, &TaskState::Completed, &id).exists() {
-            self.summary.completed += 1;
-            info!("completed {id} (by `coord complete`)");
-        } else if layout::settled_path(ws, &TaskState::Failed, &id).exists() {
-            self.summary.failed += 1;
-            warn!("failed {id} (by `coord fail`); moved to failed/");
-        } else {
-            self.summary.retried += 1;
-            info!("{id} went back to pending/ (failed with attempts left, or released)");
+        match crate::store::locate(ws, &id)?.map(|(state, _)| state) {
+            Some(TaskState::Completed) => {
+                self.summary.completed += 1;
+                info!("completed {id} (by `coord complete`)");
+            }
+            Some(TaskState::Failed) => {
+                self.summary.failed += 1;
+                warn!("failed {id} (by `coord fail`); moved to failed/");
+            }
+            Some(TaskState::Review) => {
+                self.summary.in_review += 1;
+                info!("{id} passed its checks; waiting for review in review/");
+            }
+            Some(TaskState::Waiting) => {
+                self.summary.asked += 1;
+                info!("{id} asked a question; waiting for its answer in waiting/");
+            }
+            _ => {
+                self.summary.retried += 1;
+                info!("{id} went back to pending/ (failed with attempts left, or released)");
+            }
         }
         Ok(())
     }

@@ -70,7 +70,9 @@ pub struct Summary {
     pub completed: usize,
     /// Tasks whose checks passed and that wait for review in review/.
     pub in_review: usize,
-    /// Attempts that failed and went back to pending/.
+    /// Tasks whose holder asked a question: they wait in waiting/ for an answer.
+    pub asked: usize,
+    /// Attempts that failed or were released, and went back to pending/.
     pub retried: usize,
     /// Tasks dead-lettered to failed/.
     pub failed: usize,
@@ -84,6 +86,13 @@ pub struct Summary {
     pub skipped_no_command: usize,
     /// The worker was stopped by a second signal while a task ran; that task went back to pending/.
     pub interrupted: bool,
+}
+
+impl Summary {
+    /// How many claims this worker has seen to an end of any kind (what `--max-tasks` counts).
+    pub fn tasks_run(&self) -> usize {
+        self.completed + self.in_review + self.asked + self.retried + self.failed
+    }
 }
 
 /// What wakes a worker.
@@ -200,7 +209,7 @@ impl Worker<'_> {
             if self.signals > 0 {
                 return Ok(());
             }
-            let done = self.summary.completed + self.summary.failed + self.summary.retried;
+            let done = self.summary.tasks_run();
             if self.opts.max_tasks.is_some_and(|max| done >= max) {
                 info!("stopping: reached --max-tasks {done}");
                 return Ok(());

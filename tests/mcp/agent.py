@@ -9,6 +9,8 @@ MODE:
   hold      take one task and print its id, then wait for a line on stdin before ending
   steal ID  try to complete, fail and release task ID, which another session holds
   tools     print the tool names the server offers
+  flood     call next with wait_secs=3 ten times at once on an empty queue; prints how many
+            were refused for too many waits and how many answered
   talk      take one task, ask a question about it and print {"asked": ID}; after a line on
             stdin, read the inbox, take the task back with `next` (which must carry the
             answer), send a message to the coordinator, leave feedback, report progress, and
@@ -107,6 +109,12 @@ async def main():
                 return
             elif mode == "talk":
                 out = await talk(session, project)
+            elif mode == "flood":
+                replies = await asyncio.gather(
+                    *(session.call_tool("next", {"wait_secs": 3}) for _ in range(10)))
+                refused = [r for r in replies if failed(r) and "already wait" in text(r)]
+                out = {"refused": len(refused), "answered": len(replies) - len(refused),
+                       "texts": sorted({text(r) for r in replies})}
             elif mode == "steal":
                 task = rest[0]
                 out = {}

@@ -245,3 +245,56 @@ fn a_command_s_output_is_escaped_on_a_terminal_and_kept_byte_for_byte_in_a_pipe(
     );
     assert!(!text.contains('\u{7}'), "{text:?}");
 }
+
+#[test]
+fn a_message_to_a_worker_that_never_ran_here_warns_and_one_to_a_known_worker_does_not() {
+    let p = Project::new();
+    let out = p.coord(&["send", "--to", "agnt-9", "hello"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: no worker named agnt-9 has run here"),
+        "{}",
+        stderr(&out)
+    );
+    let out = p.coord(&["heartbeat", "--worker", "agent-9"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = p.coord(&["send", "--to", "agent-9", "hello"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_listener_counts_work_sent_to_review_or_to_a_question_as_run_and_ends_in_words() {
+    use std::io::BufRead;
+    let p = Project::new();
+    p.queue(
+        r#"{"id":"r","description":"x","review":true}
+{"id":"q","description":"x"}
+{"id":"later","description":"x"}"#,
+    );
+    let mut listener = p.spawn(&["worker", "--id", "L", "--watch", "--max-tasks", "2"]);
+    let mut lines = std::io::BufReader::new(listener.stdout.take().unwrap()).lines();
+    for expected in ["r", "q"] {
+        let line = lines.next().expect("the listener hands a task").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["taskId"], expected, "{line}");
+        let out = match expected {
+            "r" => p.coord(&["complete", "r", "--worker", "L"]),
+            _ => p.coord(&["ask", "q", "--worker", "L", "which one?"]),
+        };
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    assert!(
+        wait_for_exit(listener.id(), std::time::Duration::from_secs(30)),
+        "--max-tasks 2 did not count review and a question"
+    );
+    let out = listener.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("L: 0 completed, 0 retried, 0 failed, 0 invalid, 0 recovered, 1 waiting for review, 1 waiting for an answer"),
+        "{err}"
+    );
+    assert!(!err.contains("schemaVersion"), "raw JSON on stderr: {err}");
+    assert_eq!(p.count("pending"), 1, "the third task was left");
+}

@@ -290,3 +290,19 @@ fn an_mcp_agent_asks_gets_its_answer_and_messages_and_reports_its_cost() {
 fn json_of_coord(p: &Project, args: &[&str]) -> serde_json::Value {
     super::support::json_of(p, args)
 }
+
+#[test]
+#[cfg_attr(
+    coord_missing_mcp,
+    ignore = "needs the MCP Python SDK: pip install mcp (`just ci` installs it)"
+)]
+fn one_session_keeps_at_most_four_next_calls_waiting_at_once() {
+    if !sdk() {
+        return;
+    }
+    let p = Project::new();
+    let out = agent(&p, &["flood"]).output().unwrap();
+    let v = json_of(&out);
+    assert_eq!(v["refused"], 6, "{v}");
+    assert_eq!(v["answered"], 4, "{v}");
+}

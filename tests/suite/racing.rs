@@ -234,15 +234,17 @@ fn questions_and_reviews_beside_live_workers_and_operators_lose_nothing() {
                 turn += 1;
                 let qs = json_of(&p, &["questions", "--json"]);
                 for q in qs["questions"].as_array().unwrap() {
-                    let _ = p.coord(&["answer", q["taskId"].as_str().unwrap(), "this one"]);
+                    let out = p.coord(&["answer", q["taskId"].as_str().unwrap(), "this one"]);
+                    assert_raced(&out, "answer");
                 }
                 let rs = json_of(&p, &["review", "--json"]);
                 for r in rs["review"].as_array().unwrap() {
                     let id = r["taskId"].as_str().unwrap();
-                    let _ = match turn % 3 {
+                    let out = match turn % 3 {
                         0 => p.coord(&["reject", id, "--reason", "again"]),
                         _ => p.coord(&["approve", id]),
                     };
+                    assert_raced(&out, "approve or reject");
                 }
             }
         });
@@ -254,8 +256,8 @@ fn questions_and_reviews_beside_live_workers_and_operators_lose_nothing() {
                     0 => format!("r{:02}", rng.below(30)),
                     _ => format!("q{:02}", rng.below(30)),
                 };
-                let _ = p.coord(&["cancel", &id]);
-                let _ = p.coord(&["retry", &id]);
+                assert_raced(&p.coord(&["cancel", &id]), "cancel");
+                assert_raced(&p.coord(&["retry", &id]), "retry");
                 let out = p.coord(&["doctor", "--fix", "--json"]);
                 let v: serde_json::Value =
                     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -264,7 +266,8 @@ fn questions_and_reviews_beside_live_workers_and_operators_lose_nothing() {
                 for f in v["findings"].as_array().unwrap() {
                     assert_ne!(f["kind"], "duplicate", "doctor --fix beside live work: {v}");
                 }
-                let _ = p.coord(&["purge", "--completed", "--older-than", "0s"]);
+                let out = p.coord(&["purge", "--completed", "--older-than", "0s"]);
+                assert!(out.status.success(), "purge: {}", stderr(&out));
             }
         });
         let all_done = p.wait(Duration::from_secs(120), || {

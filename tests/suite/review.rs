@@ -208,9 +208,13 @@ fn approving_and_cancelling_at_once_leave_one_outcome() {
         .spawn()
         .unwrap();
     for id in ids.iter().rev() {
-        let _ = p.coord(&["cancel", id]);
+        assert_raced(&p.coord(&["cancel", id]), "cancel");
     }
-    let _ = approver.wait().unwrap();
+    let approved = approver.wait().unwrap();
+    assert!(
+        matches!(approved.code(), Some(0 | 5)),
+        "approve racing cancels exited {approved:?}"
+    );
     assert!(p.wait(BOUND, || p.count("review") == 0));
     assert_eq!(p.count("completed") + p.count("failed"), 40);
     for id in &ids {

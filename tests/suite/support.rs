@@ -79,13 +79,14 @@ impl Project {
     /// A `coord` command run in the project directory with a clean coord environment.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_coord"));
-        cmd.args(args)
-            .current_dir(self.path())
-            .env_remove("COORD_ROOT")
-            .env_remove("COORD_WORKER_ID")
-            .env_remove("COORD_FSYNC")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
+        cmd.args(args).current_dir(self.path());
+        // Nothing the library reads from the environment leaks in from the test's own.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("COORD_") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.env("NO_COLOR", "1").stdin(Stdio::null());
         cmd
     }
 
@@ -244,7 +245,14 @@ pub fn wait_for_exit(pid: u32, limit: Duration) -> bool {
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) } as i32;
     if fd < 0 {
-        return true; // already gone
+        let err = std::io::Error::last_os_error();
+        // Only "no such process" proves it is gone; any other failure proves nothing.
+        assert_eq!(
+            err.raw_os_error(),
+            Some(libc::ESRCH),
+            "cannot watch pid {pid} (pidfd_open needs Linux 5.3): {err}"
+        );
+        return true;
     }
     let mut pfd = libc::pollfd {
         fd,
@@ -256,6 +264,17 @@ pub fn wait_for_exit(pid: u32, limit: Duration) -> bool {
     // SAFETY: `fd` is ours and closed once.
     unsafe { libc::close(fd) };
     ready > 0
+}
+
+/// Asserts that a verb racing live work ended as such a verb may: done (0), refused because the
+/// task moved on (5), or the task gone (7); never a crash or any other failure.
+pub fn assert_raced(out: &Output, what: &str) {
+    assert!(
+        matches!(out.status.code(), Some(0 | 5 | 7)),
+        "{what} exited {:?}: {}",
+        out.status.code(),
+        stderr(out)
+    );
 }
 
 /// Whether CI requires the harness or client `name` (COORD_REQUIRE_HARNESSES lists the ones it

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -51,6 +52,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             worker,
             labels: args.labels,
             tokens: Mutex::new(HashMap::new()),
+            waits: AtomicUsize::new(0),
         }),
     };
     let session = server.session.clone();
@@ -74,6 +76,21 @@ struct Session {
     worker: String,
     labels: Vec<String>,
     tokens: Mutex<HashMap<String, String>>,
+    /// How many `next` calls of this session wait for a task now (each holds file watches).
+    waits: AtomicUsize,
+}
+
+/// The most `next` calls one session may have waiting at once: each holds an inotify instance,
+/// which a user has few of (128 by default), and one chat needs one task at a time.
+const MAX_WAITS: usize = 4;
+
+/// One waiting `next` call, counted in its session while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Session {
@@ -102,6 +119,10 @@ impl Session {
         let wait = wait_secs
             .filter(|&s| s > 0)
             .map(|s| Duration::from_secs(s.min(MAX_WAIT_SECS)));
+        let _waiting = match wait {
+            Some(_) => Some(self.start_waiting()?),
+            None => None,
+        };
         match handoff::next(&self.ws, &self.worker, &self.labels, wait).map_err(|e| text(&e))? {
             Some(a) => {
                 if let Ok(mut tokens) = self.tokens.lock() {
@@ -117,6 +138,19 @@ impl Session {
                  wait for one",
                 self.worker
             )),
+        }
+    }
+
+    /// Counts one more waiting `next`, or refuses it past [`MAX_WAITS`].
+    fn start_waiting(&self) -> Result<Waiting<'_>, String> {
+        let before = self.waits.fetch_add(1, Ordering::SeqCst);
+        let waiting = Waiting(&self.waits);
+        match before >= MAX_WAITS {
+            true => Err(format!(
+                "error: {before} next calls of this session already wait for a task (at most \
+                 {MAX_WAITS}); wait for one of them to return, or call next without wait_secs\n"
+            )),
+            false => Ok(waiting),
         }
     }
 
