@@ -302,7 +302,7 @@ fn orphan_claims(ws: &Workspace, worker: &str, held: usize, fix: bool) -> Result
         "held by worker {worker}, which has no record: nobody can renew or recover its claims"
     );
     if fix {
-        crate::recover::recover_worker(ws, worker, &reason)?;
+        crate::recover::recover_worker(ws, worker, &reason, &[])?;
     }
     Ok(Finding {
         kind: Kind::OrphanClaims,

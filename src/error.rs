@@ -76,6 +76,16 @@ pub enum Error {
         /// The host of the running worker, as its record says.
         host: String,
     },
+    /// An agent acting as this worker id holds a task within its lease.
+    #[error("worker {worker} is an agent's: it holds {task} within its lease ({left_secs}s left)")]
+    AgentHolds {
+        /// The worker id.
+        worker: String,
+        /// A task it holds.
+        task: String,
+        /// Seconds until its lease runs out, as this host sees it.
+        left_secs: u64,
+    },
     /// A worker id is not usable as a folder name.
     #[error("invalid worker id {id:?}: {reason}")]
     InvalidWorkerId {
@@ -229,6 +239,9 @@ impl Error {
             Error::WorkerRunning { worker, .. } => Some(format!(
                 "stop that worker first, or start this one with another id (--id {worker}-2)"
             )),
+            Error::AgentHolds { worker, task, .. } => Some(format!(
+                "start this worker with another id, wait for the agent to finish, or hand the task back with `coord release {task} --worker {worker}`; a listener (`coord worker --watch` without --exec) may take over and hands the task on to its agent"
+            )),
             Error::InvalidWorkerId { .. } => {
                 Some("use 1-64 characters of letters, digits, '.', '_' and '-', starting with a letter or digit".into())
             }
@@ -275,6 +288,7 @@ impl Error {
             }
             Error::Conflict { .. }
             | Error::WorkerRunning { .. }
+            | Error::AgentHolds { .. }
             | Error::NotHeld { .. }
             | Error::StateConflict { .. }
             | Error::TwoStates { .. }

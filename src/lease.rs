@@ -193,6 +193,93 @@ pub fn probe(ws: &Workspace, record: &WorkerRecord) -> Result<Liveness> {
     }
 }
 
+/// The one judgement of whether a worker lives, as this host can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// A `coord worker` process of this host holds its life lock.
+    Running,
+    /// A `coord worker` recorded on this host whose life lock nobody holds: no process runs as
+    /// it.
+    NotRunning,
+    /// Judged by its lease (a hand-off worker, or a `coord worker` on another host): its beat has
+    /// been unchanged this long, as this host measured it.
+    Silent(Duration),
+    /// Judged by its lease, but this host cannot keep its observation (a read-only workspace).
+    Unobserved,
+}
+
+impl Verdict {
+    /// Whether the worker counts as alive under `lease` (the lease it is judged by, see
+    /// [`lease_of`]); None when this host cannot tell.
+    pub fn alive(self, lease: Duration) -> Option<bool> {
+        match self {
+            Verdict::Running => Some(true),
+            Verdict::NotRunning => Some(false),
+            Verdict::Silent(quiet) => Some(quiet < lease),
+            Verdict::Unobserved => None,
+        }
+    }
+}
+
+/// Judges `record`: by its life lock for a `coord worker` recorded on this host, by the time its
+/// beat has stood still for any other (recover, status, questions, operate and doctor all ask
+/// here).
+pub fn judge(ws: &Workspace, record: &WorkerRecord) -> Result<Verdict> {
+    if record.mode != Mode::Handoff && same_host(record) {
+        return Ok(match probe(ws, record)? {
+            Liveness::Dead => Verdict::NotRunning,
+            _ => Verdict::Running,
+        });
+    }
+    Ok(match unchanged_for(ws, record) {
+        Ok(quiet) => Verdict::Silent(quiet),
+        Err(_) => Verdict::Unobserved,
+    })
+}
+
+/// The lease `record` is judged by: the task's own `leaseSecs` (`task_lease`) or the
+/// workspace's lease for a hand-off worker, the workspace's `workerLeaseSecs` for a `coord
+/// worker` on another host (it beats every 10 s, running or idle).
+pub fn lease_of(ws: &Workspace, record: &WorkerRecord, task_lease: Option<u64>) -> Duration {
+    match record.mode {
+        Mode::Handoff => task_lease.map_or_else(|| ws.lease(), Duration::from_secs),
+        _ => ws.worker_lease(),
+    }
+}
+
+/// Whether `record`'s worker counts as alive (None: this host cannot tell), with the lease of
+/// the task it holds, if any.
+pub fn is_alive(
+    ws: &Workspace,
+    record: &WorkerRecord,
+    task_lease: Option<u64>,
+) -> Result<Option<bool>> {
+    let verdict = judge(ws, record)?;
+    if record.stopped && record.mode != Mode::Handoff && verdict != Verdict::Running {
+        return Ok(Some(false));
+    }
+    Ok(verdict.alive(lease_of(ws, record, task_lease)))
+}
+
+/// The files a hand-off worker holds whose lease still runs, each with the time left: an agent
+/// is working on them, and a worker starting under the same id must not take them back.
+fn held_within_lease(ws: &Workspace, record: &WorkerRecord) -> Result<Vec<(String, Duration)>> {
+    let Verdict::Silent(quiet) = judge(ws, record)? else {
+        return Ok(Vec::new());
+    };
+    let mut kept = Vec::new();
+    for name in crate::store::list_files(&ws.assigned(&record.worker_id))? {
+        let own = crate::task::read(&ws.assigned(&record.worker_id).join(&name))
+            .ok()
+            .and_then(|t| t.lease_secs());
+        let lease = lease_of(ws, record, own);
+        if quiet < lease {
+            kept.push((name, lease - quiet));
+        }
+    }
+    Ok(kept)
+}
+
 /// How long a life lock must stay held for its holder to count as a live worker.
 const LIVE_HOLD: Duration = Duration::from_secs(2);
 
@@ -226,6 +313,7 @@ fn lock_within(file: &File, limit: Duration) -> std::io::Result<bool> {
 /// A registered worker: holds the life lock until dropped.
 #[derive(Debug)]
 pub struct Registration {
+    kept: Vec<String>,
     _live: LifeLock,
     record: WorkerRecord,
     path: PathBuf,
@@ -330,9 +418,22 @@ pub fn register(
             });
         }
     }
+    let kept = match &old {
+        Some(old) if old.mode == Mode::Handoff => held_within_lease(ws, old)?,
+        _ => Vec::new(),
+    };
+    let listener = watch && mode == Mode::TaskCommand;
+    if let Some((task, left)) = kept.first().filter(|_| !listener) {
+        return Err(Error::AgentHolds {
+            worker: id.to_string(),
+            task: task.strip_suffix(".json").unwrap_or(task).to_string(),
+            left_secs: left.as_secs(),
+        });
+    }
     let beat = old.map_or(0, |r| r.beat) + 1;
     let record = WorkerRecord::of_this_process(id, mode, watch, None, beat);
     let reg = Registration {
+        kept: kept.into_iter().map(|(name, _)| name).collect(),
         _live: live,
         path: record_path(ws, id),
         record,
@@ -345,6 +446,12 @@ pub fn register(
 }
 
 impl Registration {
+    /// The files in its claims folder that an agent held within their lease when this worker
+    /// started (a listener taking over from its earlier process): not to be taken back.
+    pub fn kept(&self) -> &[String] {
+        &self.kept
+    }
+
     /// The worker's current record.
     pub fn record(&self) -> &WorkerRecord {
         &self.record

@@ -92,8 +92,8 @@ fn running_under(ws: &Workspace, state: &TaskState, path: &std::path::Path) -> O
         let task = crate::task::read(path).ok()?;
         task.spec.command.as_ref()?;
     }
-    match crate::lease::probe(ws, &record) {
-        Ok(crate::lease::Liveness::Dead) => None,
+    match crate::lease::is_alive(ws, &record, None) {
+        Ok(Some(false)) => None,
         _ => Some(worker.clone()),
     }
 }
@@ -276,11 +276,8 @@ pub fn purge_worker_logs(ws: &Workspace, older_than: Duration) -> Result<Vec<Str
         };
         let running = match crate::lease::read_record(ws, worker) {
             None => false,
-            Some(r) if r.stopped => false,
-            Some(r) if crate::lease::same_host(&r) && r.mode != crate::lease::Mode::Handoff => {
-                crate::lease::probe(ws, &r)? != crate::lease::Liveness::Dead
-            }
-            Some(r) => r.mode != crate::lease::Mode::Handoff,
+            Some(r) if r.stopped || r.mode == crate::lease::Mode::Handoff => false,
+            Some(r) => crate::lease::is_alive(ws, &r, None)? != Some(false),
         };
         let path = ws.logs().join(&name);
         if !running && untouched_for(&path, older_than) {

@@ -36,8 +36,8 @@ fn route(ws: &Workspace, asker: &str) -> AnswerTo {
     if record.stopped || record.mode != Mode::Handoff {
         return AnswerTo::Pending;
     }
-    match lease::unchanged_for(ws, &record) {
-        Ok(quiet) if quiet < ws.lease() => AnswerTo::Asker,
+    match lease::is_alive(ws, &record, None) {
+        Ok(Some(true)) => AnswerTo::Asker,
         _ => AnswerTo::Pending,
     }
 }

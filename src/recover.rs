@@ -9,7 +9,7 @@
 //!   workspace's `workerLeaseSecs` (default 60) for a `coord worker` process on another host.
 
 use crate::error::Result;
-use crate::lease::{self, Liveness, Mode, WorkerRecord};
+use crate::lease::{self, Verdict, WorkerRecord};
 use crate::state::{self, Disposition, End, EndKind, locks};
 use crate::store;
 use crate::workspace::Workspace;
@@ -38,11 +38,10 @@ pub fn recover(ws: &Workspace, except: Option<&str>) -> Result<Vec<Recovered>> {
         if held.is_empty() {
             continue;
         }
-        let by_lock = record.mode != Mode::Handoff;
-        match lease::probe(ws, &record)? {
-            Liveness::Alive => continue,
-            Liveness::Dead if by_lock => moved.extend(recover_dead(ws, &record)?),
-            _ => moved.extend(recover_expired(ws, &record, &held)?),
+        match lease::judge(ws, &record)? {
+            Verdict::Running | Verdict::Unobserved => continue,
+            Verdict::NotRunning => moved.extend(recover_dead(ws, &record)?),
+            Verdict::Silent(quiet) => moved.extend(recover_expired(ws, &record, &held, quiet)?),
         }
     }
     Ok(moved)
@@ -56,7 +55,7 @@ fn recover_dead(ws: &Workspace, record: &WorkerRecord) -> Result<Vec<Recovered>>
         "worker {} (pid {} on {}) died while holding the task",
         record.worker_id, record.pid, record.host
     );
-    Ok(recover_worker(ws, &record.worker_id, &reason)?
+    Ok(recover_worker(ws, &record.worker_id, &reason, &[])?
         .into_iter()
         .map(|(task, disposition)| Recovered {
             worker: record.worker_id.clone(),
@@ -71,23 +70,15 @@ fn recover_expired(
     ws: &Workspace,
     record: &WorkerRecord,
     held: &[String],
+    silent: std::time::Duration,
 ) -> Result<Vec<Recovered>> {
-    let silent = lease::unchanged_for(ws, record)?;
     let mut moved = Vec::new();
     for name in held {
         let path = ws.assigned(&record.worker_id).join(name);
         // A file that cannot be read as a task is still a claim: it is judged by the
         // workspace's lease and, once that runs out, set aside instead of recovered.
         let task = crate::task::read(&path);
-        let lease = match record.mode == Mode::Handoff {
-            true => task
-                .as_ref()
-                .ok()
-                .and_then(|t| t.lease_secs())
-                .map_or_else(|| ws.lease(), std::time::Duration::from_secs),
-            // A worker process beats every 10 s, running or idle.
-            false => ws.worker_lease(),
-        };
+        let lease = lease::lease_of(ws, record, task.as_ref().ok().and_then(|t| t.lease_secs()));
         if silent < lease {
             continue;
         }
@@ -131,15 +122,21 @@ fn recover_expired(
 
 /// Returns every task held by a worker that is gone to pending/, each using an attempt (or to
 /// failed/ when it had none left); a file that is not a readable task is set aside. Kills what
-/// the worker's tasks left running on this host first. Returns the ids it moved.
+/// the worker's tasks left running on this host first. The files named in `keep` (an agent's,
+/// within their lease) stay. Returns the ids it moved.
 pub fn recover_worker(
     ws: &Workspace,
     worker: &str,
     reason: &str,
+    keep: &[String],
 ) -> Result<Vec<(String, Disposition)>> {
     let lock = locks::claims(ws, worker)?;
     let dir = ws.assigned(worker);
-    if store::count_files(&dir)? > 0 {
+    let names: Vec<String> = store::list_files(&dir)?
+        .into_iter()
+        .filter(|name| !keep.contains(name))
+        .collect();
+    if !names.is_empty() {
         let killed = crate::runner::kill_leftovers(ws.root(), worker);
         if killed > 0 {
             tracing::warn!(
@@ -148,7 +145,7 @@ pub fn recover_worker(
         }
     }
     let mut moved = Vec::new();
-    for name in store::list_files(&dir)? {
+    for name in names {
         let held = dir.join(&name);
         let id = name.strip_suffix(".json").unwrap_or(&name).to_string();
         let disposition = match crate::task::read(&held) {

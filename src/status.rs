@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::lease::{self, Liveness};
+use crate::lease;
 use crate::store;
 use crate::workspace::Workspace;
 
@@ -94,33 +94,18 @@ pub fn gather(ws: &Workspace) -> Result<Status> {
         active += held.len();
         seen.insert(record.worker_id.clone());
         let busy = !held.is_empty();
-        // A hand-off worker keeps no process alive: it is judged by its lease, not by a probe.
-        let liveness = if record.mode == lease::Mode::Handoff {
-            Liveness::Alive
-        } else {
-            lease::probe(ws, &record)?
-        };
-        let liveness = match liveness {
-            Liveness::OtherHost if record.stopped => Liveness::Dead,
-            // Judged by its lease; a read-only workspace cannot keep this host's observation.
-            Liveness::OtherHost => match lease::unchanged_for(ws, &record) {
-                Ok(silent) if silent < ws.worker_lease() => Liveness::Alive,
-                Ok(_) => Liveness::Dead,
-                Err(_) => Liveness::OtherHost,
-            },
-            other => other,
-        };
-        let state = match liveness {
-            Liveness::Dead if record.stopped => "stopped",
-            Liveness::Dead => "gone",
-            Liveness::OtherHost => "unknown",
-            Liveness::Alive if busy => "busy",
-            Liveness::Alive => "idle",
-        };
-        let progress = held
+        let task = held
             .first()
-            .and_then(|n| crate::task::read(&ws.assigned(&record.worker_id).join(n)).ok())
-            .and_then(|t| t.coord.progress);
+            .and_then(|n| crate::task::read(&ws.assigned(&record.worker_id).join(n)).ok());
+        let lease = task.as_ref().and_then(|t| t.lease_secs());
+        let state = match lease::is_alive(ws, &record, lease)? {
+            Some(false) if record.stopped => "stopped",
+            Some(false) => "gone",
+            None => "unknown",
+            Some(true) if busy => "busy",
+            Some(true) => "idle",
+        };
+        let progress = task.and_then(|t| t.coord.progress);
         workers.push(WorkerStatus {
             worker_id: record.worker_id.clone(),
             mode: record.mode,

@@ -43,9 +43,8 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     if args.stopped {
         for r in lease::list_records(&ws)? {
             let gone = r.stopped
-                || (lease::same_host(&r)
-                    && r.mode != lease::Mode::Handoff
-                    && lease::probe(&ws, &r)? == lease::Liveness::Dead);
+                || (r.mode != lease::Mode::Handoff
+                    && lease::judge(&ws, &r)? == lease::Verdict::NotRunning);
             if gone {
                 ids.push(r.worker_id);
             }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tracing::{info, info_span, warn};
 
-use crate::claim::{Claimed, Claimer};
+use crate::claim::{Claimed, ClaimedTask, Claimer};
 use crate::durable;
 use crate::error::Result;
 use crate::handoff::Assignment;
@@ -197,6 +197,10 @@ impl Worker<'_> {
         crate::trust::check_workspace(self.ws, &self.opts.id)?;
         self.recover_dead()?;
         self.start_watching()?;
+        self.take_over_kept()?;
+        if self.signals > 0 {
+            return Ok(());
+        }
         // Scan once after the watcher is in place, so nothing queued before it is missed.
         self.claimer.refresh()?;
         let mut fresh_listing = true;
@@ -424,8 +428,35 @@ impl Worker<'_> {
         Ok(())
     }
 
+    /// Hands on, again, each task this worker's agent held within its lease when this listener
+    /// started (its earlier process stopped while the agent worked), and waits for each to end
+    /// as any handed-off task: the agent keeps its claim and its token.
+    fn take_over_kept(&mut self) -> Result<()> {
+        for name in self.reg.kept().to_vec() {
+            let path = self.ws.assigned(&self.opts.id).join(&name);
+            let Ok(task) = crate::task::read(&path) else {
+                continue;
+            };
+            info!(
+                "{} is held by this worker's agent from before this process started: handing it on again",
+                task.spec.id
+            );
+            let attempt = task.attempt();
+            self.hand_off(Box::new(ClaimedTask {
+                task,
+                path,
+                attempt,
+            }))?;
+            if self.signals > 0 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Returns the tasks of this worker's earlier process, and of every gone worker, to pending/.
     fn recover_dead(&mut self) -> Result<()> {
+        let kept = self.reg.kept().to_vec();
         let own = recover::recover_worker(
             self.ws,
             &self.opts.id,
@@ -433,6 +464,7 @@ impl Worker<'_> {
                 "worker {} restarted: its previous process stopped while holding the task",
                 self.opts.id
             ),
+            &kept,
         )?;
         for (id, disposition) in own {
             self.summary.recovered += 1;

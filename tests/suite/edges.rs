@@ -298,3 +298,94 @@ fn a_listener_counts_work_sent_to_review_or_to_a_question_as_run_and_ends_in_wor
     assert!(!err.contains("schemaVersion"), "raw JSON on stderr: {err}");
     assert_eq!(p.count("pending"), 1, "the third task was left");
 }
+
+/// `coord status --json`'s state of worker `id`.
+fn worker_state(p: &Project, id: &str) -> String {
+    let st = p.status();
+    st["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["workerId"] == id)
+        .map(|w| w["state"].as_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn status_calls_an_agent_gone_once_its_lease_ran_out_as_recover_does() {
+    let p = Project::new();
+    p.queue(r#"{"id":"short","description":"x","leaseSecs":1}"#);
+    let out = p.coord(&["next", "--worker", "agent", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(worker_state(&p, "agent"), "busy");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while worker_state(&p, "agent") != "gone" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "status still calls the agent {} after its 1 s lease",
+            worker_state(&p, "agent")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = p.coord(&["recover", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(p.count("pending"), 1, "recover agrees: the task went back");
+}
+
+#[test]
+fn a_worker_started_under_an_agent_s_id_leaves_the_agent_s_task_alone() {
+    let p = Project::new();
+    p.queue(r#"{"id":"mine","description":"x"}"#);
+    let out = p.coord(&["next", "--worker", "X", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = p.coord(&["worker", "--id", "X", "--exec", "true"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("worker X is an agent's: it holds mine within its lease"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(p.files("assigned/X"), ["mine.json"]);
+    let out = p.coord(&["complete", "mine", "--worker", "X"]);
+    assert!(
+        out.status.success(),
+        "the agent's claim stands: {}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_restarted_listener_hands_its_agent_s_task_on_again_instead_of_taking_it_back() {
+    use std::io::BufRead;
+    let p = Project::new();
+    p.queue(
+        r#"{"id":"first","description":"x"}
+{"id":"second","description":"x"}"#,
+    );
+    let mut listener = p.spawn(&["worker", "--id", "L", "--watch"]);
+    let line = std::io::BufReader::new(listener.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["taskId"], "first");
+    let token = v["token"].as_str().unwrap().to_string();
+    signal(&listener, "TERM");
+    assert!(listener.wait().unwrap().success());
+    let mut again = p.spawn(&["worker", "--id", "L", "--watch"]);
+    let mut lines = std::io::BufReader::new(again.stdout.take().unwrap()).lines();
+    let v: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(v["taskId"], "first", "{v}");
+    assert_eq!(v["token"], token.as_str(), "the agent keeps its claim");
+    let out = p.coord(&["complete", "first", "--worker", "L", "--token", &token]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(v["taskId"], "second", "{v}");
+    signal(&again, "TERM");
+    assert!(again.wait().unwrap().success());
+    let report = p.report("first");
+    assert_eq!(report["attempt"], 1, "{report}");
+    let shown = p.coord(&["show", "first", "--json"]);
+    assert!(!stdout(&shown).contains("\"lost\""), "{}", stdout(&shown));
+}
