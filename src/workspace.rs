@@ -97,7 +97,25 @@ impl Default for Config {
 pub struct Workspace {
     root: PathBuf,
     project: PathBuf,
+    /// The settings as read when the workspace was opened (fsync and sharing come from here).
     config: Config,
+    /// The settings as last read, with the file's identity then: looked at again by every
+    /// decision a setting governs, so a change reaches running workers at once.
+    fresh: std::sync::Arc<std::sync::Mutex<Fresh>>,
+}
+
+/// `config.json` as last read, and what its file was then (device, inode, size, mtime).
+#[derive(Debug)]
+struct Fresh {
+    stamp: Option<(u64, u64, u64, i64, i64)>,
+    config: std::sync::Arc<Config>,
+}
+
+/// What identifies one version of a file without reading it.
+fn stamp(path: &Path) -> Option<(u64, u64, u64, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::symlink_metadata(path).ok()?;
+    Some((m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
 }
 
 /// Where `find` looked, so the error can say it.
@@ -170,15 +188,8 @@ impl Workspace {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| root.clone());
         let config_path = root.join(CONFIG_FILE);
-        let mut config = match durable::read_limited(&config_path, 64 * 1024) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-                what: "cannot parse",
-                path: config_path.clone(),
-                source,
-            })?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Config::default(),
-            Err(e) => return Err(Error::io("read", &config_path, e)),
-        };
+        let stamp_then = stamp(&config_path);
+        let mut config = read_config(&config_path)?;
         if config.shared_gid.is_some() {
             durable::share_with_group();
         }
@@ -189,10 +200,15 @@ impl Workspace {
         if let Ok(v) = std::env::var("COORD_FSYNC") {
             config.fsync = !matches!(v.as_str(), "0" | "false" | "off" | "no");
         }
+        let fresh = Fresh {
+            stamp: stamp_then,
+            config: std::sync::Arc::new(config.clone()),
+        };
         Ok(Workspace {
             root,
             project,
             config,
+            fresh: std::sync::Arc::new(std::sync::Mutex::new(fresh)),
         })
     }
 
@@ -273,12 +289,23 @@ impl Workspace {
 
     /// How long a `coord worker` on another host may go without a new beat.
     pub fn worker_lease(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(self.config.worker_lease_secs.max(1))
+        std::time::Duration::from_secs(self.config().worker_lease_secs.max(1))
     }
 
-    /// The settings as `config.json` holds them.
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// The settings as `config.json` holds them now: read again whenever the file changed
+    /// since the last look (one `stat` otherwise); a file that cannot be read or parsed leaves
+    /// the last good settings in force.
+    pub fn config(&self) -> std::sync::Arc<Config> {
+        let path = self.root.join(CONFIG_FILE);
+        let now = stamp(&path);
+        let mut fresh = self.fresh.lock().unwrap_or_else(|e| e.into_inner());
+        if now != fresh.stamp
+            && let Ok(config) = read_config(&path)
+        {
+            fresh.stamp = now;
+            fresh.config = std::sync::Arc::new(config);
+        }
+        fresh.config.clone()
     }
 
     /// Changes the settings: under `config.lock`, reads `config.json` again, applies `change`,
@@ -311,7 +338,7 @@ impl Workspace {
 
     /// The workspace's default lease for hand-off work.
     pub fn lease(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(self.config.lease_secs.max(1))
+        std::time::Duration::from_secs(self.config().lease_secs.max(1))
     }
 
     /// Tasks ready to be claimed.
@@ -387,5 +414,18 @@ impl Workspace {
     /// The lock that serialises `coord queue` calls.
     pub fn queue_lock(&self) -> PathBuf {
         self.root.join("queue.lock")
+    }
+}
+
+/// Reads `config.json`; the defaults when it does not exist.
+fn read_config(path: &Path) -> Result<Config> {
+    match durable::read_limited(path, 64 * 1024) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+            what: "cannot parse",
+            path: path.to_path_buf(),
+            source,
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Config::default()),
+        Err(e) => Err(Error::io("read", path, e)),
     }
 }

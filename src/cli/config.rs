@@ -34,7 +34,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let mut ws = super::open_workspace(root)?;
     let config = match (&args.key, &args.value) {
         (Some(key), Some(value)) => ws.update_config(|c| set(c, key, value))?,
-        _ => ws.config().clone(),
+        _ => ws.config().as_ref().clone(),
     };
     match (&args.key, args.json) {
         (None, true) => super::print_json(&config)?,

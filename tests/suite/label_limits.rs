@@ -90,3 +90,63 @@ fn a_waiting_task_counts_towards_its_label_s_limit() {
     assert!(p.coord(&["config", "limit.gpu", "none"]).status.success());
     assert!(json_of(&p, &["config", "--json"])["labelLimits"].is_null());
 }
+
+#[test]
+fn a_limit_and_review_set_while_workers_run_apply_to_their_next_claims() {
+    let p = Project::new();
+    let mut workers: Vec<_> = (0..3)
+        .map(|i| {
+            p.spawn(&[
+                "worker",
+                "--id",
+                &format!("w{i}"),
+                "--labels",
+                "deploy",
+                "--watch",
+                "--quiet",
+            ])
+        })
+        .collect();
+    // Every worker has opened the workspace (and read its settings) before they change.
+    assert!(p.wait(BOUND, || {
+        p.status()["workers"]
+            .as_array()
+            .is_some_and(|w| w.iter().filter(|w| w["state"] == "idle").count() == 3)
+    }));
+    assert!(p.coord(&["config", "limit.deploy", "1"]).status.success());
+    assert!(p.coord(&["config", "review", "true"]).status.success());
+    let tasks: Vec<String> = (0..12)
+        .map(|i| {
+            format!(
+                r#"{{"id":"d{i:02}","description":"deploy","requires":["deploy"],"review":false,"command":"echo + >> ledger && sleep 0.05 && echo - >> ledger"}}"#
+            )
+        })
+        .chain(std::iter::once(
+            r#"{"id":"checked","description":"x","command":"true"}"#.to_string(),
+        ))
+        .collect();
+    p.queue(&format!("[{}]", tasks.join(",")));
+    assert!(p.wait(BOUND, || p.count("completed") == 12
+        && p.count("review") == 1));
+    for w in &workers {
+        signal(w, "TERM");
+    }
+    for w in &mut workers {
+        assert!(w.wait().unwrap().success());
+    }
+    assert_eq!(
+        p.files("review"),
+        ["checked.json"],
+        "review, set after start, applies"
+    );
+    let ledger = std::fs::read_to_string(p.path().join("ledger")).unwrap();
+    let (mut running, mut most) = (0i32, 0i32);
+    for line in ledger.lines() {
+        running += if line == "+" { 1 } else { -1 };
+        most = most.max(running);
+    }
+    assert_eq!(
+        most, 1,
+        "{most} deploys ran at once; the limit set meanwhile is 1"
+    );
+}
