@@ -306,7 +306,7 @@ impl Claimer {
         name: &str,
         held: PathBuf,
     ) -> Result<std::result::Result<(TaskFile, PathBuf), Claimed>> {
-        let parsed = crate::durable::read_limited(&held, task::MAX_TASK_BYTES)
+        let parsed = crate::durable::read_limited(&held, task::MAX_TASK_FILE_BYTES)
             .map_err(|e| e.to_string())
             .and_then(|bytes| TaskFile::parse(&bytes));
         let task = match parsed {

@@ -370,6 +370,7 @@ pub fn fail(
     retry: bool,
 ) -> Result<(Disposition, u32)> {
     crate::ids::check_worker_id(worker)?;
+    crate::task::check_text("reason", reason).map_err(Error::Invalid)?;
     let lock = locks::claims(ws, worker)?;
     renew(ws, worker)?;
     let (path, task) = held(ws, worker, id, token)?;
@@ -444,6 +445,7 @@ pub fn ask(
             "the question is empty; say what you need to know".to_string(),
         ));
     }
+    crate::task::check_text("question", question).map_err(Error::Invalid)?;
     let lock = locks::claims(ws, worker)?;
     renew(ws, worker)?;
     let (path, _) = held(ws, worker, id, token)?;
@@ -472,6 +474,9 @@ pub fn heartbeat(ws: &Workspace, worker: &str, beat: Beat<'_>) -> Result<Vec<Str
         return Err(Error::Invalid(format!(
             "progress {p} is not a percentage: give a number from 0 to 100"
         )));
+    }
+    if let Some(note) = beat.note {
+        crate::task::check_text("note", note).map_err(Error::Invalid)?;
     }
     let lock = locks::claims(ws, worker)?;
     renew(ws, worker)?;

@@ -49,6 +49,7 @@ pub fn answer(ws: &Workspace, id: &str, by: &str, text: &str) -> Result<Answered
     if text.trim().is_empty() {
         return Err(Error::Invalid("the answer is empty".to_string()));
     }
+    crate::task::check_text("answer", text).map_err(Error::Invalid)?;
     let path = state::layout::settled_path(ws, &TaskState::Waiting, id);
     // The asker cannot change while the task waits; a miss means it moved on: look again.
     for _ in 0..3 {

@@ -40,6 +40,7 @@ pub fn reject(ws: &Workspace, id: &str, by: &str, reason: &str) -> Result<Dispos
             "say why with --reason: the next holder reads it".to_string(),
         ));
     }
+    crate::task::check_text("reason", reason).map_err(Error::Invalid)?;
     let lock = locks::review(ws)?;
     let disposition = state::reject(&lock, ws, id, by, reason)?;
     drop(lock);

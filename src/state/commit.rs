@@ -91,9 +91,12 @@ pub fn commit(ws: &Workspace, step: Step<'_>) -> Result<Committed> {
     Ok(Committed::Moved)
 }
 
-/// Writes `task` whole over `path`, a file whose lock the caller holds and has just read.
+/// Writes `task` whole over `path`, a file whose lock the caller holds and has just read, cut to
+/// the task-file budget ([`TaskFile::to_bytes_within_budget`]).
 pub(super) fn rewrite(ws: &Workspace, path: &Path, task: &TaskFile) -> Result<()> {
-    let tmp = durable::write_tmp(&ws.tmp(), "task", &task.to_bytes(), ws.durability())?;
+    // Within the budget every reader reads, so no move ever makes a task unreadable.
+    let bytes = task.to_bytes_within_budget().map_err(Error::Invalid)?;
+    let tmp = durable::write_tmp(&ws.tmp(), "task", &bytes, ws.durability())?;
     if let Err(e) = durable::replace(&tmp, path) {
         let _ = durable::remove_if_exists(&tmp);
         return Err(e);

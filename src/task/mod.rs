@@ -20,9 +20,46 @@ use serde_json::{Map, Value};
 /// (1 MiB).
 pub const MAX_TASK_BYTES: u64 = 1 << 20;
 
-/// The largest task file coord reads in any other state, in bytes (8 MiB): a task in review/
-/// carries its report, whose result may be 1 MiB itself.
+/// The largest task file coord writes and reads, in any state, in bytes (8 MiB): what coord adds
+/// to a queued task (history, a note, a question and its answer, the report of work in review)
+/// is cut to fit ([`TaskFile::to_bytes_within_budget`]), so coord never writes a file it would
+/// not read back.
 pub const MAX_TASK_FILE_BYTES: u64 = 8 << 20;
+
+/// The most bytes of one piece of free text a person or an agent gives coord to keep with a
+/// task (a note, a question, an answer, a reason): 64 KiB.
+pub const MAX_TEXT_BYTES: usize = 64 << 10;
+
+/// What one history entry's reason keeps, and what the reasons of all but the latest entries
+/// keep when a file would still be too big.
+const MAX_REASON_BYTES: usize = 4 << 10;
+const OLD_REASON_BYTES: usize = 256;
+const RECENT_HISTORY: usize = 10;
+
+/// Refuses free text longer than [`MAX_TEXT_BYTES`], naming what it is.
+pub fn check_text(what: &str, text: &str) -> Result<(), String> {
+    match text.len() > MAX_TEXT_BYTES {
+        true => Err(format!(
+            "the {what} is {} bytes; the limit is {MAX_TEXT_BYTES}: put long text in a file and give its path",
+            text.len()
+        )),
+        false => Ok(()),
+    }
+}
+
+/// Cuts `text` to at most `max` bytes (on a character boundary), saying how much was cut.
+fn clip(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    let mut end = max.saturating_sub(40);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = text.len() - end;
+    text.truncate(end);
+    text.push_str(&format!(" … ({cut} bytes cut)"));
+}
 
 /// Attempts a task gets when it does not say (`maxAttempts`).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
@@ -395,6 +432,49 @@ impl TaskFile {
         let mut bytes = serde_json::to_vec_pretty(self).expect("task files serialize");
         bytes.push(b'\n');
         bytes
+    }
+
+    /// The file's bytes within [`MAX_TASK_FILE_BYTES`]: texts coord added are cut to
+    /// [`MAX_TEXT_BYTES`] and history reasons to 4 KiB, then, if the file is still too big, the
+    /// reasons of all but the latest ten entries to 256 bytes (the entries themselves stay:
+    /// they count the attempts). The error says how big the file would still be.
+    pub fn to_bytes_within_budget(&self) -> Result<Vec<u8>, String> {
+        let bytes = self.to_bytes();
+        if bytes.len() as u64 <= MAX_TASK_FILE_BYTES {
+            return Ok(bytes);
+        }
+        let mut fitted = self.clone();
+        let c = &mut fitted.coord;
+        for text in [
+            c.last_note.as_mut().map(|n| &mut n.text),
+            c.question.as_mut().map(|q| &mut q.text),
+            c.answer.as_mut().map(|a| &mut a.text),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            clip(text, MAX_TEXT_BYTES);
+        }
+        for h in &mut c.history {
+            clip(&mut h.reason, MAX_REASON_BYTES);
+        }
+        let bytes = fitted.to_bytes();
+        if bytes.len() as u64 <= MAX_TASK_FILE_BYTES {
+            return Ok(bytes);
+        }
+        let old = fitted.coord.history.len().saturating_sub(RECENT_HISTORY);
+        for h in &mut fitted.coord.history[..old] {
+            clip(&mut h.reason, OLD_REASON_BYTES);
+        }
+        let bytes = fitted.to_bytes();
+        match bytes.len() as u64 <= MAX_TASK_FILE_BYTES {
+            true => Ok(bytes),
+            false => Err(format!(
+                "task {} would be {} bytes, over the {MAX_TASK_FILE_BYTES}-byte limit of a task file",
+                self.spec.id,
+                bytes.len()
+            )),
+        }
     }
 
     /// Parses and validates a task file's bytes; the error says what is wrong.

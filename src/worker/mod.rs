@@ -548,7 +548,7 @@ impl Worker<'_> {
 
 /// Whether a worker without --exec wants a pending file: not if the task has no command.
 fn wants(path: &Path, no_command: &mut HashSet<String>) -> bool {
-    let Ok(bytes) = durable::read_limited(path, crate::task::MAX_TASK_BYTES) else {
+    let Ok(bytes) = durable::read_limited(path, crate::task::MAX_TASK_FILE_BYTES) else {
         return true;
     };
     match TaskFile::parse(&bytes) {

@@ -389,3 +389,122 @@ fn a_restarted_listener_hands_its_agent_s_task_on_again_instead_of_taking_it_bac
     let shown = p.coord(&["show", "first", "--json"]);
     assert!(!stdout(&shown).contains("\"lost\""), "{}", stdout(&shown));
 }
+
+#[test]
+fn a_task_near_the_queue_limit_that_coord_grows_stays_readable_and_known() {
+    let p = Project::new();
+    // Just under the 1 MiB a queued task may be; each failed attempt adds history.
+    let big = "x".repeat((1 << 20) - 600);
+    let task = serde_json::json!({
+        "id": "big", "description": big, "maxAttempts": 3,
+        "command": "echo failing on purpose; exit 3",
+    });
+    p.queue(&task.to_string());
+    let out = p.coord(&["worker", "--id", "w", "--quiet"]);
+    assert_eq!(out.status.code(), Some(12), "{}", stderr(&out));
+    assert_eq!(
+        p.files("failed"),
+        ["big.json"],
+        "it ran out of attempts, visibly"
+    );
+    assert_eq!(p.report("big")["attempt"], 3);
+    let shown = p.coord(&["show", "big", "--json"]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    assert_eq!(p.status()["counts"]["failed"], 1);
+    let out = p.coord(&["retry", "big"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn text_past_the_budget_is_refused_with_the_limit_and_the_task_stays_held() {
+    let p = Project::new();
+    p.queue(r#"{"id":"t","description":"x"}"#);
+    assert!(
+        p.coord(&["next", "--worker", "a", "--json"])
+            .status
+            .success()
+    );
+    // Past the limit, and as long as one argument may be (128 KiB).
+    let huge = "n".repeat(100 << 10);
+    for args in [
+        vec!["heartbeat", "--worker", "a", "--note", &huge],
+        vec!["ask", "t", "--worker", "a", &huge],
+        vec!["fail", "t", "--worker", "a", "--reason", &huge],
+    ] {
+        let out = p.coord(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{:?}: {}",
+            &args[..2],
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains("the limit is 65536"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(p.files("assigned/a"), ["t.json"]);
+    // A note at the limit is kept, and the file still reads back.
+    let note = "n".repeat(64 << 10);
+    assert!(
+        p.coord(&["heartbeat", "--worker", "a", "--note", &note])
+            .status
+            .success()
+    );
+    assert!(
+        p.coord(&["complete", "t", "--worker", "a"])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn history_that_would_pass_the_file_budget_is_compacted_and_every_attempt_still_counts() {
+    let p = Project::new();
+    p.queue(r#"{"id":"t","description":"x","maxAttempts":200,"retryBackoffSecs":0}"#);
+    let reason = "r".repeat(60 << 10);
+    let next_and_fail = |attempt: u32| {
+        let v: serde_json::Value =
+            serde_json::from_slice(&p.coord(&["next", "--worker", "a", "--json"]).stdout).unwrap();
+        assert_eq!(v["attempt"], attempt, "{v}");
+        let out = p.coord(&["fail", "t", "--worker", "a", "--reason", &reason]);
+        assert!(out.status.success(), "attempt {attempt}: {}", stderr(&out));
+    };
+    next_and_fail(1);
+    // 130 such failures, as coord writes them (7.8 MiB), put in place at once.
+    let name = p.files("pending")[0].clone();
+    let path = p.root().join("pending").join(&name);
+    let mut file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let entry = file["coord"]["history"][0].clone();
+    file["coord"]["history"] = (1..=130)
+        .map(|n| {
+            let mut e = entry.clone();
+            e["attempt"] = n.into();
+            e
+        })
+        .collect();
+    std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+    // Eight more make 8.4 MiB of reasons: the file is cut to fit, never past it.
+    for attempt in 131..=138 {
+        next_and_fail(attempt);
+    }
+    let size = std::fs::metadata(p.root().join("pending").join(&p.files("pending")[0]))
+        .unwrap()
+        .len();
+    assert!(size <= 8 << 20, "{size} bytes");
+    let v: serde_json::Value =
+        serde_json::from_slice(&p.coord(&["show", "t", "--json"]).stdout).unwrap();
+    assert_eq!(
+        v["attempt"], 139,
+        "the entries stay: they count the attempts"
+    );
+    assert!(
+        v["history"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .ends_with("bytes cut)")
+    );
+}
