@@ -32,6 +32,9 @@ struct Facts {
     /// The file's inode and change time: a task sent back to pending/ is a new arrival under the
     /// same name.
     identity: (u64, i64, i64),
+    id: String,
+    /// The worker that held it last, whose run of its command may still live.
+    last_holder: Option<String>,
     requires: Vec<String>,
     ready_at: Option<jiff::Timestamp>,
     files: Option<Files>,
@@ -43,6 +46,8 @@ impl Facts {
         let arrived = jiff::Timestamp::new(identity.1, identity.2 as i32).ok();
         Facts {
             identity,
+            id: task.spec.id.clone(),
+            last_holder: task.coord.history.last().map(|h| h.worker.clone()),
             requires: task.spec.requires.clone(),
             ready_at: task.ready_at(arrived),
             files: task.exclusive_files().then(|| Files::of(task)),
@@ -189,9 +194,14 @@ pub fn over_limit(ws: &Workspace, task: &TaskFile) -> Result<Option<(String, usi
 /// name is created in pending/ and removed at once. Every watching worker is woken by it and
 /// looks at pending/ again, instead of waiting for its next rescan.
 pub fn let_go(ws: &Workspace, task: &TaskFile) {
-    if !(task.exclusive_files() || limited(ws, task)) {
-        return;
+    if task.exclusive_files() || limited(ws, task) {
+        ring(ws);
     }
+}
+
+/// Wakes every worker waiting on pending/ (a hidden name created and removed at once) and
+/// rings the doorbell for other hosts: something that held a pending task back is gone.
+pub fn ring(ws: &Workspace) {
     let bell = ws
         .pending()
         .join(format!(".ring.{}", crate::durable::unique_stem()));
@@ -214,7 +224,8 @@ impl Held {
 
 /// Why a pending task is not claimed now, in words (None when nothing holds it back but a
 /// worker's labels, which only each worker knows): the pause, its not-before, snooze or
-/// retry time, a file held by another task (named), or its label's limit.
+/// retry time, a run of its last holder still being stopped, a file held by another task
+/// (named), or its label's limit.
 pub fn explain(
     ws: &Workspace,
     held: &Held,
@@ -234,6 +245,14 @@ pub fn explain(
             None => "notBefore",
         };
         return Some(format!("{why}: not before {}", crate::time::format(at)));
+    }
+    if let Some(h) = task.coord.history.last()
+        && crate::lease::run_may_live(ws, &h.worker, &task.spec.id)
+    {
+        return Some(format!(
+            "its command is still being stopped on {}",
+            h.worker
+        ));
     }
     if task.exclusive_files() {
         let mine = Files::of(task);
@@ -316,6 +335,12 @@ impl Gate {
             }
         };
         if !facts.requires.iter().all(|l| self.labels.contains(l)) {
+            return false;
+        }
+        // Never two runs at once: a run its last holder may still be stopping comes first.
+        if let Some(holder) = &facts.last_holder
+            && crate::lease::run_may_live(ws, holder, &facts.id)
+        {
             return false;
         }
         if let Some(at) = facts.ready_at

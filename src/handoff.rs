@@ -374,6 +374,9 @@ pub fn fail(
     let lock = locks::claims(ws, worker)?;
     renew(ws, worker)?;
     let (path, task) = held(ws, worker, id, token)?;
+    if lease::may_run(ws, worker, &task) {
+        lease::mark_run(ws, worker, id)?;
+    }
     let validation = checks::run(
         ws.project(),
         &task.spec.output_files,
@@ -414,6 +417,9 @@ pub fn release(
     let lock = locks::claims(ws, worker)?;
     renew(ws, worker)?;
     let (path, task) = held(ws, worker, id, token)?;
+    if lease::may_run(ws, worker, &task) {
+        lease::mark_run(ws, worker, id)?;
+    }
     let reason = match until {
         Some(at) => format!("snoozed by {worker} until {}", crate::time::format(at)),
         None => format!("released by {worker}"),
@@ -448,7 +454,10 @@ pub fn ask(
     crate::task::check_text("question", question).map_err(Error::Invalid)?;
     let lock = locks::claims(ws, worker)?;
     renew(ws, worker)?;
-    let (path, _) = held(ws, worker, id, token)?;
+    let (path, task) = held(ws, worker, id, token)?;
+    if lease::may_run(ws, worker, &task) {
+        lease::mark_run(ws, worker, id)?;
+    }
     match state::ask(&lock, ws, &path, question)? {
         true => Ok(()),
         false => Err(not_held(ws, worker, id)),

@@ -280,6 +280,55 @@ fn held_within_lease(ws: &Workspace, record: &WorkerRecord) -> Result<Vec<(Strin
     Ok(kept)
 }
 
+/// The marker that says `worker` may still be running `id`'s command although the task has
+/// left its hands (released, failed or asked about by another process, or by the command
+/// itself): `workers/<worker>.run-<id>`.
+fn run_marker(ws: &Workspace, worker: &str, id: &str) -> PathBuf {
+    ws.workers().join(format!("{worker}.run-{id}"))
+}
+
+/// Whether `worker` is a `coord worker` process that may be running `task`'s command now: one
+/// that runs commands (not an agent's record), not stopped, not known dead, and either an
+/// `--exec` worker or a task with a command of its own.
+pub fn may_run(ws: &Workspace, worker: &str, task: &crate::task::TaskFile) -> bool {
+    let Some(record) = read_record(ws, worker) else {
+        return false;
+    };
+    if record.stopped || record.mode == Mode::Handoff {
+        return false;
+    }
+    if record.mode == Mode::TaskCommand && task.spec.command.is_none() {
+        return false;
+    }
+    !matches!(is_alive(ws, &record, None), Ok(Some(false)))
+}
+
+/// Marks, before a move takes `id` out of `worker`'s hands, that its command may still run
+/// there: no other worker claims the task until `worker` has stopped that run and cleared the
+/// mark ([`clear_run`]), or is known dead. Written only by the process making such a move,
+/// under `worker`'s claims lock.
+pub fn mark_run(ws: &Workspace, worker: &str, id: &str) -> Result<()> {
+    durable::create_append(&run_marker(ws, worker, id)).map(drop)
+}
+
+/// Clears the mark of `id`'s run once `worker` has stopped it and killed what it left; true
+/// if there was one (claimers waiting for it should be woken).
+pub fn clear_run(ws: &Workspace, worker: &str, id: &str) -> bool {
+    std::fs::remove_file(run_marker(ws, worker, id)).is_ok()
+}
+
+/// Whether a run of `id`'s command by `worker` may still live: its mark is there and the
+/// worker is not known dead.
+pub fn run_may_live(ws: &Workspace, worker: &str, id: &str) -> bool {
+    if std::fs::symlink_metadata(run_marker(ws, worker, id)).is_err() {
+        return false;
+    }
+    match read_record(ws, worker) {
+        Some(record) => !matches!(is_alive(ws, &record, None), Ok(Some(false))),
+        None => false,
+    }
+}
+
 /// How long a life lock must stay held for its holder to count as a live worker.
 const LIVE_HOLD: Duration = Duration::from_secs(2);
 

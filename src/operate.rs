@@ -84,18 +84,8 @@ fn running_under(ws: &Workspace, state: &TaskState, path: &std::path::Path) -> O
     let TaskState::Assigned(worker) = state else {
         return None;
     };
-    let record = crate::lease::read_record(ws, worker)?;
-    if record.stopped || record.mode == crate::lease::Mode::Handoff {
-        return None;
-    }
-    if record.mode == crate::lease::Mode::TaskCommand {
-        let task = crate::task::read(path).ok()?;
-        task.spec.command.as_ref()?;
-    }
-    match crate::lease::is_alive(ws, &record, None) {
-        Ok(Some(false)) => None,
-        _ => Some(worker.clone()),
-    }
+    let task = crate::task::read(path).ok()?;
+    crate::lease::may_run(ws, worker, &task).then(|| worker.clone())
 }
 
 /// Waits, on the journal from `from`, for `worker` to record that it stopped `id`'s

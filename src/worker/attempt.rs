@@ -99,6 +99,10 @@ impl Worker<'_> {
             Err(e) => Ending::CannotStart(e.to_string()),
         };
         leftovers(&id, &log);
+        // The run is over: a task that left this worker's hands meanwhile may be claimed now.
+        if crate::lease::clear_run(ws, &self.opts.id, &id) {
+            crate::gate::ring(ws);
+        }
         let result = match std::fs::symlink_metadata(&result_file) {
             // The command wrote no result file (the common case): nothing to read or clear.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,

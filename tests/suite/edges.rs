@@ -508,3 +508,77 @@ fn history_that_would_pass_the_file_budget_is_compacted_and_every_attempt_still_
             .ends_with("bytes cut)")
     );
 }
+
+/// A command that holds `run.lock` for its whole life (its `sleep` too), notes in the ledger
+/// when it starts, when it ends, and when it found another run of itself; it ignores TERM, so
+/// a worker that stops it must wait out the sleep. `BEFORE` runs first, as the task itself.
+fn overlapping_task(id: &str, before: &str) -> String {
+    let command = format!(
+        "exec 9>>run.lock; flock -n 9 || {{ echo OVERLAP >> ledger; exit 1; }}; \
+         echo start >> ledger; trap '' TERM; {before}; sleep 2; echo end >> ledger"
+    );
+    serde_json::json!({"id": id, "description": "x", "command": command}).to_string()
+}
+
+fn ledger(p: &Project) -> String {
+    std::fs::read_to_string(p.path().join("ledger")).unwrap_or_default()
+}
+
+#[test]
+fn a_task_taken_from_a_running_command_is_not_claimed_again_until_that_run_is_over() {
+    if std::process::Command::new("flock")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: flock(1) is missing");
+        return;
+    }
+    let p = Project::new();
+    let mut first = p.spawn(&["worker", "--id", "w1", "--watch", "--quiet"]);
+    assert!(p.wait(BOUND_EDGE, || {
+        p.status()["workers"]
+            .as_array()
+            .is_some_and(|w| !w.is_empty())
+    }));
+    p.queue(&overlapping_task("rel", "true"));
+    assert!(p.wait(BOUND_EDGE, || ledger(&p).contains("start")));
+    let mut second = p.spawn(&["worker", "--id", "w2", "--watch", "--quiet"]);
+    assert!(p.wait(BOUND_EDGE, || {
+        p.status()["workers"]
+            .as_array()
+            .is_some_and(|w| w.len() == 2)
+    }));
+    // Another process hands the task back while its command still runs (and ignores TERM).
+    let out = p.coord(&["release", "rel", "--worker", "w1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let why = stdout(&p.coord(&["show", "rel", "--json"]));
+    assert!(
+        why.contains("its command is still being stopped on w1") || ledger(&p).contains("end"),
+        "{why}"
+    );
+    assert!(p.wait(BOUND_EDGE, || p.count("completed") == 1));
+    // The command asks, and the answer comes at once, while the run still lives.
+    let ask = format!(
+        "[ -n \"$COORD_ANSWER\" ] || {} ask \"$COORD_TASK_ID\" 'which?'",
+        env!("CARGO_BIN_EXE_coord")
+    );
+    p.queue(&overlapping_task("ask", &ask));
+    assert!(p.wait(BOUND_EDGE, || p.count("waiting") == 1));
+    let out = p.coord(&["answer", "ask", "this one"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(p.wait(BOUND_EDGE, || p.count("completed") == 2));
+    for w in [&first, &second] {
+        signal(w, "TERM");
+    }
+    assert!(first.wait().unwrap().success());
+    assert!(second.wait().unwrap().success());
+    let ledger = ledger(&p);
+    assert!(
+        !ledger.contains("OVERLAP"),
+        "two runs of one task at once:\n{ledger}"
+    );
+    assert_eq!(ledger.matches("start").count(), 4, "{ledger}");
+}
+
+const BOUND_EDGE: std::time::Duration = std::time::Duration::from_secs(60);

@@ -196,7 +196,7 @@ fn a_bad_file_in_pending_is_set_aside_and_the_tasks_behind_it_run() {
     .unwrap();
     let big = format!(
         r#"{{"id":"big","description":"{}","command":"touch big-ran"}}"#,
-        "x".repeat(2 << 20)
+        "x".repeat(9 << 20)
     );
     std::fs::write(pending.join("0000000004-oversized.json"), big).unwrap();
     std::fs::write(pending.join(".hidden.json"), "ignored").unwrap();
