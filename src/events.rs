@@ -13,7 +13,7 @@
 //! removes old segments, so the journal stays bounded.
 
 use std::fs::File;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -309,9 +309,11 @@ pub fn read_each(
     let start = files.iter().position(|(ino, _)| *ino == cursor.ino);
     let (from, mut offset) = match start {
         Some(i) => (i, cursor.offset),
-        None if cursor.ino == 0 => (0, 0),
-        // Its file is gone (purged), or there was no live file at `end`: the newest, whole.
-        None => (files.len().saturating_sub(1), 0),
+        // No live file at `end`: the one written since is the newest, read whole.
+        None if cursor.ino == u64::MAX => (files.len().saturating_sub(1), 0),
+        // Never read, or its file is gone: purges remove the quietest (oldest) segments first,
+        // so every file left is newer than the one the cursor was in; all of them, whole.
+        None => (0, 0),
     };
     let mut at = cursor;
     for (ino, file) in files.iter().skip(from) {
@@ -340,17 +342,66 @@ fn read_file(
     file.seek(SeekFrom::Start(offset))?;
     let mut reader = std::io::BufReader::new(file);
     let mut at = offset;
-    let mut line = String::new();
+    let mut line = Vec::new();
     loop {
         line.clear();
-        let n = reader.read_line(&mut line)?;
-        if n == 0 || !line.ends_with('\n') {
+        let n = (&mut reader)
+            .take(MAX_LINE_BYTES + 1)
+            .read_until(b'\n', &mut line)?;
+        if n == 0 {
             break;
         }
-        at += n as u64;
-        if let Ok(e) = serde_json::from_str(line.trim_end()) {
-            each(e);
+        if line.last() != Some(&b'\n') {
+            if n as u64 <= MAX_LINE_BYTES {
+                // A line still being written: left for the next read.
+                break;
+            }
+            // Longer than any event: skipped to its end, in bounded pieces.
+            let Some(rest) = skip_line(&mut reader)? else {
+                break;
+            };
+            tracing::warn!(
+                "{}: skipped a line of {} bytes at offset {at}",
+                path.display(),
+                n as u64 + rest
+            );
+            at += n as u64 + rest;
+            continue;
         }
+        match serde_json::from_slice(&line[..n - 1]) {
+            Ok(e) => each(e),
+            Err(e) => tracing::warn!(
+                "{}: skipped a line at offset {at} that is not an event: {e}",
+                path.display()
+            ),
+        }
+        at += n as u64;
     }
     Ok(at)
+}
+
+/// The longest journal line read as an event (64 KiB); an event is a few hundred bytes.
+const MAX_LINE_BYTES: u64 = 64 << 10;
+
+/// Reads past the rest of an overlong line, its newline included, in bounded pieces; the bytes
+/// read, or None when the line is still being written (no newline yet).
+fn skip_line(reader: &mut impl BufRead) -> std::io::Result<Option<u64>> {
+    let mut skipped = 0u64;
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(None);
+        }
+        match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok(Some(skipped + i as u64 + 1));
+            }
+            None => {
+                let len = chunk.len();
+                reader.consume(len);
+                skipped += len as u64;
+            }
+        }
+    }
 }

@@ -582,3 +582,91 @@ fn a_task_taken_from_a_running_command_is_not_claimed_again_until_that_run_is_ov
 }
 
 const BOUND_EDGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[test]
+fn a_bad_or_endless_journal_line_is_skipped_with_a_warning_and_the_rest_is_read() {
+    let p = Project::new();
+    p.queue(r#"[{"id":"a","description":"x"},{"id":"b","description":"x"}]"#);
+    for id in ["a", "b"] {
+        assert!(
+            p.coord(&["next", "--worker", "w", "--json"])
+                .status
+                .success()
+        );
+        assert!(p.coord(&["complete", id, "--worker", "w"]).status.success());
+        if id == "a" {
+            // Between the two tasks: a line that is not UTF-8, and one of 300 KB.
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(p.root().join("events.jsonl"))
+                .unwrap();
+            f.write_all(b"{\"event\":\"completed\",\"taskId\":\"\xff\xfe\"}\n")
+                .unwrap();
+            f.write_all(&vec![b'x'; 300_000]).unwrap();
+            f.write_all(b"\n").unwrap();
+        }
+    }
+    let out = p.coord(&["events", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let completed = stdout(&out).matches("\"event\":\"completed\"").count();
+    assert_eq!(completed, 2, "{}", stdout(&out));
+    assert!(stderr(&out).contains("skipped a line"), "{}", stderr(&out));
+    let out = p.coord(&["stats", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["counts"]["completed"], 2, "{v}");
+}
+
+#[test]
+fn stats_counts_every_event_after_the_segment_its_cursor_was_in_is_purged() {
+    use std::os::unix::fs::MetadataExt;
+    let p = Project::new();
+    let run = |args: &[&str]| {
+        let out = p
+            .command(args)
+            .env("COORD_JOURNAL_SEGMENT_BYTES", "1500")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        out
+    };
+    let finish = |from: usize, to: usize| {
+        for i in from..to {
+            let id = format!("t{i:02}");
+            run(&["add", "--id", &id, "--", "true"]);
+            run(&["next", "--worker", "w", "--json"]);
+            run(&["complete", &id, "--worker", "w"]);
+        }
+    };
+    finish(0, 5);
+    run(&["stats", "--json"]);
+    let cursor_ino = std::fs::metadata(p.root().join("events.jsonl"))
+        .unwrap()
+        .ino();
+    finish(5, 30);
+    // The segment the cursor was in, and every older one, go quiet and are purged.
+    let segments: Vec<std::path::PathBuf> = std::fs::read_dir(p.root().join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let mut sorted = segments.clone();
+    sorted.sort();
+    let at = sorted
+        .iter()
+        .position(|s| std::fs::metadata(s).unwrap().ino() == cursor_ino)
+        .expect("the cursor's file became a segment");
+    assert!(at + 1 < sorted.len(), "newer segments remain: {sorted:?}");
+    for old in &sorted[..=at] {
+        let ok = std::process::Command::new("touch")
+            .args(["-d", "2 days ago"])
+            .arg(old)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    run(&["purge", "--journal", "--older-than", "1d"]);
+    assert!(!sorted[at].exists(), "the cursor's segment was purged");
+    let v: serde_json::Value = serde_json::from_slice(&run(&["stats", "--json"]).stdout).unwrap();
+    assert_eq!(v["counts"]["completed"], 30, "{v}");
+}
