@@ -32,7 +32,8 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let worker = args.worker.as_deref();
     if let Some(name) = worker
         && logfile::files(&ws, Some(name)).is_err()
-        && !logfile::task_logs(&ws, name)?.is_empty()
+        && (!logfile::task_logs(&ws, name)?.is_empty()
+            || (coord::task::check_id(name).is_ok() && coord::store::locate(&ws, name)?.is_some()))
     {
         return task(&ws, name, args.follow, args.json);
     }
@@ -80,13 +81,25 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints a task's attempt logs in order, each under a header; with `follow`, keeps printing
-/// what is added to them (a new attempt's log included) until interrupted.
+/// what is added to them (a new attempt's log included) until the task has completed or
+/// failed, or until interrupted.
 fn task(ws: &coord::Workspace, id: &str, follow: bool, json: bool) -> anyhow::Result<ExitCode> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut waker = follow.then(|| Waker::for_views(ws, &[(&ws.task_logs(), false)]));
+    // Its logs grow, and its arrival in completed/ or failed/ ends the follow.
+    let watched = [
+        (ws.task_logs(), false),
+        (ws.completed(), false),
+        (ws.failed(), false),
+    ];
+    let dirs: Vec<(&std::path::Path, bool)> =
+        watched.iter().map(|(p, r)| (p.as_path(), *r)).collect();
+    let mut waker = follow.then(|| Waker::for_views(ws, &dirs));
     let mut offsets: std::collections::BTreeMap<PathBuf, u64> = Default::default();
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
     loop {
+        // Looked at before the read: whatever the last attempt wrote came before its move.
+        let ended =
+            follow && coord::store::locate(ws, id)?.is_some_and(|(state, _)| state.is_finished());
         let mut out = std::io::stdout().lock();
         for (attempt, path) in logfile::task_logs(ws, id)? {
             let at = offsets.entry(path.clone()).or_insert_with(|| {
@@ -121,6 +134,7 @@ fn task(ws: &coord::Workspace, id: &str, follow: bool, json: bool) -> anyhow::Re
         out.flush()?;
         drop(out);
         match waker.as_mut() {
+            Some(_) if ended => return Ok(ExitCode::Success),
             Some(w) => w.next_change(None),
             None => return Ok(ExitCode::Success),
         };

@@ -670,3 +670,20 @@ fn stats_counts_every_event_after_the_segment_its_cursor_was_in_is_purged() {
     let v: serde_json::Value = serde_json::from_slice(&run(&["stats", "--json"]).stdout).unwrap();
     assert_eq!(v["counts"]["completed"], 30, "{v}");
 }
+
+#[test]
+fn following_a_task_s_log_ends_once_the_task_has_ended() {
+    let p = Project::new();
+    p.queue(r#"{"id":"t","description":"x","command":"echo one; sleep 0.3; echo two"}"#);
+    let follower = p.spawn(&["logs", "t", "--follow"]);
+    let out = p.coord(&["worker", "--id", "w", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        wait_for_exit(follower.id(), BOUND_EDGE),
+        "logs --follow kept going after the task completed"
+    );
+    let out = follower.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("one\ntwo\n"), "{text}");
+}
