@@ -39,6 +39,8 @@ pub enum Kind {
     OrphanClaims,
     /// A task in review/ whose rejection was cut short after its rewrite.
     InterruptedRejection,
+    /// A folder in pending/ that is not a batch folder: its tasks are never claimed.
+    StrayFolder,
 }
 
 names!(Kind {
@@ -51,6 +53,7 @@ names!(Kind {
     Filesystem => "filesystem",
     OrphanClaims => "orphan-claims",
     InterruptedRejection => "interrupted-rejection",
+    StrayFolder => "stray-folder",
 });
 
 /// One thing found wrong.
@@ -106,6 +109,7 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
             fixed: fix,
         });
     }
+    findings.extend(stray_folders(ws, fix)?);
     let workers = store::assigned_workers(ws)?;
     let records: Vec<String> = lease::list_records(ws)?
         .into_iter()
@@ -266,6 +270,36 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
                 "{} waits for {missing}, which is in no state (never queued, or purged): it can never run; the fix moves it to failed/ with a report saying so",
                 task.spec.id
             ),
+            fixed: fix,
+        });
+    }
+    Ok(findings)
+}
+
+/// Folders in pending/ that are not batch folders but hold pending tasks (a batch folder renamed
+/// by hand): their tasks would never run. The fix names each as a batch folder again.
+fn stray_folders(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
+    let mut findings = Vec::new();
+    for (folder, names) in store::stray_pending_folders(ws)? {
+        let Some(first) = names.first() else {
+            continue;
+        };
+        let path = ws.pending().join(&folder);
+        let message = match fix {
+            true => format!(
+                "holds {} pending task(s) no worker reads; renamed to pending/{}",
+                names.len(),
+                state::restore_batch(ws, &folder, first)?
+            ),
+            false => format!(
+                "holds {} pending task(s) no worker reads (a batch folder renamed by hand?); the fix names it as a batch folder again",
+                names.len()
+            ),
+        };
+        findings.push(Finding {
+            kind: Kind::StrayFolder,
+            path,
+            message,
             fixed: fix,
         });
     }

@@ -46,12 +46,19 @@ fn read_entries<T>(dir: &Path, keep: impl Fn(String, fs::FileType) -> Option<T>)
 }
 
 /// Calls `each` with every task file in pending/: the batch folder it is in (None at the top)
-/// and its file name, in no particular order. Nothing is held but the top's entries.
+/// and its file name, in no particular order. Nothing is held but the top's entries. Folders
+/// no worker reads ([`stray_pending_folders`]) are included, so that what they hold is still
+/// counted, listed, waited for and known to `coord queue`.
 pub fn each_pending(ws: &Workspace, mut each: impl FnMut(Option<&str>, &str)) -> Result<()> {
     for entry in list_pending_top(ws)? {
         match entry {
             Entry::File(name) => each(None, &name),
             Entry::Batch(batch) => each_in_batch(ws, &batch, |file| each(Some(&batch), file))?,
+        }
+    }
+    for (folder, names) in stray_pending_folders(ws)? {
+        for name in names {
+            each(Some(&folder), &name);
         }
     }
     Ok(())
@@ -85,6 +92,28 @@ pub fn list_pending_top(ws: &Workspace) -> Result<Vec<Entry>> {
             None
         }
     })
+}
+
+/// The folders at the top of pending/ that are not batch folders (a batch folder renamed by
+/// hand, a folder made there): the claim pipeline never reads them. Each with the pending task
+/// names it holds, sorted.
+pub fn stray_pending_folders(ws: &Workspace) -> Result<Vec<(String, Vec<String>)>> {
+    let folders = read_entries(&ws.pending(), |name, kind| {
+        (kind.is_dir() && !task::is_batch_name(&name) && !task::is_ignored_name(&name))
+            .then_some(name)
+    })?;
+    let mut stray = Vec::new();
+    for folder in folders {
+        let mut names = Vec::new();
+        each_in_batch(ws, &folder, |name| {
+            if task::id_from_pending_name(name).is_some() {
+                names.push(name.to_string());
+            }
+        })?;
+        names.sort();
+        stray.push((folder, names));
+    }
+    Ok(stray)
 }
 
 /// The name, relative to pending/, of a task file in `batch` (None: at the top).

@@ -48,6 +48,29 @@ pub fn remove_emptied_batch(ws: &Workspace, batch: &str) {
     }
 }
 
+/// Gives a folder of pending/ that is not named as a batch folder (renamed by hand) a batch
+/// folder's name again, from the order of `first`, the first task file in it: one no-replace
+/// rename of the whole folder, under no lock (nothing else moves a folder coord does not read).
+/// Returns the new name.
+pub fn restore_batch(ws: &Workspace, folder: &str, first: &str) -> Result<String> {
+    let order = &first[..task::ORDER_LEN.min(first.len())];
+    let name = task::batch_name(order, crate::host::random_u64());
+    let from = ws.pending().join(folder);
+    match durable::move_noreplace(&from, &ws.pending().join(&name)) {
+        Ok(()) => {
+            durable::sync_dir(&ws.pending(), ws.durability())?;
+            crate::doorbell::ring(ws);
+            Ok(name)
+        }
+        Err(MoveError::Other(e)) => Err(Error::io("move", from, e)),
+        Err(_) => Err(Error::io(
+            "move",
+            from,
+            std::io::Error::new(std::io::ErrorKind::AlreadyExists, "moved meanwhile"),
+        )),
+    }
+}
+
 /// Gives a claimed, hand-dropped file (any name) its id's name in the worker's folder; false if
 /// that name is taken. Under the worker's claims lock.
 pub fn rename_to_id(lock: &ClaimsLock, ws: &Workspace, held: &Path, id: &str) -> Result<bool> {

@@ -22,7 +22,9 @@ mod publish;
 mod review;
 mod talk;
 
-pub use claim::{Taken, defer, put_back, remove_emptied_batch, rename_to_id, set_aside, take};
+pub use claim::{
+    Taken, defer, put_back, remove_emptied_batch, rename_to_id, restore_batch, set_aside, take,
+};
 pub use deps::{clear_waiting, fail_dependent, mark_waiting, unblock, waiting_on};
 pub use end::{End, EndKind, complete, end_claim, rewrite_held};
 pub use leftovers::{Orphans, in_flight_reports, orphans};

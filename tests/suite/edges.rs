@@ -687,3 +687,42 @@ fn following_a_task_s_log_ends_once_the_task_has_ended() {
     let text = stdout(&out);
     assert!(text.contains("one\ntwo\n"), "{text}");
 }
+
+#[test]
+fn a_batch_folder_renamed_by_hand_is_still_counted_waited_for_and_repaired_by_doctor() {
+    let p = Project::new();
+    let tasks: Vec<String> = (0..300)
+        .map(|i| format!(r#"{{"id":"b{i:03}","description":"x","command":"true"}}"#))
+        .collect();
+    let file = p.write("batch.json", &format!("[{}]", tasks.join(",")));
+    let out = p.coord(&["queue", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let folder = std::fs::read_dir(p.root().join("pending"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|e| e.is_dir())
+        .expect("a big batch is queued as a folder");
+    std::fs::rename(&folder, p.root().join("pending/mybatch")).unwrap();
+    assert_eq!(p.status()["counts"]["pending"], 300);
+    let out = p.coord(&["wait", "--timeout", "0.2"]);
+    assert_eq!(
+        out.status.code(),
+        Some(11),
+        "wait saw nothing to wait for: {}",
+        stdout(&out)
+    );
+    let out = p.coord(&["queue", "--json", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let unchanged = stdout(&out).matches("\"outcome\":\"unchanged\"").count();
+    assert_eq!(unchanged, 300, "re-queuing the file queued them again");
+    assert_eq!(p.doctor_finds(), ["stray-folder"]);
+    let out = p.coord(&["doctor", "--fix"]);
+    assert!(
+        out.status.success() || out.status.code() == Some(1),
+        "{}",
+        stderr(&out)
+    );
+    let out = p.coord(&["worker", "--id", "w", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(p.count("completed"), 300);
+}
