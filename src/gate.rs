@@ -300,10 +300,12 @@ impl Gate {
         self.next_due
     }
 
-    /// Starts a claiming pass: forgets the earliest due time and which files other workers
-    /// held (read again when a task with exclusive files is met).
+    /// Starts a claiming pass: forgets the earliest due time once it has come (one still ahead
+    /// is kept, so a pass that meets no name, its task being out of the index until the next
+    /// listing, still wakes the worker when it is due) and which files other workers held
+    /// (read again when a task with exclusive files is met).
     pub fn start_pass(&mut self) {
-        self.next_due = None;
+        self.next_due = self.next_due.filter(|due| *due > jiff::Timestamp::now());
         self.held_fresh = false;
     }
 

@@ -269,7 +269,10 @@ impl Worker<'_> {
                         }
                         Woke::Deadline => {
                             self.heartbeat()?;
-                            if self.due_soon().is_some_and(|w| w.is_zero()) {
+                            // A task skipped for its retry or notBefore time may be due: the
+                            // deadline and the due time are read off two clocks, so look again
+                            // whenever one was waited for (the skipped name left the index).
+                            if self.due_soon().is_some() {
                                 fresh_listing = false;
                             }
                         }

@@ -726,3 +726,25 @@ fn a_batch_folder_renamed_by_hand_is_still_counted_waited_for_and_repaired_by_do
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(p.count("completed"), 300);
 }
+
+#[test]
+fn a_watching_worker_runs_a_retried_task_when_its_backoff_ends_not_at_the_next_rescan() {
+    let p = Project::new();
+    let mut worker = p.spawn(&[
+        "worker", "--id", "w", "--watch", "--quiet", "--rescan", "600",
+    ]);
+    p.queue(
+        r#"{"id":"again","description":"x","maxAttempts":2,
+            "command":"[ \"$COORD_ATTEMPT\" = 2 ] || exit 1"}"#,
+    );
+    // The backoff is 1-2 s; the rescan is ten minutes away.
+    assert!(
+        p.wait(std::time::Duration::from_secs(20), || p.count("completed")
+            == 1),
+        "the retry waited for the rescan: {:?}",
+        p.files("pending")
+    );
+    signal(&worker, "TERM");
+    assert!(worker.wait().unwrap().success());
+    assert_eq!(p.report("again")["attempt"], 2);
+}
