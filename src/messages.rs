@@ -152,11 +152,26 @@ pub fn send(
         )));
     }
     let inboxes = match to {
-        To::One(inbox) => vec![inbox.clone()],
+        To::One(inbox) => {
+            if unread_count(ws, inbox) >= MAX_UNREAD {
+                return Err(Error::StateConflict {
+                    message: format!(
+                        "{}'s inbox holds {MAX_UNREAD} unread messages, the most it keeps; nothing was sent",
+                        inbox.name()
+                    ),
+                    hint: format!(
+                        "wait for {0} to read them (`coord inbox --worker {0}` reads them)",
+                        inbox.name()
+                    ),
+                });
+            }
+            vec![inbox.clone()]
+        }
+        // A broadcast skips the inboxes that are full.
         To::All => crate::lease::list_records(ws)?
             .into_iter()
             .map(|r| Inbox::Worker(r.worker_id))
-            .filter(|i| i.name() != from)
+            .filter(|i| i.name() != from && unread_count(ws, i) < MAX_UNREAD)
             .collect(),
     };
     let header = Header {
@@ -184,6 +199,14 @@ pub fn send(
     let _ = durable::remove_if_exists(&tmp);
     delivered?;
     Ok(inboxes)
+}
+
+/// The most unread messages an inbox keeps: a send to a full inbox is refused.
+pub const MAX_UNREAD: usize = 200;
+
+/// How many unread messages `inbox` holds.
+fn unread_count(ws: &Workspace, inbox: &Inbox) -> usize {
+    crate::store::count_files(&inbox.folder(ws).join("new")).unwrap_or(0)
 }
 
 fn deliver(ws: &Workspace, tmp: &Path, name: &str, inboxes: &[Inbox]) -> Result<()> {

@@ -88,7 +88,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let mail = said.mail.as_ref().map_or("", |(_, d)| d.text.as_str());
     let message = match (said.text, mail.is_empty()) {
         (Some(text), true) => Some(text),
-        (Some(text), false) => Some(format!("{mail}\n{text}")),
+        (Some(text), false) => Some(format!("{text}\n\n{mail}")),
         (None, false) => Some(mail.to_string()),
         (None, true) => None,
     };

@@ -56,9 +56,22 @@ fn print(
     claimed: Option<handoff::Assignment>,
     mail: &super::talk::Delivery,
 ) -> anyhow::Result<ExitCode> {
+    // The task first, then the messages (bounded by the delivery).
+    let code = answer(ws, args, json, wait, claimed, mail)?;
     if !json {
         say_part!("{}", mail.text);
     }
+    Ok(code)
+}
+
+fn answer(
+    ws: &coord::Workspace,
+    args: &Args,
+    json: bool,
+    wait: Option<Duration>,
+    claimed: Option<handoff::Assignment>,
+    mail: &super::talk::Delivery,
+) -> anyhow::Result<ExitCode> {
     match claimed {
         Some(a) => {
             if json {

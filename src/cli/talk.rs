@@ -257,20 +257,41 @@ pub struct Delivery {
     messages: Vec<Message>,
 }
 
+/// The most messages, and of their text, handed over with a task at once.
+const HANDED_MESSAGES: usize = 5;
+const HANDED_BYTES: usize = 16 << 10;
+
 impl Delivery {
-    /// The unread messages of `worker` (none when they cannot be read).
+    /// The oldest unread messages of `worker`, at most five and 16 KiB of text (always one),
+    /// none when they cannot be read.
     pub fn unread(ws: &Workspace, worker: &str) -> Delivery {
         let Ok(inbox) = Inbox::of(worker) else {
             return Delivery::default();
         };
-        let unread = match messages::read(ws, &inbox, false) {
+        let mut unread = match messages::read(ws, &inbox, false) {
             Ok(m) if !m.is_empty() => m,
             _ => return Delivery::default(),
         };
+        // At most a few, oldest first and within a size: the rest stay unread for next time.
+        let all = unread.len();
+        let mut size = 0;
+        let fit = unread
+            .iter()
+            .take(HANDED_MESSAGES)
+            .take_while(|m| {
+                size += m.text.len();
+                size <= HANDED_BYTES
+            })
+            .count()
+            .max(1);
+        unread.truncate(fit);
+        let more = match all - fit {
+            0 => String::new(),
+            n => format!("({n} more unread: `coord inbox --worker {worker}`)\n"),
+        };
         Delivery {
             text: format!(
-                "coord: {} unread message(s) for {worker}:\n{}Reply with `coord send --to NAME \"...\" --from {worker}`.\n",
-                unread.len(),
+                "coord: {all} unread message(s) for {worker}:\n{}{more}Reply with `coord send --to NAME \"...\" --from {worker}`.\n",
                 render(&unread)
             ),
             inbox: Some(inbox),

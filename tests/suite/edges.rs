@@ -748,3 +748,55 @@ fn a_watching_worker_runs_a_retried_task_when_its_backoff_ends_not_at_the_next_r
     assert!(worker.wait().unwrap().success());
     assert_eq!(p.report("again")["attempt"], 2);
 }
+
+#[test]
+fn an_inbox_is_bounded_and_a_task_is_handed_over_before_a_few_of_its_messages() {
+    let p = Project::new();
+    p.queue(r#"{"id":"job","description":"the assignment"}"#);
+    assert!(
+        p.coord(&["heartbeat", "--worker", "agent"])
+            .status
+            .success()
+    );
+    let long = "m".repeat(60_000);
+    for _ in 0..20 {
+        assert!(p.coord(&["send", "--to", "agent", &long]).status.success());
+    }
+    let out = p.coord(&["next", "--worker", "agent", "--text"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let task_at = text
+        .find("the assignment")
+        .expect("the task is handed over");
+    let mail_at = text.find("unread message(s)").expect("and a message");
+    assert!(task_at < mail_at, "the task comes first");
+    assert!(
+        text.len() < 80_000,
+        "{} bytes handed over at once",
+        text.len()
+    );
+    assert!(
+        text.contains("19 more unread"),
+        "{}",
+        &text[mail_at..mail_at + 200]
+    );
+    assert_eq!(
+        p.count("messages/workers/agent/new"),
+        19,
+        "the rest stay unread"
+    );
+    for _ in 19..200 {
+        assert!(
+            p.coord(&["send", "--to", "agent", "short"])
+                .status
+                .success()
+        );
+    }
+    let out = p.coord(&["send", "--to", "agent", "one too many"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("holds 200 unread messages"),
+        "{}",
+        stderr(&out)
+    );
+}

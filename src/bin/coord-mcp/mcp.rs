@@ -109,7 +109,10 @@ impl Session {
     fn next(&self, wait_secs: Option<u64>) -> Result<String, String> {
         let mail = crate::cli::talk::Delivery::unread(&self.ws, &self.worker);
         let answer = self.claim(wait_secs)?;
-        let text = format!("{}{answer}", mail.text);
+        let text = match mail.text.is_empty() {
+            true => answer,
+            false => format!("{answer}\n{}", mail.text),
+        };
         mail.delivered(&self.ws);
         Ok(text)
     }
