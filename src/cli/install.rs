@@ -45,41 +45,40 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             Err(_) => std::env::current_dir()?,
         },
     };
+    let file = project.join(match args.harness {
+        Which::Claude => ".claude/settings.json",
+        Which::Codex => ".codex/hooks.json",
+        Which::Gemini => ".gemini/settings.json",
+        Which::Opencode => ".opencode/plugins/coord.js",
+        Which::Cursor => ".cursor/hooks.json",
+    });
+    check_folders(&project, &file)?;
     let coord = coord_command()?;
     let hook = |event: &str| format!("{coord} hook {event}");
-    let (file, added) = match args.harness {
-        Which::Claude => {
-            let file = project.join(".claude/settings.json");
-            let added = merge_file(&file, |root| {
-                let mut added = add_grouped(root, "Stop", &hook("claude-stop"), json!(30))?;
-                added += add_idle(root, &hook("claude-idle --wait 3600"))?;
-                added += add_grouped(
-                    root,
-                    "SessionStart",
-                    &hook("claude-session-start"),
-                    json!(10),
-                )?;
-                Ok(added)
-            })?;
-            (file, added)
-        }
-        Which::Codex => {
-            let file = project.join(".codex/hooks.json");
-            let added = merge_file(&file, |root| {
-                let mut added = add_grouped(root, "Stop", &hook("codex-stop"), json!(30))?;
-                added += add_grouped(
-                    root,
-                    "SessionStart",
-                    &hook("codex-session-start"),
-                    json!(10),
-                )?;
-                Ok(added)
-            })?;
-            (file, added)
-        }
+    let added = match args.harness {
+        Which::Claude => merge_file(&file, |root| {
+            let mut added = add_grouped(root, "Stop", &hook("claude-stop"), json!(30))?;
+            added += add_idle(root, &hook("claude-idle --wait 3600"))?;
+            added += add_grouped(
+                root,
+                "SessionStart",
+                &hook("claude-session-start"),
+                json!(10),
+            )?;
+            Ok(added)
+        })?,
+        Which::Codex => merge_file(&file, |root| {
+            let mut added = add_grouped(root, "Stop", &hook("codex-stop"), json!(30))?;
+            added += add_grouped(
+                root,
+                "SessionStart",
+                &hook("codex-session-start"),
+                json!(10),
+            )?;
+            Ok(added)
+        })?,
         Which::Gemini => {
-            let file = project.join(".gemini/settings.json");
-            let added = merge_file(&file, |root| {
+            merge_file(&file, |root| {
                 // Gemini CLI counts hook timeouts in milliseconds.
                 let mut added = add_grouped(
                     root,
@@ -94,23 +93,20 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                     json!(10000),
                 )?;
                 Ok(added)
-            })?;
-            (file, added)
+            })?
         }
         Which::Opencode => {
-            let file = project.join(".opencode/plugins/coord.js");
             let exe = std::env::current_exe().context("cannot find the path of this coord")?;
-            let added = write_plugin(&file, &exe.to_string_lossy())?;
-            (file, added)
+            let program = match on_path_is(&exe) {
+                true => "coord".into(),
+                false => exe.to_string_lossy(),
+            };
+            write_plugin(&file, &program)?
         }
-        Which::Cursor => {
-            let file = project.join(".cursor/hooks.json");
-            let added = merge_file(&file, |root| {
-                root.entry("version").or_insert(json!(1));
-                add_flat(root, "stop", &hook("cursor-stop"))
-            })?;
-            (file, added)
-        }
+        Which::Cursor => merge_file(&file, |root| {
+            root.entry("version").or_insert(json!(1));
+            add_flat(root, "stop", &hook("cursor-stop"))
+        })?,
     };
     if added == 0 {
         say!(
@@ -129,17 +125,92 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
-/// The command that runs this coord: its absolute path (a harness's shell may reset PATH),
-/// quoted for `sh` when it needs to be.
+/// The command that runs this coord: plain `coord` when the `coord` on PATH is this very
+/// program (the configuration is usually committed, and a path of one machine's breaks on
+/// another), else its absolute path, quoted for `sh` when it needs to be, with a warning.
 fn coord_command() -> anyhow::Result<String> {
     let exe = std::env::current_exe().context("cannot find the path of this coord")?;
+    if on_path_is(&exe) {
+        return Ok("coord".to_string());
+    }
     let text = exe.to_string_lossy().into_owned();
+    say_err!(
+        "warning: writing the path of this coord ({text}), which is not the `coord` on PATH; \
+         the configuration is usually committed, so install coord (`cargo install --path .`) \
+         and run this again to write plain `coord`"
+    );
     let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+".contains(c);
     Ok(if text.chars().all(plain) {
         text
     } else {
         format!("'{}'", text.replace('\'', "'\\''"))
     })
+}
+
+/// Whether the first `coord` on PATH is the program at `exe` (the same file).
+fn on_path_is(exe: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(me) = std::fs::metadata(exe) else {
+        return false;
+    };
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("coord"))
+        .find(|candidate| candidate.is_file())
+        .and_then(|found| std::fs::metadata(found).ok())
+        .is_some_and(|m| m.dev() == me.dev() && m.ino() == me.ino())
+}
+
+/// Refuses a configuration file reached through a symlinked folder under the project (a
+/// `.claude/` that is a link would have coord rewrite a file elsewhere).
+fn check_folders(project: &Path, file: &Path) -> anyhow::Result<()> {
+    let Ok(inside) = file.strip_prefix(project) else {
+        return Ok(());
+    };
+    let mut at = project.to_path_buf();
+    for part in inside.parent().into_iter().flat_map(Path::components) {
+        at.push(part);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            anyhow::bail!(
+                "{} is a symlink; left alone: coord writes hooks only into the project's own folders",
+                at.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The first integer in JSON `text` that a round trip through coord's numbers would change
+/// (past the 64-bit range, it would come back as a float), if any.
+fn lossy_integer(text: &[u8]) -> Option<String> {
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'"' => {
+                i += 1;
+                while i < text.len() && text[i] != b'"' {
+                    i += if text[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                i += 1;
+                while i < text.len()
+                    && matches!(text[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+                {
+                    i += 1;
+                }
+                let token = std::str::from_utf8(&text[start..i]).unwrap_or_default();
+                let integer = !token.contains(['.', 'e', 'E']);
+                if integer && token.parse::<i64>().is_err() && token.parse::<u64>().is_err() {
+                    return Some(token.to_string());
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// Reads `file` (absent: an empty object), lets `change` add to it, and writes it back whole
@@ -160,6 +231,12 @@ fn merge_file(
             mode = meta.permissions().mode() & 0o777;
             let bytes = coord::durable::read_limited(file, 1 << 20)
                 .with_context(|| format!("cannot read {}", file.display()))?;
+            if let Some(number) = lossy_integer(&bytes) {
+                anyhow::bail!(
+                    "{} holds the integer {number}, which coord cannot write back unchanged; left alone: add coord's hooks by hand (docs/agents.md)",
+                    file.display()
+                );
+            }
             match serde_json::from_slice::<Value>(&bytes) {
                 Ok(Value::Object(map)) => map,
                 _ => anyhow::bail!(

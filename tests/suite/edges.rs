@@ -800,3 +800,62 @@ fn an_inbox_is_bounded_and_a_task_is_handed_over_before_a_few_of_its_messages() 
         stderr(&out)
     );
 }
+
+#[test]
+fn hook_install_writes_only_into_the_project_s_own_folders_and_keeps_every_number() {
+    let p = Project::new();
+    // A .claude/ that is a link to a folder elsewhere is refused, and nothing there changes.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("settings.json"), "{}\n").unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), p.path().join(".claude")).unwrap();
+    let out = p.coord(&["hook", "install", "claude"]);
+    assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("is a symlink; left alone"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.path().join("settings.json")).unwrap(),
+        "{}\n"
+    );
+    std::fs::remove_file(p.path().join(".claude")).unwrap();
+    // A number past 64 bits would come back as a float: the file is left alone.
+    let big = "{\"limit\": 123456789012345678901234567890}\n";
+    p.write(".claude/settings.json", big);
+    let out = p.coord(&["hook", "install", "claude"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("123456789012345678901234567890"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.path().join(".claude/settings.json")).unwrap(),
+        big
+    );
+    // Run as a coord that is not the one on PATH, it says so; with it on PATH it writes `coord`.
+    p.write(".claude/settings.json", "{\"n\": 18446744073709551615}\n");
+    let out = p.coord(&["hook", "install", "claude"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not the `coord` on PATH"),
+        "{}",
+        stderr(&out)
+    );
+    let merged = std::fs::read_to_string(p.path().join(".claude/settings.json")).unwrap();
+    assert!(merged.contains("18446744073709551615"), "{merged}");
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_coord"))
+        .parent()
+        .unwrap();
+    std::fs::remove_file(p.path().join(".claude/settings.json")).unwrap();
+    let out = p
+        .command(&["hook", "install", "claude"])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let written = std::fs::read_to_string(p.path().join(".claude/settings.json")).unwrap();
+    assert!(written.contains("\"coord hook claude-stop\""), "{written}");
+    assert!(!written.contains(bin.to_str().unwrap()), "{written}");
+}
