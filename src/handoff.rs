@@ -464,6 +464,14 @@ pub fn ask(
     }
 }
 
+/// Ends hand-off worker `worker` for good (a session that ended): under its claims lock, its
+/// record says stopped, so answers to its questions go to pending/.
+pub fn retire(ws: &Workspace, worker: &str) -> Result<()> {
+    crate::ids::check_worker_id(worker)?;
+    let _lock = locks::claims(ws, worker)?;
+    lease::retire_handoff(ws, worker)
+}
+
 /// What a heartbeat leaves on the tasks a worker holds.
 #[derive(Debug, Clone, Default)]
 pub struct Beat<'a> {

@@ -611,6 +611,19 @@ pub fn renew_handoff(ws: &Workspace, id: &str) -> Result<WorkerRecord> {
     Ok(record)
 }
 
+/// Marks hand-off worker `id` stopped, for a session that ended (an MCP session with a
+/// generated id): an answer to one of its questions then goes to pending/, not back to it. The
+/// caller holds the worker's claims lock; a later `next` under the id starts it again.
+pub fn retire_handoff(ws: &Workspace, id: &str) -> Result<()> {
+    crate::ids::check_worker_id(id)?;
+    let Some(mut record) = read_record(ws, id).filter(|r| r.mode == Mode::Handoff) else {
+        return Ok(());
+    };
+    record.stopped = true;
+    record.last_seen = host::now();
+    write_record(ws, &record)
+}
+
 /// This host's monotonic clock (CLOCK_BOOTTIME, which counts suspend), in milliseconds.
 fn boottime_ms() -> u64 {
     let ts = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);

@@ -9,6 +9,8 @@ MODE:
   hold      take one task and print its id, then wait for a line on stdin before ending
   steal ID  try to complete, fail and release task ID, which another session holds
   tools     print the tool names the server offers
+  ask-hold  take a task and ask about it, take a second task, print {"asked": ID, "held": ID},
+            then wait for a line on stdin (the test stops the server meanwhile)
   flood     call next with wait_secs=3 ten times at once on an empty queue; prints how many
             were refused for too many waits and how many answered
   talk      take one task, ask a question about it and print {"asked": ID}; after a line on
@@ -109,6 +111,17 @@ async def main():
                 return
             elif mode == "talk":
                 out = await talk(session, project)
+            elif mode == "ask-hold":
+                ids = []
+                for _ in range(2):
+                    reply = await session.call_tool("next", {})
+                    match = re.search(r'call complete with task "([^"]+)"', text(reply))
+                    ids.append(match.group(1) if match else None)
+                    if len(ids) == 1:
+                        await session.call_tool("ask", {"task": ids[0], "question": "Which?"})
+                print(json.dumps({"asked": ids[0], "held": ids[1]}), flush=True)
+                await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+                return
             elif mode == "flood":
                 replies = await asyncio.gather(
                     *(session.call_tool("next", {"wait_secs": 3}) for _ in range(10)))

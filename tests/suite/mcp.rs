@@ -7,6 +7,8 @@ use std::process::{Command, Output, Stdio};
 
 use super::support::*;
 
+const BOUND: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Whether the MCP Python SDK can be imported; says which version ran, or why nothing did.
 fn sdk() -> bool {
     let out = Command::new("python3")
@@ -305,4 +307,56 @@ fn one_session_keeps_at_most_four_next_calls_waiting_at_once() {
     let v = json_of(&out);
     assert_eq!(v["refused"], 6, "{v}");
     assert_eq!(v["answered"], 4, "{v}");
+}
+
+#[test]
+#[cfg_attr(
+    coord_missing_mcp,
+    ignore = "needs the MCP Python SDK: pip install mcp (`just ci` installs it)"
+)]
+fn a_nameless_session_stopped_by_a_signal_hands_its_task_back_and_its_answers_go_to_pending() {
+    if !sdk() {
+        return;
+    }
+    let p = Project::new();
+    p.queue(r#"[{"id":"asked","description":"x"},{"id":"held","description":"y"}]"#);
+    let mut client = agent(&p, &["ask-hold"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Lines::stdout(&mut client);
+    assert!(
+        lines.wait_for("\"held\": \"held\"", BOUND),
+        "{}",
+        lines.seen()
+    );
+    let server = children_of(client.id());
+    assert_eq!(server.len(), 1, "one server process: {server:?}");
+    let killed = Command::new("kill")
+        .args(["-TERM", &server[0].to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert!(
+        wait_for_exit(server[0], BOUND),
+        "the server outlived its SIGTERM"
+    );
+    assert_eq!(
+        p.count("pending"),
+        1,
+        "the held task went back: {:?}",
+        p.files("pending")
+    );
+    let out = p.coord(&["answer", "asked", "this one", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("pending"), "{}", stdout(&out));
+    assert_eq!(
+        p.count("pending"),
+        2,
+        "the answer did not go to the ended session"
+    );
+    let _ = client.stdin.take().unwrap().write_all(b"\n");
+    let _ = client.wait();
 }

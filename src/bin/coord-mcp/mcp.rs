@@ -56,6 +56,15 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         }),
     };
     let session = server.session.clone();
+    if !chosen {
+        // A client that stops the server with a signal (the SDK's way when a call still runs)
+        // gets the same end as one that closes stdin: the session's tasks are handed back.
+        let ending = server.session.clone();
+        coord::signals::forward(move |_| {
+            ending.hand_back();
+            std::process::exit(ExitCode::Interrupted as i32);
+        })?;
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -157,7 +166,8 @@ impl Session {
         }
     }
 
-    /// Hands back every task this session holds (a session with a generated id that ends).
+    /// Hands back every task this session holds and marks its worker stopped, so that an
+    /// answer to its question goes to pending/ (a session with a generated id that ends).
     fn hand_back(&self) {
         let held = handoff::heartbeat(&self.ws, &self.worker, handoff::Beat::default())
             .unwrap_or_default();
@@ -166,6 +176,9 @@ impl Session {
             if let Err(e) = handoff::release(&self.ws, &self.worker, &id, token.as_deref(), None) {
                 eprint!("{}", text(&e));
             }
+        }
+        if let Err(e) = handoff::retire(&self.ws, &self.worker) {
+            eprint!("{}", text(&e));
         }
     }
 }
