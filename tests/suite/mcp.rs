@@ -360,3 +360,45 @@ fn a_nameless_session_stopped_by_a_signal_hands_its_task_back_and_its_answers_go
     let _ = client.stdin.take().unwrap().write_all(b"\n");
     let _ = client.wait();
 }
+
+#[test]
+fn a_request_nested_too_deeply_gets_a_json_rpc_error_and_the_server_goes_on() {
+    let p = Project::new();
+    let mut server = p
+        .command(&["mcp"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = Lines::stdout(&mut server);
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let request = format!(
+        r#"{{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{{"name":"next","arguments":{{"x":{deep}}}}}}}"#
+    );
+    let mut stdin = server.stdin.take().unwrap();
+    writeln!(stdin, "{request}").unwrap();
+    assert!(
+        lines.wait_for("-32600", BOUND),
+        "no answer: {}",
+        lines.seen()
+    );
+    assert!(
+        lines.seen().contains("nested deeper than"),
+        "{}",
+        lines.seen()
+    );
+    // The session goes on: an ordinary request is answered.
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","id":8,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"t","version":"1"}}}}}}"#
+    )
+    .unwrap();
+    assert!(lines.wait_for("\"id\":8", BOUND), "{}", lines.seen());
+    drop(stdin);
+    assert!(
+        wait_for_exit(server.id(), BOUND),
+        "the server did not end with its input"
+    );
+    assert!(server.wait().unwrap().success());
+}

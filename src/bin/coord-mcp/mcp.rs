@@ -69,14 +69,96 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let service = server.serve(rmcp::transport::stdio()).await?;
+        let (to_server, server_in) = tokio::io::duplex(1 << 16);
+        let (server_out, from_server) = tokio::io::duplex(1 << 16);
+        let (refusals, refused) = tokio::sync::mpsc::unbounded_channel();
+        let reader = tokio::spawn(screen_requests(to_server, refusals));
+        let writer = tokio::spawn(write_replies(from_server, refused));
+        let service = server.serve((server_in, server_out)).await?;
         service.waiting().await?;
+        reader.abort();
+        writer.await??;
         anyhow::Ok(())
     })?;
     if !chosen {
         session.hand_back();
     }
     Ok(ExitCode::Success)
+}
+
+/// The deepest nesting of arrays and objects a request may have: the JSON reader stops at 128
+/// levels, and a request it cannot read would otherwise get no answer at all.
+const MAX_DEPTH: usize = 100;
+
+/// How deeply `line` nests arrays and objects (brackets inside strings not counted).
+fn depth(line: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0, false, false);
+    for b in line.bytes() {
+        match (in_string, b) {
+            (true, _) if escaped => escaped = false,
+            (true, b'\\') => escaped = true,
+            (true, b'"') => in_string = false,
+            (true, _) => {}
+            (false, b'"') => in_string = true,
+            (false, b'[' | b'{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (false, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Passes each line of stdin on to the server, except a request nested past [`MAX_DEPTH`],
+/// which is answered at once with a JSON-RPC error (its id cannot be read: null).
+async fn screen_requests(
+    mut to_server: tokio::io::DuplexStream,
+    refusals: tokio::sync::mpsc::UnboundedSender<String>,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        if depth(&line) > MAX_DEPTH {
+            let error = serde_json::json!({
+                "jsonrpc": "2.0",
+                "id": null,
+                "error": {
+                    "code": -32600,
+                    "message": format!("invalid request: nested deeper than {MAX_DEPTH} levels"),
+                },
+            });
+            let _ = refusals.send(error.to_string());
+            continue;
+        }
+        to_server.write_all(line.as_bytes()).await?;
+        to_server.write_all(b"\n").await?;
+    }
+    Ok(())
+}
+
+/// Writes the server's replies and the screen's refusals to stdout, whole lines each.
+async fn write_replies(
+    from_server: tokio::io::DuplexStream,
+    mut refused: tokio::sync::mpsc::UnboundedReceiver<String>,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let mut replies = tokio::io::BufReader::new(from_server).lines();
+    let mut stdout = tokio::io::stdout();
+    loop {
+        let line = tokio::select! {
+            reply = replies.next_line() => match reply? {
+                Some(line) => line,
+                None => break,
+            },
+            Some(line) = refused.recv() => line,
+        };
+        stdout.write_all(line.as_bytes()).await?;
+        stdout.write_all(b"\n").await?;
+        stdout.flush().await?;
+    }
+    Ok(())
 }
 
 /// One MCP session: the worker it acts as, and the claim tokens of the tasks it took.
