@@ -41,6 +41,12 @@ pub enum Kind {
     InterruptedRejection,
     /// A folder in pending/ that is not a batch folder: its tasks are never claimed.
     StrayFolder,
+    /// A symbolic link inside the workspace: coord never follows one, and none of its own is.
+    Link,
+    /// A folder or file of coord's that belongs to another user (not the workspace's group).
+    ForeignOwner,
+    /// A task file bigger than any task file coord writes or reads.
+    Oversized,
 }
 
 names!(Kind {
@@ -54,6 +60,9 @@ names!(Kind {
     OrphanClaims => "orphan-claims",
     InterruptedRejection => "interrupted-rejection",
     StrayFolder => "stray-folder",
+    Link => "link",
+    ForeignOwner => "foreign-owner",
+    Oversized => "oversized",
 });
 
 /// One thing found wrong.
@@ -110,6 +119,7 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
         });
     }
     findings.extend(stray_folders(ws, fix)?);
+    findings.extend(planted(ws));
     let workers = store::assigned_workers(ws)?;
     let records: Vec<String> = lease::list_records(ws)?
         .into_iter()
@@ -274,6 +284,72 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
         });
     }
     Ok(findings)
+}
+
+/// Links, foreign owners and oversized task files anywhere in the workspace. Every entry's type
+/// comes from its folder listing (no link is followed, and a million task files cost one
+/// listing each); owners are looked up for folders and for coord's own small files, sizes for
+/// the task files of the live states (pending/ outside batch folders, assigned/, waiting/,
+/// review/).
+fn planted(ws: &Workspace) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let me = rustix::process::geteuid().as_raw();
+    let owner_ok = |meta: &std::fs::Metadata| {
+        use std::os::unix::fs::MetadataExt;
+        meta.uid() == me || meta.uid() == 0 || ws.shared_group() == Some(meta.gid())
+    };
+    let bulky = [ws.completed(), ws.failed(), ws.reports(), ws.task_logs()];
+    let live = [ws.pending(), ws.waiting(), ws.review()];
+    let mut stack = vec![(ws.root().to_path_buf(), 0usize)];
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let in_bulk = bulky.iter().any(|b| dir.starts_with(b));
+        let sized = live.contains(&dir) || dir.parent() == Some(ws.assigned_root().as_path());
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let finding = |kind: Kind, message: String| Finding {
+                kind,
+                path: path.clone(),
+                message,
+                fixed: false,
+            };
+            if kind.is_symlink() {
+                findings.push(finding(
+                    Kind::Link,
+                    "is a symbolic link: coord never follows one (a move through it fails); remove it and, for a folder, make it again with `coord init`".into(),
+                ));
+                continue;
+            }
+            let look = kind.is_dir() || !in_bulk;
+            if let Some(meta) = look
+                .then(|| std::fs::symlink_metadata(&path).ok())
+                .flatten()
+            {
+                if !owner_ok(&meta) {
+                    use std::os::unix::fs::MetadataExt;
+                    findings.push(finding(
+                        Kind::ForeignOwner,
+                        format!("belongs to uid {}, not to this user or the workspace's group: another user could change what coord reads here", meta.uid()),
+                    ));
+                }
+                if sized && meta.is_file() && meta.len() > task::MAX_TASK_FILE_BYTES {
+                    findings.push(finding(
+                        Kind::Oversized,
+                        format!("is {} bytes, over the {}-byte limit of a task file: no worker reads it", meta.len(), task::MAX_TASK_FILE_BYTES),
+                    ));
+                }
+            }
+            if kind.is_dir() && depth < 4 {
+                stack.push((path, depth + 1));
+            }
+        }
+    }
+    findings
 }
 
 /// Folders in pending/ that are not batch folders but hold pending tasks (a batch folder renamed

@@ -190,7 +190,18 @@ pub fn write_tmp(dir: &Path, tag: &str, bytes: &[u8], durability: Durability) ->
 ///
 /// Uses `link(2)`, which never replaces a file, then removes the temp name.
 pub fn publish_new(tmp: &Path, dst: &Path) -> Result<bool> {
-    let created = match fs::hard_link(tmp, dst) {
+    let link = || -> io::Result<()> {
+        let (from, from_name) = folder_of(tmp)?;
+        let (to, to_name) = folder_of(dst)?;
+        Ok(rustix::fs::linkat(
+            &from,
+            from_name,
+            &to,
+            to_name,
+            rustix::fs::AtFlags::empty(),
+        )?)
+    };
+    let created = match link() {
         Ok(()) => true,
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
         Err(e) => return Err(Error::io("link", dst, e)),
@@ -201,7 +212,12 @@ pub fn publish_new(tmp: &Path, dst: &Path) -> Result<bool> {
 
 /// Replaces `dst` by `tmp` in one rename; only for a file that belongs to the caller.
 pub fn replace(tmp: &Path, dst: &Path) -> Result<()> {
-    fs::rename(tmp, dst).map_err(|e| Error::io("rename", dst, e))
+    let rename = || -> io::Result<()> {
+        let (from, from_name) = folder_of(tmp)?;
+        let (to, to_name) = folder_of(dst)?;
+        Ok(rustix::fs::renameat(&from, from_name, &to, to_name)?)
+    };
+    rename().map_err(|e| Error::io("rename", dst, e))
 }
 
 /// Why a no-replace move did not happen.
@@ -243,8 +259,45 @@ pub fn move_noreplace(src: &Path, dst: &Path) -> std::result::Result<(), MoveErr
 }
 
 fn renameat2_noreplace(src: &Path, dst: &Path) -> io::Result<()> {
-    use rustix::fs::{CWD, RenameFlags, renameat_with};
-    Ok(renameat_with(CWD, src, CWD, dst, RenameFlags::NOREPLACE)?)
+    use rustix::fs::{RenameFlags, renameat_with};
+    let (from, from_name) = folder_of(src)?;
+    let (to, to_name) = folder_of(dst)?;
+    Ok(renameat_with(
+        &from,
+        from_name,
+        &to,
+        to_name,
+        RenameFlags::NOREPLACE,
+    )?)
+}
+
+/// The folder holding `path`, opened without following a symlink anywhere on the way (openat2
+/// with RESOLVE_NO_SYMLINKS: a state folder swapped for a link to another place fails with
+/// ELOOP instead of moving a file there), and the name in it. Workspace paths are built from
+/// the workspace's resolved root, so a link on the way is one someone planted. Where openat2 is
+/// missing (Linux before 5.6), only the folder itself is opened without following a link.
+fn folder_of(path: &Path) -> io::Result<(std::os::fd::OwnedFd, &std::ffi::OsStr)> {
+    use rustix::fs::{CWD, Mode, OFlags, ResolveFlags};
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "no folder in the path",
+        ));
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    match rustix::fs::openat2(CWD, dir, flags, Mode::empty(), ResolveFlags::NO_SYMLINKS) {
+        Ok(fd) => Ok((fd, name)),
+        Err(rustix::io::Errno::NOSYS) => Ok((
+            rustix::fs::open(dir, flags | OFlags::NOFOLLOW, Mode::empty())?,
+            name,
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Flushes a directory's entries to stable storage, when `durability.fsync` is set.
@@ -274,7 +327,15 @@ pub fn sync_file(path: &Path) -> Result<()> {
 
 /// Removes a file, treating "already gone" as success.
 pub fn remove_if_exists(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
+    let remove = || -> io::Result<()> {
+        let (dir, name) = folder_of(path)?;
+        Ok(rustix::fs::unlinkat(
+            &dir,
+            name,
+            rustix::fs::AtFlags::empty(),
+        )?)
+    };
+    match remove() {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io("remove", path, e)),

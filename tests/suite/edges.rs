@@ -859,3 +859,77 @@ fn hook_install_writes_only_into_the_project_s_own_folders_and_keeps_every_numbe
     assert!(written.contains("\"coord hook claude-stop\""), "{written}");
     assert!(!written.contains(bin.to_str().unwrap()), "{written}");
 }
+
+#[test]
+fn state_folders_swapped_for_links_move_nothing_outside_and_doctor_names_them() {
+    let p = Project::new();
+    p.queue(r#"[{"id":"t1","description":"x"},{"id":"t2","description":"x"}]"#);
+    let outside = tempfile::tempdir().unwrap();
+    // completed/ swapped for a link to a folder of the attacker's choosing.
+    std::fs::remove_dir(p.root().join("completed")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), p.root().join("completed")).unwrap();
+    assert!(
+        p.coord(&["next", "--worker", "a", "--json"])
+            .status
+            .success()
+    );
+    let out = p.coord(&["complete", "t1", "--worker", "a"]);
+    assert!(!out.status.success(), "completed through the link");
+    assert!(stderr(&out).contains("symbolic links"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_dir(outside.path()).unwrap().count(),
+        0,
+        "a file landed outside"
+    );
+    assert_eq!(p.files("assigned/a"), ["t1.json"], "the task stays held");
+    // assigned/b/ swapped before b's first claim.
+    std::fs::create_dir_all(p.root().join("assigned")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), p.root().join("assigned/b")).unwrap();
+    let out = p.coord(&["next", "--worker", "b", "--json"]);
+    assert!(
+        !out.status.success(),
+        "claimed through the link: {}",
+        stdout(&out)
+    );
+    assert_eq!(
+        std::fs::read_dir(outside.path()).unwrap().count(),
+        0,
+        "a file landed outside"
+    );
+    // logs/ swapped: purge --logs removes nothing there.
+    let logs = tempfile::tempdir().unwrap();
+    std::fs::write(logs.path().join("precious.log"), "keep").unwrap();
+    std::fs::rename(p.root().join("logs"), p.path().join("old-logs")).unwrap();
+    std::os::unix::fs::symlink(logs.path(), p.root().join("logs")).unwrap();
+    let _ = p.coord(&["purge", "--logs", "--older-than", "0s"]);
+    assert!(
+        logs.path().join("precious.log").exists(),
+        "purge removed a file outside"
+    );
+    let found = p.doctor_finds();
+    assert_eq!(
+        found.iter().filter(|k| *k == "link").count(),
+        3,
+        "{found:?}"
+    );
+}
+
+#[test]
+fn doctor_names_a_file_of_another_user_and_an_oversized_task() {
+    let p = Project::new();
+    p.queue(r#"{"id":"t","description":"x"}"#);
+    std::fs::write(
+        p.root().join("waiting/huge.json"),
+        vec![b' '; (8 << 20) + 1],
+    )
+    .unwrap();
+    let found = p.doctor_finds();
+    assert!(found.contains(&"oversized".to_string()), "{found:?}");
+    if rustix::process::geteuid().as_raw() == 0 {
+        std::fs::remove_file(p.root().join("waiting/huge.json")).unwrap();
+        let planted = p.root().join("workers/planted.json");
+        std::fs::write(&planted, "{}").unwrap();
+        std::os::unix::fs::chown(&planted, Some(65534), None).unwrap();
+        assert_eq!(p.doctor_finds(), ["foreign-owner"]);
+    }
+}
