@@ -143,13 +143,14 @@ pub fn purge(root: Option<PathBuf>, args: PurgeArgs) -> anyhow::Result<ExitCode>
         .into());
     }
     let ws = super::open_workspace(root)?;
+    // The journal first: the events of this purge itself must not make it look busy.
+    let segments = match args.journal {
+        true => operate::purge_journal(&ws, args.older_than)?,
+        false => Vec::new(),
+    };
     let purged = operate::purge(&ws, args.completed, args.failed, args.older_than)?;
     let logs = match args.logs {
         true => operate::purge_worker_logs(&ws, args.older_than)?,
-        false => Vec::new(),
-    };
-    let segments = match args.journal {
-        true => operate::purge_journal(&ws, args.older_than)?,
         false => Vec::new(),
     };
     if args.json {

@@ -933,3 +933,58 @@ fn doctor_names_a_file_of_another_user_and_an_oversized_task() {
         assert_eq!(p.doctor_finds(), ["foreign-owner"]);
     }
 }
+
+#[test]
+fn one_purge_after_a_quiet_run_removes_the_journal_its_own_events_do_not_keep_it() {
+    let p = Project::new();
+    p.queue(r#"[{"id":"a","description":"x","command":"true"},{"id":"b","description":"x","command":"true"}]"#);
+    assert!(
+        p.coord(&["worker", "--id", "w", "--quiet"])
+            .status
+            .success()
+    );
+    // The run was an hour ago: its reports say so, and the journal was last written then.
+    for id in ["a", "b"] {
+        let path = p.root().join("reports").join(format!("{id}.json"));
+        let mut report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let then = jiff::Timestamp::now() - std::time::Duration::from_secs(3600);
+        report["completedAt"] = then.to_string().into();
+        std::fs::write(&path, report.to_string()).unwrap();
+    }
+    let journal = p.root().join("events.jsonl");
+    let before = std::fs::metadata(&journal).unwrap().len();
+    let ok = std::process::Command::new("touch")
+        .args(["-d", "1 hour ago"])
+        .arg(&journal)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = p.coord(&[
+        "purge",
+        "--completed",
+        "--journal",
+        "--older-than",
+        "30m",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["removed"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(
+        v["journalSegmentsRemoved"].as_array().unwrap().len(),
+        1,
+        "{v}"
+    );
+    let after = std::fs::metadata(&journal).map_or(0, |m| m.len());
+    assert!(
+        after < before,
+        "the run's journal is still there ({after} bytes)"
+    );
+    assert!(
+        !std::fs::read_to_string(&journal)
+            .unwrap_or_default()
+            .contains("\"claimed\""),
+        "the run's events are gone; only the purge's own are left"
+    );
+}
