@@ -23,7 +23,22 @@ use crate::wake::Woke;
 const MAX_RESULT_BYTES: u64 = 1 << 20;
 
 impl Worker<'_> {
+    /// Runs one claimed task to its end, then, under the claims lock, clears the mark of a run
+    /// still being stopped ([`crate::lease::mark_run`]): only once this attempt's command, its
+    /// checks and its own end are over may the task, moved on by another process meanwhile, be
+    /// claimed again. A mark made later needs the task held here again, a new run.
     pub(super) fn run_task(&mut self, claimed: Box<ClaimedTask>) -> Result<()> {
+        let id = claimed.task.spec.id.clone();
+        let ran = self.attempt(claimed);
+        let lock = locks::claims(self.ws, &self.opts.id)?;
+        if crate::lease::clear_run(self.ws, &self.opts.id, &id) {
+            crate::gate::ring(self.ws);
+        }
+        drop(lock);
+        ran
+    }
+
+    fn attempt(&mut self, claimed: Box<ClaimedTask>) -> Result<()> {
         let ws = self.ws;
         let spec = &claimed.task.spec;
         let id = spec.id.clone();
@@ -99,10 +114,6 @@ impl Worker<'_> {
             Err(e) => Ending::CannotStart(e.to_string()),
         };
         leftovers(&id, &log);
-        // The run is over: a task that left this worker's hands meanwhile may be claimed now.
-        if crate::lease::clear_run(ws, &self.opts.id, &id) {
-            crate::gate::ring(ws);
-        }
         let result = match std::fs::symlink_metadata(&result_file) {
             // The command wrote no result file (the common case): nothing to read or clear.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,

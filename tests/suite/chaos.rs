@@ -310,3 +310,153 @@ fn every_verb_at_once_loses_no_task_and_runs_none_twice_at_once() {
     let out = p.coord(&["doctor"]);
     assert!(out.status.success(), "{}", stdout(&out));
 }
+
+/// A command for chaos task `id`: it holds `locks/<id>` for its whole life (a second run of the
+/// same task at once writes OVERLAP), notes each start and end of a `gpu` task in the label
+/// ledger, asks one question on its first attempt unless answered, and sleeps a little.
+fn settled_command(id: &str, gpu: bool, asks: bool, tenths: usize) -> String {
+    let coord = env!("CARGO_BIN_EXE_coord");
+    // The end is noted however the run ends: normally, or stopped by its worker (TERM).
+    let label = |mark: &str| match (gpu, mark) {
+        (true, "+") => {
+            "echo + >> gpu.ledger; trap 'echo - >> gpu.ledger; exit 1' TERM INT;".to_string()
+        }
+        (true, _) => "trap - TERM INT; echo - >> gpu.ledger;".to_string(),
+        (false, _) => String::new(),
+    };
+    let ask = match asks {
+        true => format!(
+            "if [ -z \"$COORD_ANSWER\" ] && [ \"$COORD_ATTEMPT\" = 1 ]; then {coord} ask {id} 'which?'; sleep 1; fi;"
+        ),
+        false => String::new(),
+    };
+    format!(
+        "exec 9>>locks/{id}; flock -n 9 || {{ echo OVERLAP {id} >> overlaps; exit 1; }}; {} {ask} sleep 0.{tenths}; {} true",
+        label("+"),
+        label("-")
+    )
+}
+
+#[test]
+fn releases_fails_answers_and_settings_changed_mid_run_never_double_run_or_break_a_limit() {
+    if std::process::Command::new("flock")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: flock(1) is missing");
+        return;
+    }
+    let p = Project::new();
+    std::fs::create_dir(p.path().join("locks")).unwrap();
+    assert!(p.coord(&["config", "limit.gpu", "2"]).status.success());
+    let tasks: Vec<serde_json::Value> = (0..60)
+        .map(|i| {
+            let id = format!("c{i:02}");
+            let gpu = i % 3 == 0;
+            serde_json::json!({
+                "id": id,
+                "description": "chaos",
+                "maxAttempts": 6,
+                "retryBackoffSecs": 0,
+                "requires": if gpu { vec!["gpu"] } else { vec![] },
+                "command": settled_command(&id, gpu, i % 5 == 0, 1 + i % 4),
+            })
+        })
+        .collect();
+    p.queue(&serde_json::to_string(&tasks).unwrap());
+    let mut workers: Vec<_> = (0..4)
+        .map(|i| {
+            p.spawn(&[
+                "worker",
+                "--id",
+                &format!("w{i}"),
+                "--labels",
+                "gpu",
+                "--watch",
+                "--quiet",
+                "--rescan",
+                "2",
+            ])
+        })
+        .collect();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let finished = || p.count("completed") + p.count("failed") == 60;
+    std::thread::scope(|s| {
+        // An agent's hand on running tasks: release or fail them from another process.
+        s.spawn(|| {
+            let mut rng = Rng::seeded();
+            let mut moved = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let w = format!("w{}", rng.below(4));
+                if let Some(held) = p.files(&format!("assigned/{w}")).first() {
+                    let id = held.trim_end_matches(".json").to_string();
+                    let out = match rng.below(2) {
+                        0 => p.coord(&["release", &id, "--worker", &w]),
+                        _ => p.coord(&["fail", &id, "--worker", &w, "--reason", "chaos"]),
+                    };
+                    assert_raced(&out, "release or fail");
+                    moved += usize::from(out.status.success());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            assert!(moved > 0, "no running task was released or failed");
+        });
+        // A person answers at once, and approves or rejects what waits for review.
+        s.spawn(|| {
+            let mut turn = 0usize;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                turn += 1;
+                for name in p.files("waiting") {
+                    let id = name.trim_end_matches(".json");
+                    assert_raced(&p.coord(&["answer", id, "this one"]), "answer");
+                }
+                for name in p.files("review") {
+                    let id = name.trim_end_matches(".json");
+                    let out = match turn % 4 {
+                        0 => p.coord(&["reject", id, "--reason", "again"]),
+                        _ => p.coord(&["approve", id]),
+                    };
+                    assert_raced(&out, "approve or reject");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(30));
+            }
+        });
+        // Settings change while it all runs.
+        s.spawn(|| {
+            let mut rng = Rng::seeded();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let limit = ["1", "2"][rng.below(2)];
+                assert!(p.coord(&["config", "limit.gpu", limit]).status.success());
+                let review = ["true", "false"][rng.below(2)];
+                assert!(p.coord(&["config", "review", review]).status.success());
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        });
+        let all = p.wait(std::time::Duration::from_secs(240), finished);
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(all, "not every task finished: {:?}", states(&p));
+    });
+    for w in &workers {
+        signal(w, "TERM");
+    }
+    for w in &mut workers {
+        assert!(w.wait().unwrap().success());
+    }
+    let overlaps = std::fs::read_to_string(p.path().join("overlaps")).unwrap_or_default();
+    assert!(
+        overlaps.is_empty(),
+        "two runs of one task at once:\n{overlaps}"
+    );
+    let ledger = std::fs::read_to_string(p.path().join("gpu.ledger")).unwrap_or_default();
+    let (mut running, mut most) = (0i32, 0i32);
+    for line in ledger.lines() {
+        running += if line == "+" { 1 } else { -1 };
+        most = most.max(running);
+    }
+    assert!(
+        most <= 2,
+        "{most} gpu tasks ran at once; the limit was never above 2"
+    );
+    assert_consistent(&p);
+}
