@@ -43,28 +43,16 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let claimed = handoff::next(&ws, &args.worker, &args.labels, wait)?;
     // Unread messages go out with the answer, and are marked read once it is printed.
     let mail = super::talk::Delivery::unread(&ws, &args.worker);
+    // The task first, then the messages (bounded by the delivery).
     let code = print(&ws, &args, json, wait, claimed, &mail)?;
+    if !json {
+        say_part!("{}", mail.text);
+    }
     mail.delivered(&ws);
     Ok(code)
 }
 
 fn print(
-    ws: &coord::Workspace,
-    args: &Args,
-    json: bool,
-    wait: Option<Duration>,
-    claimed: Option<handoff::Assignment>,
-    mail: &super::talk::Delivery,
-) -> anyhow::Result<ExitCode> {
-    // The task first, then the messages (bounded by the delivery).
-    let code = answer(ws, args, json, wait, claimed, mail)?;
-    if !json {
-        say_part!("{}", mail.text);
-    }
-    Ok(code)
-}
-
-fn answer(
     ws: &coord::Workspace,
     args: &Args,
     json: bool,

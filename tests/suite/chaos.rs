@@ -339,12 +339,7 @@ fn settled_command(id: &str, gpu: bool, asks: bool, tenths: usize) -> String {
 
 #[test]
 fn releases_fails_answers_and_settings_changed_mid_run_never_double_run_or_break_a_limit() {
-    if std::process::Command::new("flock")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: flock(1) is missing");
+    if !has_flock() {
         return;
     }
     let p = Project::new();
@@ -449,11 +444,7 @@ fn releases_fails_answers_and_settings_changed_mid_run_never_double_run_or_break
         "two runs of one task at once:\n{overlaps}"
     );
     let ledger = std::fs::read_to_string(p.path().join("gpu.ledger")).unwrap_or_default();
-    let (mut running, mut most) = (0i32, 0i32);
-    for line in ledger.lines() {
-        running += if line == "+" { 1 } else { -1 };
-        most = most.max(running);
-    }
+    let most = most_at_once(&ledger);
     assert!(
         most <= 2,
         "{most} gpu tasks ran at once; the limit was never above 2"

@@ -526,12 +526,7 @@ fn ledger(p: &Project) -> String {
 
 #[test]
 fn a_task_taken_from_a_running_command_is_not_claimed_again_until_that_run_is_over() {
-    if std::process::Command::new("flock")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: flock(1) is missing");
+    if !has_flock() {
         return;
     }
     let p = Project::new();

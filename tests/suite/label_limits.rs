@@ -43,12 +43,7 @@ fn racing_workers_never_hold_more_tasks_of_a_label_than_its_limit() {
         assert!(w.wait().unwrap().success());
     }
     let ledger = std::fs::read_to_string(p.path().join("ledger")).unwrap();
-    let (mut running, mut most) = (0i32, 0i32);
-    for line in ledger.lines() {
-        running += if line == "+" { 1 } else { -1 };
-        most = most.max(running);
-    }
-    assert_eq!(running, 0);
+    let most = most_at_once(&ledger);
     assert!(most <= 2, "{most} deploys ran at once, the limit is 2");
     assert_eq!(most, 2, "six workers on 24 deploys reach the limit");
 }
@@ -140,11 +135,7 @@ fn a_limit_and_review_set_while_workers_run_apply_to_their_next_claims() {
         "review, set after start, applies"
     );
     let ledger = std::fs::read_to_string(p.path().join("ledger")).unwrap();
-    let (mut running, mut most) = (0i32, 0i32);
-    for line in ledger.lines() {
-        running += if line == "+" { 1 } else { -1 };
-        most = most.max(running);
-    }
+    let most = most_at_once(&ledger);
     assert_eq!(
         most, 1,
         "{most} deploys ran at once; the limit set meanwhile is 1"

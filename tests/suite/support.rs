@@ -581,3 +581,24 @@ pub fn sh_with_coord(dir: &Path, script: &str) -> Output {
         .output()
         .unwrap()
 }
+
+/// The most runs at once in a ledger of `+` (a run starts) and `-` (it ends) lines; asserts that
+/// every run that started ended.
+pub fn most_at_once(ledger: &str) -> i32 {
+    let (mut running, mut most) = (0i32, 0i32);
+    for line in ledger.lines() {
+        running += if line == "+" { 1 } else { -1 };
+        most = most.max(running);
+    }
+    assert_eq!(running, 0, "a run never ended:\n{ledger}");
+    most
+}
+
+/// Whether flock(1) is here (the overlap tests need it); says so when it is not.
+pub fn has_flock() -> bool {
+    let here = Command::new("flock").arg("-V").output().is_ok();
+    if !here {
+        eprintln!("skipped: flock(1) is missing");
+    }
+    here
+}
