@@ -53,7 +53,8 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         Which::Cursor => ".cursor/hooks.json",
     });
     check_folders(&project, &file)?;
-    let coord = coord_command()?;
+    // Codex runs hooks through a login shell, which resets PATH: it gets the absolute path.
+    let coord = coord_command(!matches!(args.harness, Which::Codex))?;
     let hook = |event: &str| format!("{coord} hook {event}");
     let added = match args.harness {
         Which::Claude => merge_file(&file, |root| {
@@ -126,19 +127,23 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// The command that runs this coord: plain `coord` when the `coord` on PATH is this very
-/// program (the configuration is usually committed, and a path of one machine's breaks on
-/// another), else its absolute path, quoted for `sh` when it needs to be, with a warning.
-fn coord_command() -> anyhow::Result<String> {
+/// program and `plain_if_on_path` (the configuration is usually committed, and a path of one
+/// machine's breaks on another), else its absolute path, quoted for `sh` when it needs to be,
+/// with a warning when it is not the `coord` on PATH.
+fn coord_command(plain_if_on_path: bool) -> anyhow::Result<String> {
     let exe = std::env::current_exe().context("cannot find the path of this coord")?;
-    if on_path_is(&exe) {
+    let on_path = on_path_is(&exe);
+    if on_path && plain_if_on_path {
         return Ok("coord".to_string());
     }
     let text = exe.to_string_lossy().into_owned();
-    say_err!(
-        "warning: writing the path of this coord ({text}), which is not the `coord` on PATH; \
+    if !on_path {
+        say_err!(
+            "warning: writing the path of this coord ({text}), which is not the `coord` on PATH; \
          the configuration is usually committed, so install coord (`cargo install --path .`) \
          and run this again to write plain `coord`"
-    );
+        );
+    }
     let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+".contains(c);
     Ok(if text.chars().all(plain) {
         text
