@@ -214,7 +214,34 @@ pub fn set_aside_if_quiet(ws: &Workspace, quiet: std::time::Duration) {
     }
 }
 
-static OPEN: Mutex<Option<(PathBuf, File)>> = Mutex::new(None);
+static OPEN: Mutex<Option<Appender>> = Mutex::new(None);
+
+/// This process's open journal: the live file as it was last opened, and `journal.lock`, held
+/// shared while appending so that no rotation moves the file between the look and the write.
+struct Appender {
+    path: PathBuf,
+    file: File,
+    lock: File,
+}
+
+impl Appender {
+    fn open(ws: &Workspace, target: &std::path::Path) -> crate::error::Result<Appender> {
+        Ok(Appender {
+            path: target.to_path_buf(),
+            file: durable::open_append(target)?,
+            lock: durable::open_append(&ws.root().join("journal.lock"))?,
+        })
+    }
+
+    /// Whether the file this process holds is still the live one (not set aside meanwhile).
+    fn is_live(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match (self.file.metadata(), std::fs::symlink_metadata(&self.path)) {
+            (Ok(held), Ok(live)) => held.ino() == live.ino() && held.dev() == live.dev(),
+            _ => false,
+        }
+    }
+}
 
 /// Appends events to the journal in one write. A journal that cannot be written is reported in
 /// the log and otherwise ignored: the change it describes has already happened.
@@ -229,30 +256,42 @@ pub fn record(ws: &Workspace, events: &[Event]) {
     }
     let target = path(ws);
     let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
-    if open.as_ref().is_none_or(|(p, _)| *p != target) {
-        match durable::open_append(&target) {
-            Ok(f) => {
-                *open = Some((target.clone(), f));
-            }
+    if open.as_ref().is_none_or(|a| a.path != target) {
+        match Appender::open(ws, &target) {
+            Ok(a) => *open = Some(a),
             Err(e) => {
                 tracing::warn!("{e}; events not recorded");
                 return;
             }
         }
     }
-    if let Some((_, file)) = open.as_mut() {
-        if let Err(e) = file.write_all(&text) {
-            tracing::warn!("cannot append to {}: {e}", target.display());
+    let Some(appender) = open.as_mut() else {
+        return;
+    };
+    // Shared with every other writer, exclusive against a rotation: the write lands in the
+    // file that is live while it is made, never behind a reader that has moved on.
+    let locked = appender.lock.lock_shared().is_ok();
+    if !appender.is_live() {
+        match durable::open_append(&target) {
+            Ok(f) => appender.file = f,
+            Err(e) => tracing::warn!("{e}; events not recorded"),
         }
-        // One fstat per write: a full file is set aside, and a file set aside by another
-        // process is left for the new one.
+    }
+    if let Err(e) = appender.file.write_all(&text) {
+        tracing::warn!("cannot append to {}: {e}", target.display());
+    }
+    let full = appender
+        .file
+        .metadata()
+        .ok()
+        .filter(|m| m.len() >= segment_bytes());
+    if locked {
+        let _ = appender.lock.unlock();
+    }
+    // A full file is set aside (under the exclusive lock, once the shared one is let go).
+    if let Some(meta) = full {
         use std::os::unix::fs::MetadataExt;
-        if let Ok(meta) = file.metadata()
-            && meta.len() >= segment_bytes()
-        {
-            rotate(ws, meta.ino(), segment_bytes());
-            *open = None;
-        }
+        rotate(ws, meta.ino(), segment_bytes());
     }
 }
 
@@ -295,15 +334,18 @@ pub fn read_each(
     mut each: impl FnMut(Event),
 ) -> std::io::Result<Cursor> {
     use std::os::unix::fs::MetadataExt;
+    // The live file is looked at before the segments: one set aside in between is then found
+    // among them (and read there), never skipped; its new successor is read next time.
+    let live = path(ws);
+    let live_ino = std::fs::symlink_metadata(&live).ok().map(|m| m.ino());
     let mut files: Vec<(u64, PathBuf)> = Vec::new();
     for (_, seg) in segments(ws) {
         if let Ok(m) = std::fs::symlink_metadata(&seg) {
             files.push((m.ino(), seg));
         }
     }
-    let live = path(ws);
-    if let Ok(m) = std::fs::symlink_metadata(&live) {
-        files.push((m.ino(), live));
+    if let Some(ino) = live_ino.filter(|ino| files.iter().all(|(i, _)| i != ino)) {
+        files.push((ino, live));
     }
     // Start in the file the cursor was in; from the first file when it was never read or is gone.
     let start = files.iter().position(|(ino, _)| *ino == cursor.ino);

@@ -983,3 +983,65 @@ fn one_purge_after_a_quiet_run_removes_the_journal_its_own_events_do_not_keep_it
         "the run's events are gone; only the purge's own are left"
     );
 }
+
+#[test]
+fn a_follower_sees_every_event_once_across_rotations_and_a_long_lived_writer() {
+    let p = Project::new();
+    let small = |args: &[&str]| {
+        let mut cmd = p.command(args);
+        cmd.env("COORD_JOURNAL_SEGMENT_BYTES", "1500");
+        cmd
+    };
+    let mut follower = small(&["events", "--follow", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = Lines::stdout(&mut follower);
+    // A long-lived writer (the worker keeps its journal open) beside short-lived ones.
+    let mut worker = small(&["worker", "--id", "w", "--watch", "--quiet"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let small = &small;
+            s.spawn(move || {
+                for i in 0..40 {
+                    let id = format!("t{t}-{i:02}");
+                    let out = small(&["add", "--id", &id, "--", "true"]).output().unwrap();
+                    assert!(out.status.success(), "{}", stderr(&out));
+                }
+            });
+        }
+    });
+    assert!(p.wait(BOUND_EDGE, || p.count("completed") == 160));
+    let all_seen = lines.wait_for_count("\"event\":\"completed\"", 160, BOUND_EDGE);
+    signal(&worker, "TERM");
+    assert!(worker.wait().unwrap().success());
+    signal(&follower, "TERM");
+    let _ = follower.wait();
+    assert!(all_seen, "the follower missed completions");
+    let seen = lines.seen();
+    let mut counts: std::collections::HashMap<(String, String), usize> = Default::default();
+    for line in seen.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let key = (
+            v["taskId"].as_str().unwrap().to_string(),
+            v["event"].as_str().unwrap().to_string(),
+        );
+        *counts.entry(key).or_default() += 1;
+    }
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "printed more than once: {twice:?}");
+    for kind in ["queued", "claimed", "completed"] {
+        let n = counts.keys().filter(|(_, e)| e == kind).count();
+        assert_eq!(n, 160, "{kind} events seen");
+    }
+    assert!(
+        p.count("events") > 3,
+        "the journal rotated: {:?}",
+        p.files("events")
+    );
+}

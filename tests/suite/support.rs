@@ -431,7 +431,22 @@ impl Lines {
         }
     }
 
-    /// Waits (at most `limit`) for a line containing `needle`; returns whether one came.
+    /// Waits (at most `limit`) until `count` lines containing `needle` have come, those already
+    /// seen included; returns whether they did.
+    pub fn wait_for_count(&mut self, needle: &str, count: usize, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut found = self.seen.iter().filter(|l| l.contains(needle)).count();
+        while found < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !self.wait_for(needle, left) {
+                return false;
+            }
+            found += 1;
+        }
+        true
+    }
+
+    /// Waits for a line containing `needle`, for at most `limit`; false when the time ran out.
     pub fn wait_for(&mut self, needle: &str, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         loop {
