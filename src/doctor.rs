@@ -288,9 +288,9 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
 
 /// Links, foreign owners and oversized task files anywhere in the workspace. Every entry's type
 /// comes from its folder listing (no link is followed, and a million task files cost one
-/// listing each); owners are looked up for folders and for coord's own small files, sizes for
-/// the task files of the live states (pending/ outside batch folders, assigned/, waiting/,
-/// review/).
+/// listing each); owners are looked up for folders, coord's own small files and the task files
+/// of every state folder, sizes for those task files (a batch folder's are left to the claim,
+/// which sets an oversized one aside with its reason).
 fn planted(ws: &Workspace) -> Vec<Finding> {
     let mut findings = Vec::new();
     let me = rustix::process::geteuid().as_raw();
@@ -299,14 +299,22 @@ fn planted(ws: &Workspace) -> Vec<Finding> {
         meta.uid() == me || meta.uid() == 0 || ws.shared_group() == Some(meta.gid())
     };
     let bulky = [ws.completed(), ws.failed(), ws.reports(), ws.task_logs()];
-    let live = [ws.pending(), ws.waiting(), ws.review()];
+    let sized_folders = [
+        ws.pending(),
+        ws.blocked(),
+        ws.waiting(),
+        ws.review(),
+        ws.completed(),
+        ws.failed(),
+    ];
     let mut stack = vec![(ws.root().to_path_buf(), 0usize)];
     while let Some((dir, depth)) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
         let in_bulk = bulky.iter().any(|b| dir.starts_with(b));
-        let sized = live.contains(&dir) || dir.parent() == Some(ws.assigned_root().as_path());
+        let sized =
+            sized_folders.contains(&dir) || dir.parent() == Some(ws.assigned_root().as_path());
         for entry in entries.flatten() {
             let path = entry.path();
             let Ok(kind) = entry.file_type() else {
@@ -325,7 +333,7 @@ fn planted(ws: &Workspace) -> Vec<Finding> {
                 ));
                 continue;
             }
-            let look = kind.is_dir() || !in_bulk;
+            let look = kind.is_dir() || !in_bulk || sized;
             if let Some(meta) = look
                 .then(|| std::fs::symlink_metadata(&path).ok())
                 .flatten()

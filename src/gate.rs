@@ -149,6 +149,28 @@ fn holdings(
             seen.insert(path, holding);
         }
     }
+    // A run still being stopped holds its files and counts toward its labels' limits, wherever
+    // its task has gone meanwhile.
+    for (worker, id) in crate::lease::runs_being_stopped(ws) {
+        if seen.values().any(|h| h.id == id) {
+            continue;
+        }
+        let Some((_, path)) = store::locate(ws, &id)? else {
+            continue;
+        };
+        if let Ok(t) = crate::task::read(&path) {
+            let mark = ws.workers().join(format!("{worker}.run-{id}"));
+            seen.insert(
+                mark,
+                Holding {
+                    owner: Some(worker),
+                    files: t.exclusive_files().then(|| Files::of(&t)),
+                    requires: t.spec.requires.clone(),
+                    id: t.spec.id,
+                },
+            );
+        }
+    }
     Ok(seen)
 }
 

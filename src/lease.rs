@@ -329,6 +329,17 @@ pub fn run_may_live(ws: &Workspace, worker: &str, id: &str) -> bool {
     }
 }
 
+/// Every run still being stopped: (worker, task id) of each mark whose worker is not known dead.
+pub fn runs_being_stopped(ws: &Workspace) -> Vec<(String, String)> {
+    let names = crate::store::list_files(&ws.workers()).unwrap_or_default();
+    names
+        .iter()
+        .filter_map(|name| name.split_once(".run-"))
+        .filter(|(worker, id)| run_may_live(ws, worker, id))
+        .map(|(worker, id)| (worker.to_string(), id.to_string()))
+        .collect()
+}
+
 /// How long a life lock must stay held for its holder to count as a live worker.
 const LIVE_HOLD: Duration = Duration::from_secs(2);
 

@@ -1045,3 +1045,14 @@ fn a_follower_sees_every_event_once_across_rotations_and_a_long_lived_writer() {
         p.files("events")
     );
 }
+
+#[test]
+fn doctor_names_an_oversized_file_in_a_finished_state_too() {
+    let p = Project::new();
+    std::fs::write(
+        p.root().join("completed/huge.json"),
+        vec![b' '; (8 << 20) + 1],
+    )
+    .unwrap();
+    assert!(p.doctor_finds().contains(&"oversized".to_string()));
+}
