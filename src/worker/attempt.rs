@@ -23,18 +23,18 @@ use crate::wake::Woke;
 const MAX_RESULT_BYTES: u64 = 1 << 20;
 
 impl Worker<'_> {
-    /// Runs one claimed task to its end, then, under the claims lock, clears the mark of a run
-    /// still being stopped ([`crate::lease::mark_run`]): only once this attempt's command, its
-    /// checks and its own end are over may the task, moved on by another process meanwhile, be
-    /// claimed again. A mark made later needs the task held here again, a new run.
+    /// Runs one claimed task to its end, then clears the mark of a run still being stopped
+    /// ([`crate::lease::mark_run`]): only once this attempt's command, its checks and its own
+    /// end are over may the task, moved on by another process meanwhile, be claimed again. A
+    /// mark is made under this worker's claims lock while the task is held here, so once this
+    /// attempt's end has taken that lock, any mark is already there; one made later needs the
+    /// task held here again, a new attempt.
     pub(super) fn run_task(&mut self, claimed: Box<ClaimedTask>) -> Result<()> {
         let id = claimed.task.spec.id.clone();
         let ran = self.attempt(claimed);
-        let lock = locks::claims(self.ws, &self.opts.id)?;
         if crate::lease::clear_run(self.ws, &self.opts.id, &id) {
             crate::gate::ring(self.ws);
         }
-        drop(lock);
         ran
     }
 
