@@ -360,21 +360,7 @@ fn releases_fails_answers_and_settings_changed_mid_run_never_double_run_or_break
         })
         .collect();
     p.queue(&serde_json::to_string(&tasks).unwrap());
-    let mut workers: Vec<_> = (0..4)
-        .map(|i| {
-            p.spawn(&[
-                "worker",
-                "--id",
-                &format!("w{i}"),
-                "--labels",
-                "gpu",
-                "--watch",
-                "--quiet",
-                "--rescan",
-                "2",
-            ])
-        })
-        .collect();
+    let mut workers = labelled_workers(&p, 4, "gpu", &["--rescan", "2"]);
     let done = std::sync::atomic::AtomicBool::new(false);
     let finished = || p.count("completed") + p.count("failed") == 60;
     std::thread::scope(|s| {
@@ -432,12 +418,7 @@ fn releases_fails_answers_and_settings_changed_mid_run_never_double_run_or_break
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         assert!(all, "not every task finished: {:?}", states(&p));
     });
-    for w in &workers {
-        signal(w, "TERM");
-    }
-    for w in &mut workers {
-        assert!(w.wait().unwrap().success());
-    }
+    stop_all(&mut workers);
     let overlaps = std::fs::read_to_string(p.path().join("overlaps")).unwrap_or_default();
     assert!(
         overlaps.is_empty(),

@@ -22,26 +22,9 @@ fn racing_workers_never_hold_more_tasks_of_a_label_than_its_limit() {
         .chain((0..24).map(|i| format!(r#"{{"id":"o{i:02}","description":"other","command":"true"}}"#)))
         .collect();
     p.queue(&format!("[{}]", tasks.join(",")));
-    let mut workers: Vec<_> = (0..6)
-        .map(|i| {
-            p.spawn(&[
-                "worker",
-                "--id",
-                &format!("w{i}"),
-                "--labels",
-                "deploy",
-                "--watch",
-                "--quiet",
-            ])
-        })
-        .collect();
+    let mut workers = labelled_workers(&p, 6, "deploy", &[]);
     assert!(p.wait(BOUND, || p.count("completed") == 48));
-    for w in &workers {
-        signal(w, "TERM");
-    }
-    for w in &mut workers {
-        assert!(w.wait().unwrap().success());
-    }
+    stop_all(&mut workers);
     let ledger = std::fs::read_to_string(p.path().join("ledger")).unwrap();
     let most = most_at_once(&ledger);
     assert!(most <= 2, "{most} deploys ran at once, the limit is 2");
@@ -89,19 +72,7 @@ fn a_waiting_task_counts_towards_its_label_s_limit() {
 #[test]
 fn a_limit_and_review_set_while_workers_run_apply_to_their_next_claims() {
     let p = Project::new();
-    let mut workers: Vec<_> = (0..3)
-        .map(|i| {
-            p.spawn(&[
-                "worker",
-                "--id",
-                &format!("w{i}"),
-                "--labels",
-                "deploy",
-                "--watch",
-                "--quiet",
-            ])
-        })
-        .collect();
+    let mut workers = labelled_workers(&p, 3, "deploy", &[]);
     // Every worker has opened the workspace (and read its settings) before they change.
     assert!(p.wait(BOUND, || {
         p.status()["workers"]
@@ -123,12 +94,7 @@ fn a_limit_and_review_set_while_workers_run_apply_to_their_next_claims() {
     p.queue(&format!("[{}]", tasks.join(",")));
     assert!(p.wait(BOUND, || p.count("completed") == 12
         && p.count("review") == 1));
-    for w in &workers {
-        signal(w, "TERM");
-    }
-    for w in &mut workers {
-        assert!(w.wait().unwrap().success());
-    }
+    stop_all(&mut workers);
     assert_eq!(
         p.files("review"),
         ["checked.json"],

@@ -617,3 +617,27 @@ pub fn has_flock() -> bool {
     }
     here
 }
+
+/// Starts `n` watching workers `w0`..`w<n-1>` with `label`, quiet, output captured.
+pub fn labelled_workers(p: &Project, n: usize, label: &str, extra: &[&str]) -> Vec<Child> {
+    (0..n)
+        .map(|i| {
+            let id = format!("w{i}");
+            let mut args = vec![
+                "worker", "--id", &id, "--labels", label, "--watch", "--quiet",
+            ];
+            args.extend_from_slice(extra);
+            p.spawn(&args)
+        })
+        .collect()
+}
+
+/// Stops every worker with SIGTERM and asserts that each ended well.
+pub fn stop_all(workers: &mut [Child]) {
+    for w in workers.iter() {
+        signal(w, "TERM");
+    }
+    for w in workers.iter_mut() {
+        assert!(w.wait().unwrap().success());
+    }
+}
