@@ -368,18 +368,34 @@ fn releases_fails_answers_and_settings_changed_mid_run_never_double_run_or_break
         s.spawn(|| {
             let mut rng = Rng::seeded();
             let mut moved = 0;
+            // Each task is taken from its worker at most once, when it is first seen held.
+            let mut taken = HashSet::new();
+            let held = |taken: &HashSet<String>| {
+                (0..4).find_map(|i| {
+                    let w = format!("w{i}");
+                    let files = p.files(&format!("assigned/{w}"));
+                    let id = files.first()?.trim_end_matches(".json").to_string();
+                    (!taken.contains(&id)).then_some((w, id))
+                })
+            };
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                let w = format!("w{}", rng.below(4));
-                if let Some(held) = p.files(&format!("assigned/{w}")).first() {
-                    let id = held.trim_end_matches(".json").to_string();
-                    let out = match rng.below(2) {
-                        0 => p.coord(&["release", &id, "--worker", &w]),
-                        _ => p.coord(&["fail", &id, "--worker", &w, "--reason", "chaos"]),
-                    };
-                    assert_raced(&out, "release or fail");
-                    moved += usize::from(out.status.success());
+                let mut next = None;
+                p.wait(Duration::from_secs(2), || {
+                    next = held(&taken);
+                    next.is_some() || done.load(std::sync::atomic::Ordering::Relaxed)
+                });
+                let Some((w, id)) = next else { continue };
+                // Half of them, at random, are left to run.
+                taken.insert(id.clone());
+                if rng.below(2) == 0 {
+                    continue;
                 }
-                std::thread::sleep(std::time::Duration::from_millis(50));
+                let out = match rng.below(2) {
+                    0 => p.coord(&["release", &id, "--worker", &w]),
+                    _ => p.coord(&["fail", &id, "--worker", &w, "--reason", "chaos"]),
+                };
+                assert_raced(&out, "release or fail");
+                moved += usize::from(out.status.success());
             }
             assert!(moved > 0, "no running task was released or failed");
         });
@@ -400,7 +416,10 @@ fn releases_fails_answers_and_settings_changed_mid_run_never_double_run_or_break
                     };
                     assert_raced(&out, "approve or reject");
                 }
-                std::thread::sleep(std::time::Duration::from_millis(30));
+                p.wait(Duration::from_secs(2), || {
+                    done.load(std::sync::atomic::Ordering::Relaxed)
+                        || p.count("waiting") + p.count("review") > 0
+                });
             }
         });
         // Settings change while it all runs.
@@ -411,7 +430,12 @@ fn releases_fails_answers_and_settings_changed_mid_run_never_double_run_or_break
                 assert!(p.coord(&["config", "limit.gpu", limit]).status.success());
                 let review = ["true", "false"][rng.below(2)];
                 assert!(p.coord(&["config", "review", review]).status.success());
-                std::thread::sleep(std::time::Duration::from_millis(200));
+                // Again at each completion.
+                let before = p.count("completed");
+                p.wait(Duration::from_secs(2), || {
+                    done.load(std::sync::atomic::Ordering::Relaxed)
+                        || p.count("completed") != before
+                });
             }
         });
         let all = p.wait(std::time::Duration::from_secs(240), finished);
