@@ -300,7 +300,7 @@ pub fn may_run(ws: &Workspace, worker: &str, task: &crate::task::TaskFile) -> bo
     if record.mode == Mode::TaskCommand && task.spec.command.is_none() {
         return false;
     }
-    !matches!(is_alive(ws, &record, None), Ok(Some(false)))
+    not_known_dead(ws, &record)
 }
 
 /// Marks, before a move takes `id` out of `worker`'s hands, that its command may still run
@@ -323,10 +323,12 @@ pub fn run_may_live(ws: &Workspace, worker: &str, id: &str) -> bool {
     if std::fs::symlink_metadata(run_marker(ws, worker, id)).is_err() {
         return false;
     }
-    match read_record(ws, worker) {
-        Some(record) => !matches!(is_alive(ws, &record, None), Ok(Some(false))),
-        None => false,
-    }
+    read_record(ws, worker).is_some_and(|record| not_known_dead(ws, &record))
+}
+
+/// Whether `record`'s worker may be alive: alive, or this host cannot tell.
+fn not_known_dead(ws: &Workspace, record: &WorkerRecord) -> bool {
+    !matches!(is_alive(ws, record, None), Ok(Some(false)))
 }
 
 /// Every run still being stopped: (worker, task id) of each mark whose worker is not known dead.
