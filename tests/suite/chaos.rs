@@ -422,10 +422,33 @@ fn releases_fails_answers_and_settings_changed_mid_run_never_double_run_or_break
                 });
             }
         });
-        // Settings change while it all runs.
+        // Settings change while it all runs, and an operator repairs and retries.
         s.spawn(|| {
             let mut rng = Rng::seeded();
+            let mut retried = 0;
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let out = p.coord(&["doctor", "--fix", "--json"]);
+                let v: serde_json::Value =
+                    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+                        panic!("doctor --fix printed no JSON ({e}): {}", stderr(&out))
+                    });
+                assert!(
+                    v["findings"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .all(|f| f["kind"] != "duplicate"),
+                    "doctor --fix beside live work: {v}"
+                );
+                if retried < 5
+                    && let Some(name) = p.files("failed").first()
+                {
+                    assert_raced(
+                        &p.coord(&["retry", name.trim_end_matches(".json")]),
+                        "retry",
+                    );
+                    retried += 1;
+                }
                 let limit = ["1", "2"][rng.below(2)];
                 assert!(p.coord(&["config", "limit.gpu", limit]).status.success());
                 let review = ["true", "false"][rng.below(2)];
