@@ -9,10 +9,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use coord::claim::{Claimed, Claimer};
-use coord::report::{Report, Status};
+use coord::model::report::{Report, Status};
+use coord::policy::claim::{Claimed, Claimer};
 use coord::state::{self, locks};
-use coord::{Workspace, queue, task};
+use coord::{Workspace, model::task, verbs::queue};
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -108,9 +108,9 @@ fn publish_floor(base: &Path) -> f64 {
         .prefix("coord-floor-")
         .tempdir_in(base)
         .unwrap();
-    let src = coord::durable::Dir::open(dir.path()).unwrap();
+    let src = coord::fs::durable::Dir::open(dir.path()).unwrap();
     std::fs::create_dir(dir.path().join("dst")).unwrap();
-    let dst = coord::durable::Dir::open(&dir.path().join("dst")).unwrap();
+    let dst = coord::fs::durable::Dir::open(&dir.path().join("dst")).unwrap();
     let bytes = vec![b'x'; 300];
     let n = 20_000;
     let start = Instant::now();

@@ -2,55 +2,20 @@
 //!
 //! Tasks are files; each state is a folder; every state change is one atomic rename or link of a
 //! complete file. Workers claim with a rename, run, record the outcome, and wait on file-system
-//! events for more. See docs/protocol.md for the protocol and its crash argument.
+//! events for more. See docs/protocol.md for the protocol and its crash argument, and
+//! docs/architecture.md for the layers below, each of which uses only the ones above it in
+//! this list.
 
 #[macro_use]
-mod names;
-
-pub mod checks;
-pub mod claim;
-pub mod crashpoint;
-pub mod depends;
-pub mod doctor;
-pub mod doorbell;
-pub mod durable;
-pub mod error;
-pub mod events;
-pub mod exit;
-pub mod fsinfo;
-pub mod gate;
-pub mod handoff;
-pub mod hook;
-pub mod host;
-pub mod ids;
-pub mod keeper;
-pub mod lease;
-pub mod listing;
-pub mod logfile;
-pub mod logging;
-pub mod messages;
-pub mod operate;
-pub mod questions;
-pub mod queue;
-pub mod reap;
-pub mod recover;
-pub mod report;
-pub mod review;
-pub mod runner;
-pub mod signals;
+pub mod base;
+pub mod cli;
+pub mod fs;
+pub mod model;
+pub mod policy;
 pub mod state;
-pub mod stats;
-pub mod status;
-pub mod store;
-pub mod supervise;
-pub mod task;
-pub mod time;
-pub mod trust;
-pub mod waiting;
-pub mod wake;
-pub mod watch;
-pub mod worker;
-pub mod workspace;
+pub mod sys;
+pub mod verbs;
+pub mod views;
 
-pub use error::{Error, Result};
-pub use workspace::Workspace;
+pub use base::error::{Error, Result};
+pub use fs::workspace::Workspace;

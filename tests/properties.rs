@@ -3,7 +3,7 @@
 
 use std::path::{Component, Path};
 
-use coord::task::{self, TaskFile};
+use coord::model::task::{self, TaskFile};
 use proptest::prelude::*;
 
 fn valid_id() -> impl Strategy<Value = String> {

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use coord::exit::ExitCode;
+use crate::base::exit::ExitCode;
+use crate::verbs::queue;
 use serde_json::{Map, Value, json};
 
 /// Arguments of `coord add`.
@@ -101,7 +102,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     }
     let input = Value::Object(t).to_string();
     super::queue::publish(&ws, args.json, |progress, each| {
-        coord::queue::enqueue_input(&ws, &input, progress, each)
+        queue::enqueue_input(&ws, &input, progress, each)
     })
 }
 

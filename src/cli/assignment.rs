@@ -1,7 +1,7 @@
 //! How an assignment (a task handed to an agent or a person) is printed: JSON for programs,
 //! text for people, and the words a stop hook gives a chat.
 
-use coord::handoff::Assignment;
+use crate::verbs::handoff::Assignment;
 use serde_json::{Value, json};
 
 /// The JSON object `coord next --json` and a listener print for an assignment.

@@ -2,9 +2,11 @@
 
 use std::path::PathBuf;
 
-use coord::exit::ExitCode;
-use coord::handoff;
-use coord::state::Disposition;
+use crate::base::exit::ExitCode;
+use crate::base::host;
+use crate::base::time;
+use crate::state::Disposition;
+use crate::verbs::handoff;
 
 /// Arguments of `coord fail`.
 #[derive(Debug, clap::Args)]
@@ -79,7 +81,7 @@ pub struct ReleaseArgs {
     #[arg(long, value_name = "TIME", conflicts_with = "for_", value_parser = parse_time)]
     until: Option<jiff::Timestamp>,
     /// Snooze for this long: 90s, 30m, 12h, 7d.
-    #[arg(long = "for", id = "for_", value_name = "DURATION", value_parser = coord::time::parse_duration)]
+    #[arg(long = "for", id = "for_", value_name = "DURATION", value_parser = time::parse_duration)]
     for_: Option<std::time::Duration>,
     /// Print JSON (docs/json.md).
     #[arg(long)]
@@ -99,7 +101,7 @@ pub fn release(root: Option<PathBuf>, args: ReleaseArgs) -> anyhow::Result<ExitC
     let ws = super::open_workspace(root)?;
     let until = match (args.until, args.for_) {
         (Some(at), _) => Some(at),
-        (None, Some(d)) => Some(coord::host::now() + d),
+        (None, Some(d)) => Some(host::now() + d),
         (None, None) => None,
     };
     handoff::release(&ws, &args.worker, &args.task, args.token.as_deref(), until)?;
@@ -107,7 +109,7 @@ pub fn release(root: Option<PathBuf>, args: ReleaseArgs) -> anyhow::Result<ExitC
         super::print_json(&serde_json::json!({
             "taskId": args.task,
             "state": "pending",
-            "snoozedUntil": until.map(coord::time::format),
+            "snoozedUntil": until.map(time::format),
         }))?;
         return Ok(ExitCode::Success);
     }
@@ -115,7 +117,7 @@ pub fn release(root: Option<PathBuf>, args: ReleaseArgs) -> anyhow::Result<ExitC
         Some(at) => say!(
             "snoozed {}: back in pending/ (no attempt used), not claimed before {}",
             args.task,
-            coord::time::format(at)
+            time::format(at)
         ),
         None => say!(
             "released {}; it is back in pending/ (no attempt used)",

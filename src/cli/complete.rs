@@ -2,10 +2,12 @@
 
 use std::path::PathBuf;
 
-use coord::Error;
-use coord::exit::ExitCode;
-use coord::handoff::{self, Completion};
-use coord::report::Usage;
+use crate::Error;
+use crate::base::exit::ExitCode;
+use crate::fs::durable;
+use crate::model::report::Usage;
+use crate::state::layout;
+use crate::verbs::handoff::{self, Completion};
 
 /// The largest `--result` file read, as for a worker's result file.
 const MAX_RESULT_BYTES: u64 = 1 << 20;
@@ -54,7 +56,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let result = match &args.result {
         None => None,
         Some(path) => {
-            let bytes = coord::durable::read_limited(path, MAX_RESULT_BYTES)
+            let bytes = durable::read_limited(path, MAX_RESULT_BYTES)
                 .map_err(|e| Error::io("read", path, e))?;
             match serde_json::from_slice::<serde_json::Value>(&bytes) {
                 Ok(v @ serde_json::Value::Object(_)) => Some(v),
@@ -103,7 +105,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                     "completed {} (attempt {}); report {}",
                     report.task_id,
                     report.attempt,
-                    coord::state::layout::report_path(&ws, &report.task_id).display()
+                    layout::report_path(&ws, &report.task_id).display()
                 );
             }
             Ok(ExitCode::Success)

@@ -3,7 +3,8 @@
 
 use std::io::Write;
 
-use coord::exit::ExitCode;
+use crate::Error;
+use crate::base::exit::ExitCode;
 
 /// Arguments of `coord completions`.
 #[derive(Debug, clap::Args)]
@@ -41,9 +42,9 @@ pub struct ManArgs {
 pub fn man(command: clap::Command, args: ManArgs) -> anyhow::Result<ExitCode> {
     match args.dir {
         Some(dir) => {
-            std::fs::create_dir_all(&dir).map_err(|e| coord::Error::io("create", &dir, e))?;
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
             clap_mangen::generate_to(command, &dir)
-                .map_err(|e| coord::Error::io("write the manual pages into", &dir, e))?;
+                .map_err(|e| Error::io("write the manual pages into", &dir, e))?;
             say!("wrote the manual pages into {}", dir.display());
         }
         None => {

@@ -2,9 +2,12 @@
 
 use std::path::PathBuf;
 
-use coord::Error;
-use coord::exit::ExitCode;
-use coord::workspace::Config;
+use crate::Error;
+use crate::Result;
+use crate::base::exit::ExitCode;
+use crate::base::time;
+use crate::fs::workspace::Config;
+use crate::model::task;
 
 /// Arguments of `coord config`.
 #[derive(Debug, clap::Args)]
@@ -84,7 +87,7 @@ fn get(c: &Config, key: &str) -> Result<serde_json::Value, Error> {
     })
 }
 
-fn set(c: &mut Config, key: &str, value: &str) -> coord::Result<()> {
+fn set(c: &mut Config, key: &str, value: &str) -> Result<()> {
     let flag = || match value {
         "true" | "on" | "yes" => Ok(true),
         "false" | "off" | "no" => Ok(false),
@@ -92,7 +95,7 @@ fn set(c: &mut Config, key: &str, value: &str) -> coord::Result<()> {
             "{key} is true or false, not {value:?}"
         ))),
     };
-    let secs = || match coord::time::parse_secs(value) {
+    let secs = || match time::parse_secs(value) {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(Error::Invalid(format!(
             "{key} is a whole number of seconds from 1 up to 100 years, not {value:?}"
@@ -107,8 +110,7 @@ fn set(c: &mut Config, key: &str, value: &str) -> coord::Result<()> {
             let Some(label) = key.strip_prefix("limit.") else {
                 return Err(unknown(key));
             };
-            coord::task::check_id(label)
-                .map_err(|e| Error::Invalid(format!("label {label:?}: {e}")))?;
+            task::check_id(label).map_err(|e| Error::Invalid(format!("label {label:?}: {e}")))?;
             match value {
                 "none" | "off" => {
                     c.label_limits.remove(label);

@@ -6,10 +6,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::Error;
+use crate::Result;
+use crate::base::exit::ExitCode;
+use crate::verbs::queue::{self, Outcome};
+use crate::views::status;
+use crate::{Workspace, model::report, model::task, state::store};
 use anyhow::Context;
-use coord::exit::ExitCode;
-use coord::queue::{self, Outcome};
-use coord::{Workspace, report, store, task};
 
 /// Arguments of `coord demo`.
 #[derive(Debug, clap::Args)]
@@ -73,8 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     say(format!("workspace: {}", ws.root().display()))?;
 
     let input = std::fs::read_to_string(project.join("fixtures/tasks.json"))?;
-    let tasks =
-        task::parse_tasks(&input).map_err(|problems| coord::Error::InvalidTasks { problems })?;
+    let tasks = task::parse_tasks(&input).map_err(|problems| Error::InvalidTasks { problems })?;
     for r in queue::enqueue(&ws, tasks)? {
         let what = if r.outcome == Outcome::Queued {
             "queued"
@@ -107,14 +109,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         child.wait()?;
     }
 
-    let st = coord::status::gather(&ws)?;
+    let st = status::gather(&ws)?;
     if args.json {
         let mut names = store::list_files(&ws.reports())?;
         names.sort();
         let reports = names
             .iter()
             .map(|n| report::read(&ws.reports().join(n)))
-            .collect::<coord::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         super::print_json(&serde_json::json!({
             "project": project,
             "root": ws.root(),

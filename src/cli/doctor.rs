@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use coord::doctor;
-use coord::exit::ExitCode;
+use crate::base::exit::ExitCode;
+use crate::fs::fsinfo;
+use crate::verbs::doctor;
 
 /// Arguments of `coord doctor`.
 #[derive(Debug, clap::Args)]
@@ -20,7 +21,7 @@ pub struct Args {
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
     let mut findings = doctor::check(&ws, args.fix)?;
-    let probe = coord::fsinfo::probe(ws.root(), &ws.tmp()).ok();
+    let probe = fsinfo::probe(ws.root(), &ws.tmp()).ok();
     if let Some(p) = &probe {
         findings.extend(doctor::filesystem_findings(&ws, p));
     }
@@ -56,8 +57,8 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                 say!(
                     "  other hosts: their locks are not seen here, so their workers are judged by lease ({}s without a new beat); workers rescan every {}s; {}",
                     ws.worker_lease().as_secs(),
-                    coord::fsinfo::NETWORK_POLL.as_secs_f32(),
-                    coord::fsinfo::CACHE_ADVICE
+                    fsinfo::NETWORK_POLL.as_secs_f32(),
+                    fsinfo::CACHE_ADVICE
                 );
             }
         }

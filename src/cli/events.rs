@@ -3,9 +3,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use coord::events;
-use coord::exit::ExitCode;
-use coord::wake::Waker;
+use crate::Error;
+use crate::base::exit::ExitCode;
+use crate::base::host;
+use crate::base::time;
+use crate::fs::wake::Waker;
+use crate::state::events;
 
 /// Arguments of `coord events`.
 #[derive(Debug, clap::Args)]
@@ -36,11 +39,11 @@ fn parse_since(text: &str) -> Result<jiff::Timestamp, String> {
     if let Ok(at) = text.parse::<jiff::Timestamp>() {
         return Ok(at);
     }
-    let back = coord::time::parse_duration(text).map_err(|e| match e {
-        coord::time::DurationError::TooLong(_) => e.to_string(),
+    let back = time::parse_duration(text).map_err(|e| match e {
+        time::DurationError::TooLong(_) => e.to_string(),
         _ => format!("{text:?} is neither a duration (30m, 12h, 7d) nor an RFC 3339 time"),
     })?;
-    Ok(coord::host::now() - back)
+    Ok(host::now() - back)
 }
 
 /// Prints the journal, then (with --follow) each new event.
@@ -80,7 +83,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
                 None => written = print(&mut out, &e, args.json),
             }
         })
-        .map_err(|e| coord::Error::io("read", &journal, e))?;
+        .map_err(|e| Error::io("read", &journal, e))?;
         for e in &last {
             if written.is_ok() {
                 written = print(&mut out, e, args.json);
@@ -104,7 +107,7 @@ fn print(out: &mut impl Write, e: &events::Event, json: bool) -> anyhow::Result<
     } else {
         // 80 columns: the time to the second in UTC (the journal keeps milliseconds), long ids
         // cut with an ellipsis.
-        let at = coord::time::format(e.at);
+        let at = time::format(e.at);
         writeln!(
             out,
             "{} {:<10} {:<26} {:<14} {}",

@@ -5,9 +5,10 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use coord::exit::ExitCode;
-use coord::hook::{self, Decision, Event, Harness};
-use coord::workspace::Workspace;
+use crate::base::exit::ExitCode;
+use crate::base::time;
+use crate::fs::workspace::Workspace;
+use crate::verbs::hook::{self, Decision, Event, Harness};
 
 /// Arguments of `coord hook`.
 #[derive(Debug, clap::Args)]
@@ -57,7 +58,7 @@ struct IdleArgs {
     #[arg(long, env = "COORD_WORKER_ID")]
     worker: Option<String>,
     /// How long to wait for work, in seconds; keep it under the hook's `timeout`.
-    #[arg(long, value_name = "SECS", default_value_t = 3600, value_parser = coord::time::parse_secs)]
+    #[arg(long, value_name = "SECS", default_value_t = 3600, value_parser = time::parse_secs)]
     wait: u64,
 }
 

@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 
-use coord::Workspace;
-use coord::exit::ExitCode;
+use crate::Error;
+use crate::Workspace;
+use crate::base::exit::ExitCode;
+use crate::policy::trust;
 
 /// Arguments of `coord init`.
 #[derive(Debug, clap::Args)]
@@ -30,18 +32,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     // The project must exist: a mistyped path is refused rather than created.
     if !dir.is_dir() {
-        return Err(coord::Error::Invalid(format!(
+        return Err(Error::Invalid(format!(
             "{} is not an existing folder; create it first (mkdir -p {0}) or run `coord init` in \
              the project",
             dir.display()
         ))
         .into());
     }
-    let gid = args
-        .shared
-        .as_deref()
-        .map(coord::trust::group_id)
-        .transpose()?;
+    let gid = args.shared.as_deref().map(trust::group_id).transpose()?;
     let ws = Workspace::init(&dir, gid)?;
     if args.json {
         super::print_json(&serde_json::json!({

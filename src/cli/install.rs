@@ -5,8 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::base::exit::ExitCode;
+use crate::fs::durable;
 use anyhow::Context;
-use coord::exit::ExitCode;
 use serde_json::{Map, Value, json};
 
 /// Arguments of `coord hook install`.
@@ -234,7 +235,7 @@ fn merge_file(
         Ok(meta) => {
             use std::os::unix::fs::PermissionsExt;
             mode = meta.permissions().mode() & 0o777;
-            let bytes = coord::durable::read_limited(file, 1 << 20)
+            let bytes = durable::read_limited(file, 1 << 20)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             if let Some(number) = lossy_integer(&bytes) {
                 anyhow::bail!(
@@ -281,7 +282,7 @@ fn write_plugin(file: &Path, exe: &str) -> anyhow::Result<usize> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
         Ok(_) => {
-            let there = coord::durable::read_limited(file, 1 << 20)
+            let there = durable::read_limited(file, 1 << 20)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             if there == text.as_bytes() {
                 return Ok(0);

@@ -4,11 +4,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use coord::exit::ExitCode;
-use coord::listing::{self, Filter, Row};
-use coord::state::TaskState;
+use crate::base::exit::ExitCode;
+use crate::state::TaskState;
+use crate::views::listing::{self, Filter, Row};
 
 use super::table::{ago, clip};
+use crate::base::ids;
 
 /// Arguments of `coord list`.
 #[derive(Debug, clap::Args)]
@@ -39,7 +40,7 @@ pub struct Args {
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
     if let Some(w) = &args.worker {
-        coord::ids::check_worker_id(w)?;
+        ids::check_worker_id(w)?;
     }
     let filter = Filter {
         states: args.state,

@@ -4,9 +4,13 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use coord::exit::ExitCode;
-use coord::logfile::{self, Follower};
-use coord::wake::Waker;
+use crate::Workspace;
+use crate::base::exit::ExitCode;
+use crate::fs::durable;
+use crate::fs::wake::Waker;
+use crate::model;
+use crate::state::store;
+use crate::views::logfile::{self, Follower};
 
 /// Arguments of `coord logs`.
 #[derive(Debug, clap::Args)]
@@ -33,7 +37,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(name) = worker
         && logfile::files(&ws, Some(name)).is_err()
         && (!logfile::task_logs(&ws, name)?.is_empty()
-            || (coord::task::check_id(name).is_ok() && coord::store::locate(&ws, name)?.is_some()))
+            || (model::task::check_id(name).is_ok() && store::locate(&ws, name)?.is_some()))
     {
         return task(&ws, name, args.follow, args.json);
     }
@@ -83,7 +87,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
 /// Prints a task's attempt logs in order, each under a header; with `follow`, keeps printing
 /// what is added to them (a new attempt's log included) until the task has completed or
 /// failed, or until interrupted.
-fn task(ws: &coord::Workspace, id: &str, follow: bool, json: bool) -> anyhow::Result<ExitCode> {
+fn task(ws: &Workspace, id: &str, follow: bool, json: bool) -> anyhow::Result<ExitCode> {
     use std::io::{Read, Seek, SeekFrom};
     // Its logs grow, and its arrival in completed/ or failed/ ends the follow.
     let watched = [
@@ -98,8 +102,7 @@ fn task(ws: &coord::Workspace, id: &str, follow: bool, json: bool) -> anyhow::Re
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
     loop {
         // Looked at before the read: whatever the last attempt wrote came before its move.
-        let ended =
-            follow && coord::store::locate(ws, id)?.is_some_and(|(state, _)| state.is_finished());
+        let ended = follow && store::locate(ws, id)?.is_some_and(|(state, _)| state.is_finished());
         let mut out = std::io::stdout().lock();
         for (attempt, path) in logfile::task_logs(ws, id)? {
             let at = offsets.entry(path.clone()).or_insert_with(|| {
@@ -108,7 +111,7 @@ fn task(ws: &coord::Workspace, id: &str, follow: bool, json: bool) -> anyhow::Re
                 }
                 0
             });
-            let Ok(mut file) = coord::durable::open_regular(&path) else {
+            let Ok(mut file) = durable::open_regular(&path) else {
                 continue;
             };
             file.seek(SeekFrom::Start(*at))?;

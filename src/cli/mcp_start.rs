@@ -6,7 +6,8 @@ use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
-use coord::exit::ExitCode;
+use crate::Error;
+use crate::base::exit::ExitCode;
 
 /// Arguments of `coord mcp`, passed to `coord-mcp` as they are (`coord mcp --help` shows its
 /// help).
@@ -33,5 +34,5 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     }
     // `exec` returns only when it failed.
     let err = cmd.exec();
-    Err(coord::Error::io("start the MCP server", &server, err).into())
+    Err(Error::io("start the MCP server", &server, err).into())
 }

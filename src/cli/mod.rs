@@ -18,6 +18,7 @@ macro_rules! say_err {
 }
 
 pub mod add;
+pub mod app;
 pub mod assignment;
 pub mod claims;
 pub mod complete;
@@ -51,8 +52,9 @@ pub mod workers;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use coord::exit::ExitCode;
-use coord::workspace::{Origin, Workspace};
+use crate::Error;
+use crate::base::exit::ExitCode;
+use crate::fs::workspace::{Origin, Workspace};
 
 /// Opens the workspace named by --root/COORD_ROOT, or the nearest one above the current directory.
 pub fn open_workspace(root: Option<PathBuf>) -> anyhow::Result<Workspace> {
@@ -101,7 +103,7 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
         return ExitCode::Success;
     }
     let mut stderr = io::stderr().lock();
-    let Some(coord_err) = err.downcast_ref::<coord::Error>() else {
+    let Some(coord_err) = err.downcast_ref::<Error>() else {
         let _ = writeln!(stderr, "error: {err}");
         for cause in err.chain().skip(1) {
             let _ = writeln!(stderr, "  caused by: {cause}");
@@ -119,11 +121,11 @@ pub fn report_error(err: &anyhow::Error) -> ExitCode {
 }
 
 /// An error as people read it, one item a line: what happened, its details, and what to do.
-pub fn error_text(err: &coord::Error) -> String {
+pub fn error_text(err: &Error) -> String {
     let mut text = format!("error: {err}\n");
     let details = match err {
-        coord::Error::InvalidTasks { problems } => problems.iter().map(|p| p.to_string()).collect(),
-        coord::Error::Conflict { conflicts } => conflicts.iter().map(|c| c.to_string()).collect(),
+        Error::InvalidTasks { problems } => problems.iter().map(|p| p.to_string()).collect(),
+        Error::Conflict { conflicts } => conflicts.iter().map(|c| c.to_string()).collect(),
         _ => Vec::new(),
     };
     for d in details {

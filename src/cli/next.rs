@@ -4,8 +4,10 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use coord::exit::ExitCode;
-use coord::handoff::{self, DEFAULT_WAIT_SECS, MAX_WAIT_SECS};
+use crate::Workspace;
+use crate::base::exit::ExitCode;
+use crate::policy::gate;
+use crate::verbs::handoff::{self, DEFAULT_WAIT_SECS, MAX_WAIT_SECS};
 
 /// Arguments of `coord next`.
 #[derive(Debug, clap::Args)]
@@ -53,7 +55,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn print(
-    ws: &coord::Workspace,
+    ws: &Workspace,
     args: &Args,
     json: bool,
     wait: Option<Duration>,
@@ -78,7 +80,7 @@ fn print(
                 DEFAULT_WAIT_SECS.min(10)
             };
             let message = match wait {
-                _ if coord::gate::paused(ws) => {
+                _ if gate::paused(ws) => {
                     "the workspace is paused: nothing is handed out until `coord resume`".into()
                 }
                 Some(w) => format!(
@@ -118,26 +120,16 @@ const WAITING_SHOWN: usize = 5;
 
 /// The first pending tasks that wait for something, and what: why `next` handed out nothing
 /// (a label this worker lacks included).
-fn waiting_tasks(ws: &coord::Workspace, labels: &[String]) -> Vec<(String, String)> {
-    use coord::listing::Waits;
-    let filter = coord::listing::Filter {
-        states: vec!["pending".into()],
-        ..Default::default()
-    };
-    let mut found = Vec::new();
-    let _ = coord::listing::each(ws, &filter, |row| {
-        let why = match row.waits_for_worker(labels) {
-            Some(Waits::Labels(l)) => {
-                format!("requires label {l}, which this worker lacks (--labels)")
-            }
-            Some(Waits::For(why)) => why,
-            None => return std::ops::ControlFlow::Continue(()),
-        };
-        found.push((row.task_id, why));
-        match found.len() < WAITING_SHOWN {
-            true => std::ops::ControlFlow::Continue(()),
-            false => std::ops::ControlFlow::Break(()),
-        }
-    });
-    found
+fn waiting_tasks(ws: &Workspace, labels: &[String]) -> Vec<(String, String)> {
+    use crate::policy::claim::{self, Waits};
+    let found = claim::left_behind(ws, labels, WAITING_SHOWN, true).unwrap_or_default();
+    (found.into_iter())
+        .filter_map(|(id, waits)| match waits? {
+            Waits::Labels(l) => Some((
+                id,
+                format!("requires label {l}, which this worker lacks (--labels)"),
+            )),
+            Waits::For(why) => Some((id, why)),
+        })
+        .collect()
 }

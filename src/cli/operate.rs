@@ -3,8 +3,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use coord::exit::ExitCode;
-use coord::operate::{self, Retried};
+use crate::Error;
+use crate::base::exit::ExitCode;
+use crate::base::host;
+use crate::base::time;
+use crate::verbs::operate::{self, Retried};
 
 /// Who did it, for reports and history: the name given, else `$USER@host`.
 pub fn operator(given: Option<String>) -> String {
@@ -12,7 +15,7 @@ pub fn operator(given: Option<String>) -> String {
         return by;
     }
     let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
-    format!("{user}@{}", coord::host::hostname())
+    format!("{user}@{}", host::hostname())
 }
 
 /// Arguments of `coord cancel`.
@@ -127,7 +130,7 @@ pub struct PurgeArgs {
     #[arg(long)]
     journal: bool,
     /// Only what finished (or was last written) longer ago than this: 90s, 30m, 12h, 7d, 2w.
-    #[arg(long, value_name = "DURATION", value_parser = coord::time::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = time::parse_duration)]
     older_than: Duration,
     /// Print JSON.
     #[arg(long)]
@@ -137,7 +140,7 @@ pub struct PurgeArgs {
 /// Removes old finished tasks with their reports and logs.
 pub fn purge(root: Option<PathBuf>, args: PurgeArgs) -> anyhow::Result<ExitCode> {
     if !args.completed && !args.failed && !args.logs && !args.journal {
-        return Err(coord::Error::Invalid(
+        return Err(Error::Invalid(
             "say what to purge: --completed, --failed, --logs, --journal, or several".into(),
         )
         .into());

@@ -3,9 +3,14 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use coord::Error;
-use coord::exit::ExitCode;
-use coord::queue::{self, Outcome, Queued};
+use crate::Error;
+use crate::Result;
+use crate::Workspace;
+use crate::base::error;
+use crate::base::exit::ExitCode;
+use crate::policy::gate;
+use crate::state::Progress;
+use crate::verbs::queue::{self, Outcome, Queued};
 
 /// Arguments of `coord queue`.
 #[derive(Debug, clap::Args)]
@@ -32,7 +37,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         let bytes = std::fs::read(&args.file).map_err(|e| Error::io("read", &args.file, e))?;
         input = String::from_utf8(bytes).map_err(|_| Error::InvalidTasks {
-            problems: vec![coord::error::Problem {
+            problems: vec![error::Problem {
                 position: args.file.display().to_string(),
                 id: None,
                 message: "not UTF-8 text".into(),
@@ -50,9 +55,9 @@ const SHOWN: usize = 50;
 /// Runs `enqueue` (all tasks or none) and prints one line per task it reports, the first
 /// [`SHOWN`] of them, and a total; or, with `json`, every task as it is reported.
 pub fn publish(
-    ws: &coord::Workspace,
+    ws: &Workspace,
     json: bool,
-    enqueue: impl FnOnce(&coord::state::Progress, &mut dyn FnMut(Queued)) -> coord::Result<()>,
+    enqueue: impl FnOnce(&Progress, &mut dyn FnMut(Queued)) -> Result<()>,
 ) -> anyhow::Result<ExitCode> {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -77,7 +82,7 @@ pub fn publish(
     })?;
     written?;
     let total = queued + blocked + unchanged;
-    if coord::gate::paused(ws) {
+    if gate::paused(ws) {
         eprintln!(
             "warning: the workspace is paused: these tasks wait until `coord resume` lets workers \
              claim again"
@@ -148,10 +153,10 @@ const PROGRESS_FROM: usize = 5_000;
 
 /// Runs `queue` while, on a terminal and once a batch is big, a line on stderr says how many
 /// tasks are checked, then written and published, redrawn five times a second.
-fn with_progress<T>(queue: impl FnOnce(&coord::state::Progress) -> T) -> T {
+fn with_progress<T>(queue: impl FnOnce(&Progress) -> T) -> T {
     use std::io::{IsTerminal, Write};
     use std::sync::atomic::Ordering;
-    let progress = coord::state::Progress::default();
+    let progress = Progress::default();
     if !std::io::stderr().is_terminal() {
         return queue(&progress);
     }

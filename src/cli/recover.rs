@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use coord::exit::ExitCode;
-use coord::recover;
+use crate::base::exit::ExitCode;
+use crate::policy::recover;
+use crate::state::Disposition;
 
 /// Arguments of `coord recover`.
 #[derive(Debug, clap::Args)]
@@ -32,7 +33,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         let items: Vec<_> = moved
             .iter()
             .map(|r| serde_json::json!({"taskId": r.task, "workerId": r.worker, "reason": r.reason, "state": match r.disposition {
-                coord::state::Disposition::DeadLettered => "failed",
+                Disposition::DeadLettered => "failed",
                 _ => "pending",
             }}))
             .collect();

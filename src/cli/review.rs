@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use coord::exit::ExitCode;
-use coord::review;
-use coord::state::Disposition;
+use crate::base::exit::ExitCode;
+use crate::state::Disposition;
+use crate::verbs::review;
 
 use super::table::{ago, clip};
 

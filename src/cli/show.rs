@@ -2,9 +2,16 @@
 
 use std::path::PathBuf;
 
-use coord::exit::ExitCode;
-use coord::store::TaskState;
-use coord::{Error, Workspace, report, store};
+use crate::base::exit::ExitCode;
+use crate::base::time;
+use crate::fs::durable;
+use crate::model::task;
+use crate::policy::depends;
+use crate::state::layout;
+use crate::state::report_in_review;
+use crate::state::store::TaskState;
+use crate::views::listing;
+use crate::{Error, Workspace, model::report, state::store};
 use serde_json::json;
 
 /// Arguments of `coord show`.
@@ -35,7 +42,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
 struct Shown {
     state: TaskState,
     path: PathBuf,
-    task: coord::task::TaskFile,
+    task: task::TaskFile,
     report: Option<report::Report>,
     logs: Vec<String>,
 }
@@ -44,11 +51,11 @@ fn gather(ws: &Workspace, id: &str) -> anyhow::Result<Shown> {
     let Some((state, path)) = store::locate(ws, id)? else {
         return Err(Error::UnknownTask { id: id.to_string() }.into());
     };
-    let task = coord::task::read(&path)?;
+    let task = task::read(&path)?;
     let report = match state {
         // Work in review carries its report until a reviewer decides.
-        TaskState::Review => coord::state::report_in_review(&path, &task).ok(),
-        _ => report::read(&coord::state::layout::report_path(ws, id)).ok(),
+        TaskState::Review => report_in_review(&path, &task).ok(),
+        _ => report::read(&layout::report_path(ws, id)).ok(),
     };
     let mut logs: Vec<String> = store::list_files(&ws.task_logs())?
         .into_iter()
@@ -69,10 +76,7 @@ fn gather(ws: &Workspace, id: &str) -> anyhow::Result<Shown> {
     })
 }
 
-fn state_and_holder(
-    state: &TaskState,
-    task: &coord::task::TaskFile,
-) -> (&'static str, Option<String>) {
+fn state_and_holder(state: &TaskState, task: &task::TaskFile) -> (&'static str, Option<String>) {
     match state {
         TaskState::Assigned(w) => ("assigned", Some(w.clone())),
         TaskState::Waiting => (
@@ -111,7 +115,7 @@ pub fn to_json(ws: &Workspace, id: &str) -> anyhow::Result<serde_json::Value> {
         "progress": task.coord.progress,
         "question": task.coord.question,
         "answer": task.coord.answer,
-        "snoozedUntil": task.coord.snoozed_until.map(coord::time::format),
+        "snoozedUntil": task.coord.snoozed_until.map(time::format),
         "report": report,
         "logs": logs,
     }))
@@ -149,7 +153,7 @@ pub fn to_text(ws: &Workspace, id: &str) -> anyhow::Result<String> {
             out,
             "  question ({} at {}): {}",
             q.worker,
-            coord::time::format(q.at),
+            time::format(q.at),
             q.text
         );
         match &task.coord.answer {
@@ -158,7 +162,7 @@ pub fn to_text(ws: &Workspace, id: &str) -> anyhow::Result<String> {
                     out,
                     "  answer ({} at {}): {}",
                     a.by,
-                    coord::time::format(a.at),
+                    time::format(a.at),
                     a.text
                 );
             }
@@ -168,7 +172,7 @@ pub fn to_text(ws: &Workspace, id: &str) -> anyhow::Result<String> {
         }
     }
     if let Some(at) = task.coord.snoozed_until {
-        let _ = writeln!(out, "  snoozed until {}", coord::time::format(at));
+        let _ = writeln!(out, "  snoozed until {}", time::format(at));
     }
     if !task.spec.output_files.is_empty() {
         let _ = writeln!(out, "  output files: {}", task.spec.output_files.join(", "));
@@ -179,10 +183,10 @@ pub fn to_text(ws: &Workspace, id: &str) -> anyhow::Result<String> {
             .depends_on
             .iter()
             .map(|d| {
-                let state = match coord::depends::dep_state(ws, d) {
-                    coord::depends::DepState::Completed => "completed",
-                    coord::depends::DepState::Dead => "failed",
-                    coord::depends::DepState::Waiting => "not finished",
+                let state = match depends::dep_state(ws, d) {
+                    depends::DepState::Completed => "completed",
+                    depends::DepState::Dead => "failed",
+                    depends::DepState::Waiting => "not finished",
                 };
                 format!("{d} ({state})")
             })
@@ -197,7 +201,7 @@ pub fn to_text(ws: &Workspace, id: &str) -> anyhow::Result<String> {
     let mut round = 1;
     for h in &task.coord.history {
         let which = match (h.outcome, round) {
-            (coord::task::Outcome::Retried, _) => {
+            (task::Outcome::Retried, _) => {
                 round += 1;
                 format!("retry {} by {}", round - 1, h.worker)
             }
@@ -208,7 +212,7 @@ pub fn to_text(ws: &Workspace, id: &str) -> anyhow::Result<String> {
             out,
             "  {which}: {} at {}: {}{}",
             h.outcome,
-            coord::time::format(h.at),
+            time::format(h.at),
             h.reason,
             if h.counted { "" } else { " (no attempt used)" }
         );
@@ -223,7 +227,7 @@ pub fn to_text(ws: &Workspace, id: &str) -> anyhow::Result<String> {
             out,
             "  last note ({} at {}): {}",
             n.worker,
-            coord::time::format(n.at),
+            time::format(n.at),
             n.text
         );
     }
@@ -237,7 +241,7 @@ pub fn to_text(ws: &Workspace, id: &str) -> anyhow::Result<String> {
             "  report: {} by {} at {} (attempt {}){}",
             status,
             r.worker_id,
-            coord::time::format(r.completed_at),
+            time::format(r.completed_at),
             r.attempt,
             r.reason
                 .as_deref()
@@ -245,7 +249,7 @@ pub fn to_text(ws: &Workspace, id: &str) -> anyhow::Result<String> {
                 .unwrap_or_default()
         );
         if let (Some(by), Some(at)) = (&r.approved_by, r.approved_at) {
-            let _ = writeln!(out, "    approved by {by} at {}", coord::time::format(at));
+            let _ = writeln!(out, "    approved by {by} at {}", time::format(at));
         }
         if let Some(u) = &r.usage {
             let _ = writeln!(out, "    usage: {}", super::stats::usage_text(u));
@@ -285,7 +289,7 @@ const TAIL_LINES: usize = 10;
 /// The last `n` lines of a log, read from its end (at most 64 KiB of it).
 fn tail_of(path: &std::path::Path, n: usize) -> Vec<String> {
     use std::io::{Read, Seek, SeekFrom};
-    let Ok(mut file) = coord::durable::open_regular(path) else {
+    let Ok(mut file) = durable::open_regular(path) else {
         return Vec::new();
     };
     let len = file.metadata().map_or(0, |m| m.len());
@@ -304,5 +308,5 @@ fn tail_of(path: &std::path::Path, n: usize) -> Vec<String> {
 
 /// Why a pending or blocked task is not claimed now, as `coord list` says it.
 fn waits_for(ws: &Workspace, id: &str) -> Option<String> {
-    coord::listing::one(ws, id).ok().flatten()?.waits_for
+    listing::one(ws, id).ok().flatten()?.waits_for
 }

@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use coord::exit::ExitCode;
-use coord::stats;
+use crate::base::exit::ExitCode;
+use crate::model::report;
+use crate::views::stats;
 
 /// Arguments of `coord stats`.
 #[derive(Debug, clap::Args)]
@@ -101,7 +102,7 @@ fn totals_text(u: &stats::UsageTotals) -> String {
 }
 
 /// One report's usage in one line.
-pub fn usage_text(u: &coord::report::Usage) -> String {
+pub fn usage_text(u: &report::Usage) -> String {
     let mut parts = Vec::new();
     if let Some(n) = u.tokens_in {
         parts.push(format!("{n} tokens in"));

@@ -3,11 +3,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use coord::exit::ExitCode;
-use coord::status;
-use coord::wake::{Waker, Woke};
+use crate::base::exit::ExitCode;
+use crate::fs::wake::{Waker, Woke};
+use crate::views::status;
 
 use super::table::clip;
+use crate::Workspace;
+use crate::base::host;
+use crate::base::time;
 
 /// Arguments of `coord status`.
 #[derive(Debug, clap::Args)]
@@ -46,7 +49,7 @@ const SETTLE: Duration = Duration::from_millis(50);
 const MAX_SETTLE: Duration = Duration::from_millis(250);
 
 /// Draws the status, then again after every burst of changes to the state folders.
-fn watch(ws: &coord::Workspace, json: bool) -> anyhow::Result<ExitCode> {
+fn watch(ws: &Workspace, json: bool) -> anyhow::Result<ExitCode> {
     use std::io::{IsTerminal, Write};
     let folders = [
         (ws.pending(), false),
@@ -79,7 +82,7 @@ fn watch(ws: &coord::Workspace, json: bool) -> anyhow::Result<ExitCode> {
             writeln!(
                 out,
                 "\n{}  (redrawn on every change; Ctrl-C to stop)",
-                coord::time::format(coord::host::now())
+                time::format(host::now())
             )?;
         }
         out.flush()?;

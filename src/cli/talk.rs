@@ -3,13 +3,16 @@
 
 use std::path::PathBuf;
 
-use coord::exit::ExitCode;
-use coord::messages::{self, Inbox, Kind, Message, To};
-use coord::questions;
-use coord::state::AnswerTo;
-use coord::workspace::Workspace;
+use crate::base::exit::ExitCode;
+use crate::fs::workspace::Workspace;
+use crate::state::AnswerTo;
+use crate::verbs::messages::{self, Inbox, Kind, Message, To};
+use crate::verbs::questions;
 
 use super::table::{ago, clip, wrap};
+use crate::base::ids;
+use crate::base::time;
+use crate::policy::lease;
 
 /// Arguments of `coord answer`.
 #[derive(Debug, clap::Args)]
@@ -123,7 +126,7 @@ pub fn send(root: Option<PathBuf>, args: SendArgs) -> anyhow::Result<ExitCode> {
         &args.text,
     )?;
     if let To::One(Inbox::Worker(worker)) = &to
-        && coord::lease::read_record(&ws, worker).is_none()
+        && lease::read_record(&ws, worker).is_none()
     {
         say_err!(
             "warning: no worker named {worker} has run here; the message waits in its inbox until one does (`coord status` lists the workers)"
@@ -160,7 +163,7 @@ pub struct FeedbackArgs {
 /// Leaves feedback in the coordinator's inbox.
 pub fn feedback(root: Option<PathBuf>, args: FeedbackArgs) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
-    coord::ids::check_worker_id(&args.worker)?;
+    ids::check_worker_id(&args.worker)?;
     messages::send(
         &ws,
         &args.worker,
@@ -233,7 +236,7 @@ pub fn render(found: &[Message]) -> String {
             if m.read { " " } else { "*" },
             m.header.kind,
             m.header.from,
-            coord::time::format(m.header.sent_at),
+            time::format(m.header.sent_at),
             if m.header.to == "all" {
                 " (to all)"
             } else {

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use coord::exit::ExitCode;
-use coord::waiting::{self, Waited};
+use crate::base::exit::ExitCode;
+use crate::views::waiting::{self, Waited};
 
 /// Arguments of `coord wait`.
 #[derive(Debug, clap::Args)]

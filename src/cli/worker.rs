@@ -4,8 +4,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use coord::exit::ExitCode;
-use coord::{keeper, lease, logging, worker};
+use crate::base::exit::ExitCode;
+use crate::base::ids;
+use crate::base::time;
+use crate::policy::gate;
+use crate::verbs::handoff;
+use crate::{policy::lease, sys::logging, verbs::keeper, verbs::worker};
 
 /// Arguments of `coord worker`.
 #[derive(Debug, clap::Args)]
@@ -24,7 +28,7 @@ pub struct Args {
     #[arg(long, value_name = "CMD")]
     exec: Option<String>,
     /// Seconds between safety rescans of pending/ while idle (events do the real work).
-    #[arg(long, value_name = "SECS", default_value_t = 15, value_parser = coord::time::parse_secs)]
+    #[arg(long, value_name = "SECS", default_value_t = 15, value_parser = time::parse_secs)]
     rescan: u64,
     /// Use no file-system events: rescan pending/ every SECS seconds (decimals allowed), as a
     /// network file system needs.
@@ -58,7 +62,7 @@ pub struct Args {
 /// Runs the worker loop and prints what it did.
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
     let ws = super::open_workspace(root)?;
-    coord::ids::check_worker_id(&args.id)?;
+    ids::check_worker_id(&args.id)?;
     let (life, unkept) = match (args.kept_by, args.life_fd) {
         (Some(keeper), Some(fd)) => (keeper::join(&ws, &args.id, keeper, fd)?, None),
         _ => {
@@ -68,7 +72,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     logging::init_worker(&ws, &args.id, args.quiet)?;
-    if coord::gate::paused(&ws) {
+    if gate::paused(&ws) {
         if !args.watch {
             eprintln!(
                 "warning: the workspace is paused: {} claims nothing; `coord resume` lets workers \
@@ -99,7 +103,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
             .map(|secs| Duration::from_secs_f64(secs.clamp(0.01, 3600.0))),
         labels: args.labels,
     };
-    let mut print_assignment = |a: &coord::handoff::Assignment| {
+    let mut print_assignment = |a: &handoff::Assignment| {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         let line = super::assignment::to_json(a).to_string();

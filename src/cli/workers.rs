@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use coord::exit::ExitCode;
-use coord::lease::{self, Forgot};
+use crate::base::exit::ExitCode;
+use crate::policy::lease::{self, Forgot};
 
 /// Arguments of `coord workers`.
 #[derive(Debug, clap::Args)]

@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 use super::commit::{self, Committed, Step};
 use super::layout;
 use super::locks::ClaimsLock;
-use crate::durable::{self, MoveError};
-use crate::error::{Error, Result};
-use crate::report::{Report, Status};
-use crate::task::{self, TaskFile};
-use crate::workspace::Workspace;
+use crate::base::error::{Error, Result};
+use crate::base::host;
+use crate::fs::doorbell;
+use crate::fs::durable::{self, MoveError};
+use crate::fs::workspace::Workspace;
+use crate::model::report::{Report, Status};
+use crate::model::task::{self, TaskFile};
 
 /// What a claiming rename did.
 #[derive(Debug)]
@@ -54,12 +56,12 @@ pub fn remove_emptied_batch(ws: &Workspace, batch: &str) {
 /// Returns the new name.
 pub fn restore_batch(ws: &Workspace, folder: &str, first: &str) -> Result<String> {
     let order = &first[..task::ORDER_LEN.min(first.len())];
-    let name = task::batch_name(order, crate::host::random_u64());
+    let name = task::batch_name(order, host::random_u64());
     let from = ws.pending().join(folder);
     match durable::move_noreplace(&from, &ws.pending().join(&name)) {
         Ok(()) => {
             durable::sync_dir(&ws.pending(), ws.durability())?;
-            crate::doorbell::ring(ws);
+            doorbell::ring(ws);
             Ok(name)
         }
         Err(MoveError::Other(e)) => Err(Error::io("move", from, e)),

@@ -15,12 +15,14 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::durable::{self, MoveError};
-use crate::error::{Error, Result};
-use crate::events::{self, Event};
-use crate::report::{Report, Status};
-use crate::task::TaskFile;
-use crate::workspace::Workspace;
+use crate::base::crashpoint;
+use crate::base::error::{Error, Result};
+use crate::fs::doorbell;
+use crate::fs::durable::{self, MoveError};
+use crate::fs::workspace::Workspace;
+use crate::model::report::{Report, Status};
+use crate::model::task::TaskFile;
+use crate::state::events::{self, Event};
 
 /// One move of a task file.
 #[derive(Debug)]
@@ -53,7 +55,7 @@ pub fn commit(ws: &Workspace, step: Step<'_>) -> Result<Committed> {
     let kind = step.event.as_ref().map_or("", |e| e.event.as_str());
     if let Some(task) = step.rewrite {
         rewrite(ws, step.from, task)?;
-        crate::crashpoint::reached(kind, "rewritten");
+        crashpoint::reached(kind, "rewritten");
     }
     let prepared = step.report.map(|r| prepare(ws, r)).transpose()?;
     // A dead letter's report is published under the finished lock, so a retry never sends the
@@ -78,9 +80,9 @@ pub fn commit(ws: &Workspace, step: Step<'_>) -> Result<Committed> {
     }
     let folder = step.to.parent().expect("state folders have a parent");
     durable::sync_dir(folder, ws.durability())?;
-    crate::crashpoint::reached(kind, "moved");
+    crashpoint::reached(kind, "moved");
     if folder == ws.pending() {
-        crate::doorbell::ring(ws);
+        doorbell::ring(ws);
     }
     if let Some(p) = prepared {
         p.publish(ws)?;

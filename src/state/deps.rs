@@ -13,12 +13,13 @@ use std::path::{Path, PathBuf};
 
 use super::commit::{self, Committed, Step};
 use super::{TaskState, layout};
-use crate::durable;
-use crate::error::{Error, Result};
-use crate::events::{Event, Kind};
-use crate::report::{Report, Status};
-use crate::task::TaskFile;
-use crate::workspace::Workspace;
+use crate::base::error::{Error, Result};
+use crate::fs::durable;
+use crate::fs::workspace::Workspace;
+use crate::model::report::{Report, Status};
+use crate::model::task;
+use crate::model::task::TaskFile;
+use crate::state::events::{Event, Kind};
 
 /// The bucket folder that holds the markers of the tasks waiting for `dependency`: one of 256,
 /// chosen by a hash of the id, so a finisher lists a few names whatever blocked/ holds, and the
@@ -63,7 +64,7 @@ fn markers(ws: &Workspace, dependency: &str) -> Result<Vec<(String, String)>> {
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter_map(|name| {
             let (dep, id) = name.split_once(SEP)?;
-            (dep == dependency && crate::task::check_id(id).is_ok())
+            (dep == dependency && task::check_id(id).is_ok())
                 .then(|| (name.clone(), id.to_string()))
         })
         .collect())

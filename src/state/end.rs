@@ -7,12 +7,13 @@ use std::path::Path;
 use super::commit::{self, Committed, Step};
 use super::locks::ClaimsLock;
 use super::{Disposition, TaskState, layout};
-use crate::durable;
-use crate::error::Result;
-use crate::events::{Event, Kind};
-use crate::report::{Report, Status};
-use crate::task::{HistoryEntry, Outcome, TaskFile};
-use crate::workspace::Workspace;
+use crate::base::error::Result;
+use crate::base::host;
+use crate::fs::durable;
+use crate::fs::workspace::Workspace;
+use crate::model::report::{Report, Status};
+use crate::model::task::{HistoryEntry, Outcome, TaskFile};
+use crate::state::events::{Event, Kind};
 
 /// Records a completed attempt: moves the task from `held` to completed/ and publishes its
 /// report. A copy that finds completed/ already holding the task is removed, so the outcome is
@@ -93,7 +94,7 @@ pub fn end_claim(
         EndKind::Released => (Outcome::Released, false, true),
         EndKind::Lost => (Outcome::Lost, true, true),
     };
-    let now = crate::host::now();
+    let now = host::now();
     task.coord.history.push(HistoryEntry {
         attempt,
         worker: worker.to_string(),

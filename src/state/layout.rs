@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use super::TaskState;
-use crate::task::TaskFile;
-use crate::workspace::Workspace;
+use crate::fs::workspace::Workspace;
+use crate::model::task::TaskFile;
 
 /// The name of a task's file in every state folder but pending/: `<id>.json`.
 pub fn file_name(id: &str) -> String {

@@ -4,11 +4,12 @@
 
 use super::locks;
 use super::{TaskState, layout};
-use crate::durable;
-use crate::error::{Error, Result};
-use crate::report;
-use crate::task;
-use crate::workspace::Workspace;
+use crate::base::error::{Error, Result};
+use crate::base::host;
+use crate::fs::durable;
+use crate::fs::workspace::Workspace;
+use crate::model::report;
+use crate::model::task;
 
 /// What [`orphans`] found (and, when asked, did) in tmp/.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -39,10 +40,7 @@ pub fn orphans(ws: &Workspace, fix: bool) -> Result<Orphans> {
             continue;
         };
         // Only this host's pid namespace: a pid of another namespace means another process.
-        if host != crate::host::pid_host()
-            || pid == crate::host::pid()
-            || crate::host::process_alive(pid)
-        {
+        if host != host::pid_host() || pid == host::pid() || host::process_alive(pid) {
             continue;
         }
         let path = dir.join(&name);

@@ -17,9 +17,10 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::durable;
-use crate::error::{Error, Result};
-use crate::workspace::Workspace;
+use crate::base::error::{Error, Result};
+use crate::base::ids;
+use crate::fs::durable;
+use crate::fs::workspace::Workspace;
 
 /// A held lock; released when dropped.
 #[derive(Debug)]
@@ -60,7 +61,7 @@ pub fn claims_path(ws: &Workspace, worker: &str) -> PathBuf {
 /// Takes `worker`'s claims lock, waiting while another process changes that worker's claims.
 /// The id must have been checked (it names a file).
 pub fn claims(ws: &Workspace, worker: &str) -> Result<ClaimsLock> {
-    crate::ids::check_worker_id(worker)?;
+    ids::check_worker_id(worker)?;
     Ok(ClaimsLock {
         worker: worker.to_string(),
         _held: take(&claims_path(ws, worker))?,

@@ -14,12 +14,14 @@ mod claim;
 pub mod commit;
 mod deps;
 mod end;
+pub mod events;
 pub mod layout;
 mod leftovers;
 pub mod locks;
 pub mod operator;
 mod publish;
 mod review;
+pub mod store;
 mod talk;
 
 pub use claim::{
@@ -33,7 +35,8 @@ pub use operator::{
 };
 pub use publish::{BATCH_FOLDER_FROM, BATCH_FOLDER_SIZE, Progress, Published, Publisher};
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
+use crate::model::task;
 pub use review::{approve, reject, report_in_review, submit};
 pub use talk::{AnswerTo, answer, ask, asker};
 
@@ -140,8 +143,8 @@ impl Disposition {
 }
 
 /// The task at `path`, or None if there is no file there.
-fn read_if_there(path: &std::path::Path) -> Result<Option<crate::task::TaskFile>> {
-    match crate::task::read(path) {
+fn read_if_there(path: &std::path::Path) -> Result<Option<task::TaskFile>> {
+    match task::read(path) {
         Ok(t) => Ok(Some(t)),
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),

@@ -8,12 +8,15 @@ use std::path::{Path, PathBuf};
 use super::commit::{self, Committed, Step};
 use super::locks::{self, FinishedLock};
 use super::{TaskState, layout};
-use crate::durable::{self, MoveError};
-use crate::error::{Error, Result};
-use crate::events::{Event, Kind};
-use crate::report::{Report, Status};
-use crate::task::{HistoryEntry, Outcome, TaskFile};
-use crate::workspace::Workspace;
+use crate::base::error::{Error, Result};
+use crate::base::host;
+use crate::fs::durable::{self, MoveError};
+use crate::fs::workspace::Workspace;
+use crate::model::report::{Report, Status};
+use crate::model::task;
+use crate::model::task::{HistoryEntry, Outcome, TaskFile};
+use crate::state::events;
+use crate::state::events::{Event, Kind};
 
 /// Cancels task `id`, found in `state` at `path`: one no-replace rename into failed/ with a
 /// `cancelled` report. A held task is moved under its holder's claims lock, a waiting one under
@@ -39,7 +42,7 @@ pub fn cancel_from(
         TaskState::Review => Some(locks::review(ws)?),
         _ => None,
     };
-    let attempt = crate::task::read(path).map_or(0, |t| t.attempt());
+    let attempt = task::read(path).map_or(0, |t| t.attempt());
     let (holder, worker) = match (state, &asker) {
         (TaskState::Assigned(w), _) => (format!(", which {w} held"), w.as_str()),
         (TaskState::Waiting, Some(w)) => (
@@ -89,7 +92,7 @@ pub fn retry_from_failed(
         worker: by.to_string(),
         outcome: Outcome::Retried,
         reason: "sent back with its attempts reset".to_string(),
-        at: crate::host::now(),
+        at: host::now(),
         counted: false,
     });
     task.coord.retry_at = None;
@@ -144,7 +147,7 @@ pub fn purge_one(
     for log in logs.iter().filter(|l| layout::is_task_log_of(l, id)) {
         durable::remove_if_exists(&ws.task_logs().join(log))?;
     }
-    crate::events::record(ws, &[Event::now(Kind::Purged, id, None, None)]);
+    events::record(ws, &[Event::now(Kind::Purged, id, None, None)]);
     Ok(true)
 }
 
@@ -250,7 +253,7 @@ pub fn rebuild_report(
     state: &TaskState,
 ) -> Result<bool> {
     let path = layout::settled_path(ws, state, id);
-    let Ok(task) = crate::task::read(&path) else {
+    let Ok(task) = task::read(&path) else {
         return Ok(false);
     };
     if layout::report_path(ws, id).exists() {

@@ -11,11 +11,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::layout;
 use super::locks::Held;
-use crate::durable::{self, Dir};
-use crate::error::{Error, Problem, Result};
-use crate::events::{self, Event, Kind};
-use crate::task::{self, TaskFile};
-use crate::workspace::Workspace;
+use crate::base::error::{Error, Problem, Result};
+use crate::base::host;
+use crate::fs::doorbell;
+use crate::fs::durable::{self, Dir};
+use crate::fs::workspace::Workspace;
+use crate::model::task::{self, TaskFile};
+use crate::state::events::{self, Event, Kind};
 
 /// Above this many tasks, one `syncfs` replaces an fsync per file.
 const SYNCFS_THRESHOLD: usize = 8;
@@ -157,7 +159,7 @@ impl<'a, T> Publisher<'a, T> {
             self.filling = Some(Filling {
                 dir: Dir::open(&path)?,
                 tmp_name,
-                name: task::batch_name(&task.coord.order, crate::host::random_u64()),
+                name: task::batch_name(&task.coord.order, host::random_u64()),
                 tasks: Vec::with_capacity(BATCH_FOLDER_SIZE),
             });
         }
@@ -201,11 +203,11 @@ impl<'a, T> Publisher<'a, T> {
             }
         }
         self.pending.sync(self.fsync)?;
-        crate::doorbell::ring(self.ws);
+        doorbell::ring(self.ws);
         self.progress
             .published
             .fetch_add(filling.tasks.len(), Ordering::Relaxed);
-        let stamp = crate::host::now();
+        let stamp = host::now();
         let folder = self.pending.path().join(&filling.name);
         let journal: Vec<Event> = filling
             .tasks
@@ -276,9 +278,9 @@ impl<'a, T> Publisher<'a, T> {
         }
         self.pending.sync(self.fsync)?;
         if loose.iter().any(|l| !l.blocked) {
-            crate::doorbell::ring(self.ws);
+            doorbell::ring(self.ws);
         }
-        let stamp = crate::host::now();
+        let stamp = host::now();
         let journal: Vec<Event> = loose
             .iter()
             .map(|l| queued(stamp, &l.id, l.blocked))

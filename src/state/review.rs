@@ -8,11 +8,13 @@ use super::commit::{self, Committed, Step};
 use super::locks::{ClaimsLock, ReviewLock};
 use super::read_if_there;
 use super::{Disposition, TaskState, layout};
-use crate::error::{Error, Result};
-use crate::events::{Event, Kind};
-use crate::report::{Report, Status};
-use crate::task::{HistoryEntry, InReview, Note, Outcome};
-use crate::workspace::Workspace;
+use crate::base::error::{Error, Result};
+use crate::base::host;
+use crate::fs::workspace::Workspace;
+use crate::model::report::{Report, Status};
+use crate::model::task;
+use crate::model::task::{HistoryEntry, InReview, Note, Outcome};
+use crate::state::events::{Event, Kind};
 
 /// Moves a task whose checks passed from `held` to review/, keeping `report` in the task file
 /// until a reviewer decides. [`Disposition::InReview`], or `Fenced` if it is no longer held.
@@ -45,7 +47,7 @@ pub fn submit(
 }
 
 /// The report a task read from review/ (at `path`) carries, as its worker wrote it.
-pub fn report_in_review(path: &Path, task: &crate::task::TaskFile) -> Result<Report> {
+pub fn report_in_review(path: &Path, task: &task::TaskFile) -> Result<Report> {
     stored_report(path, task.coord.review.as_deref())
 }
 
@@ -82,7 +84,7 @@ pub fn approve(
     let mut report = stored_report(&from, task.coord.review.as_deref())?;
     report.status = Status::Completed;
     report.approved_by = Some(by.to_string());
-    report.approved_at = Some(crate::host::now());
+    report.approved_at = Some(host::now());
     if let Some(note) = note {
         report.review_note = Some(note.to_string());
     }
@@ -142,7 +144,7 @@ pub fn reject(
         }
         false => {
             let report = stored_report(&from, task.coord.review.as_deref())?;
-            let now = crate::host::now();
+            let now = host::now();
             let entry = HistoryEntry {
                 attempt: task.attempt(),
                 worker: report.worker_id.clone(),

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use super::commit::{self, Committed, Step};
 use super::locks::ClaimsLock;
 use super::{TaskState, layout};
-use crate::durable;
-use crate::error::{Error, Result};
-use crate::events::{Event, Kind};
-use crate::task::{Answer, HistoryEntry, Outcome, Question, TaskFile};
-use crate::workspace::Workspace;
+use crate::base::error::{Error, Result};
+use crate::base::host;
+use crate::fs::durable;
+use crate::fs::workspace::Workspace;
+use crate::model::task::{Answer, HistoryEntry, Outcome, Question, TaskFile};
+use crate::state::events::{Event, Kind};
 
 /// Moves a task the lock's worker holds at `held` to waiting/ with its question. No attempt is
 /// used and the claim's token stays the same. False if the task is no longer held there.
@@ -24,7 +25,7 @@ pub fn ask(lock: &ClaimsLock, ws: &Workspace, held: &Path, text: &str) -> Result
         worker: lock.worker().to_string(),
         attempt: task.attempt(),
         text: text.to_string(),
-        at: crate::host::now(),
+        at: host::now(),
     });
     task.coord.answer = None;
     let attempt = task.attempt();
@@ -120,7 +121,7 @@ pub fn answer(
                 worker: worker.to_string(),
                 outcome: Outcome::Asked,
                 reason: format!("asked \"{question}\"; answered once {worker} was gone"),
-                at: crate::host::now(),
+                at: host::now(),
                 counted: false,
             });
             task.coord.claimed_at = None;

@@ -2,17 +2,13 @@
 //! the MCP SDK and its async runtime are linked into it alone, and every short-lived `coord`
 //! call (queue, next, complete) starts without them.
 
-// The command line's texts, shared with `coord` so that both answer in the same words; this
-// program uses only a few of them.
-#[allow(dead_code)]
-#[path = "../../cli/mod.rs"]
-mod cli;
 mod mcp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use coord::cli;
 
 /// Serve coord's hand-off verbs as MCP tools on stdin/stdout, as one worker (`coord mcp`).
 #[derive(Debug, Parser)]
@@ -29,7 +25,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let args = Cli::parse();
-    coord::logging::init_stderr();
+    coord::sys::logging::init_stderr();
     match mcp::run(args.root, args.server) {
         Ok(code) => code.into(),
         Err(err) => cli::report_error(&err).into(),

@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use coord::exit::ExitCode;
-use coord::handoff::{self, Assignment, Completion, MAX_WAIT_SECS};
-use coord::queue::Outcome;
+use coord::base::exit::ExitCode;
+use coord::verbs::handoff::{self, Assignment, Completion, MAX_WAIT_SECS};
+use coord::verbs::queue::Outcome;
 use coord::{Error, Workspace};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
@@ -33,19 +33,19 @@ pub struct Args {
 
 /// Serves the tools on standard input and output until the client closes them.
 pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
-    let ws = crate::cli::open_workspace(root)?;
+    let ws = coord::cli::open_workspace(root)?;
     let (worker, chosen) = match args.worker {
         Some(w) => (w, true),
         None => (
             format!(
                 "mcp-{}-{:04x}",
                 std::process::id(),
-                coord::host::random_u64() & 0xffff
+                coord::base::host::random_u64() & 0xffff
             ),
             false,
         ),
     };
-    coord::ids::check_worker_id(&worker)?;
+    coord::base::ids::check_worker_id(&worker)?;
     let server = Server {
         session: Arc::new(Session {
             ws,
@@ -60,7 +60,7 @@ pub fn run(root: Option<PathBuf>, args: Args) -> anyhow::Result<ExitCode> {
         // A client that stops the server with a signal (the SDK's way when a call still runs)
         // gets the same end as one that closes stdin: the session's tasks are handed back.
         let ending = server.session.clone();
-        coord::signals::forward(move |_| {
+        coord::sys::signals::forward(move |_| {
             ending.hand_back();
             std::process::exit(ExitCode::Interrupted as i32);
         })?;
@@ -198,7 +198,7 @@ impl Session {
     /// Claims the next task (or returns the one held), waiting up to `wait_secs`; unread
     /// messages come first.
     fn next(&self, wait_secs: Option<u64>) -> Result<String, String> {
-        let mail = crate::cli::talk::Delivery::unread(&self.ws, &self.worker);
+        let mail = coord::cli::talk::Delivery::unread(&self.ws, &self.worker);
         let answer = self.claim(wait_secs)?;
         let text = match mail.text.is_empty() {
             true => answer,
@@ -224,7 +224,7 @@ impl Session {
                 }
                 Ok(assignment(&a))
             }
-            None if coord::gate::paused(&self.ws) => {
+            None if coord::policy::gate::paused(&self.ws) => {
                 Ok("the workspace is paused: nothing is handed out until `coord resume`".into())
             }
             None => Ok(format!(
@@ -271,7 +271,7 @@ fn assignment(a: &Assignment) -> String {
         "{}When done, call complete with task \"{id}\". If a check fails, fix the work and call \
          it again. If you cannot do it, call fail with a reason, or release to hand it back. If \
          you need a person's answer, call ask: the task comes back to you with it.\n",
-        crate::cli::assignment::describe(a),
+        coord::cli::assignment::describe(a),
         id = a.task.spec.id
     )
 }
@@ -293,7 +293,7 @@ fn text(err: &Error) -> String {
             ));
             out
         }
-        other => crate::cli::error_text(other),
+        other => coord::cli::error_text(other),
     }
 }
 
@@ -435,7 +435,7 @@ impl Server {
         Parameters(p): Parameters<CompleteParams>,
     ) -> Result<CallToolResult, ErrorData> {
         blocking(&self.session, move |s| {
-            let usage = coord::report::Usage {
+            let usage = coord::model::report::Usage {
                 tokens_in: p.tokens_in,
                 tokens_out: p.tokens_out,
                 cost_usd: p.cost_usd.filter(|c| c.is_finite() && *c >= 0.0),
@@ -515,7 +515,7 @@ impl Server {
             let token = s.token(&p.task);
             let until = p
                 .snooze_secs
-                .map(|secs| coord::host::now() + Duration::from_secs(secs.min(365 * 86_400)));
+                .map(|secs| coord::base::host::now() + Duration::from_secs(secs.min(365 * 86_400)));
             handoff::release(&s.ws, &s.worker, &p.task, token.as_deref(), until)
                 .map_err(|e| text(&e))?;
             s.forget(&p.task);
@@ -523,7 +523,7 @@ impl Server {
                 Some(at) => format!(
                     "snoozed {}: back in pending/ (no attempt used), not claimed before {}",
                     p.task,
-                    coord::time::format(at)
+                    coord::base::time::format(at)
                 ),
                 None => format!(
                     "released {}; it is back in pending/ (no attempt used)",
@@ -556,12 +556,12 @@ impl Server {
         Parameters(p): Parameters<SendParams>,
     ) -> Result<CallToolResult, ErrorData> {
         blocking(&self.session, move |s| {
-            let to = coord::messages::To::parse(&p.to).map_err(|e| text(&e))?;
-            let sent = coord::messages::send(
+            let to = coord::verbs::messages::To::parse(&p.to).map_err(|e| text(&e))?;
+            let sent = coord::verbs::messages::send(
                 &s.ws,
                 &s.worker,
                 &to,
-                coord::messages::Kind::Message,
+                coord::verbs::messages::Kind::Message,
                 p.task.as_deref(),
                 &p.text,
             )
@@ -578,11 +578,11 @@ impl Server {
         Parameters(p): Parameters<FeedbackParams>,
     ) -> Result<CallToolResult, ErrorData> {
         blocking(&self.session, move |s| {
-            coord::messages::send(
+            coord::verbs::messages::send(
                 &s.ws,
                 &s.worker,
-                &coord::messages::To::One(coord::messages::Inbox::Coordinator),
-                coord::messages::Kind::Feedback,
+                &coord::verbs::messages::To::One(coord::verbs::messages::Inbox::Coordinator),
+                coord::verbs::messages::Kind::Feedback,
                 p.task.as_deref(),
                 &p.text,
             )
@@ -595,7 +595,7 @@ impl Server {
     #[tool(description = "Read your unread messages (they are marked read).")]
     async fn inbox(&self) -> Result<CallToolResult, ErrorData> {
         blocking(&self.session, |s| {
-            let mail = crate::cli::talk::Delivery::unread(&s.ws, &s.worker);
+            let mail = coord::cli::talk::Delivery::unread(&s.ws, &s.worker);
             let text = match mail.text.is_empty() {
                 true => format!("no unread messages for {}", s.worker),
                 false => mail.text.clone(),
@@ -635,7 +635,7 @@ impl Server {
         Parameters(p): Parameters<TaskParams>,
     ) -> Result<CallToolResult, ErrorData> {
         blocking(&self.session, move |s| {
-            crate::cli::show::to_text(&s.ws, &p.task).map_err(|e| match e.downcast_ref::<Error>() {
+            coord::cli::show::to_text(&s.ws, &p.task).map_err(|e| match e.downcast_ref::<Error>() {
                 Some(err) => text(err),
                 None => format!("error: {e}\n"),
             })
@@ -646,9 +646,9 @@ impl Server {
     #[tool(description = "Counts per state and each worker.")]
     async fn status(&self) -> Result<CallToolResult, ErrorData> {
         blocking(&self.session, |s| {
-            coord::status::gather(&s.ws)
+            coord::views::status::gather(&s.ws)
                 .map(|st| {
-                    anstream::adapter::strip_str(&crate::cli::status::render(&st)).to_string()
+                    anstream::adapter::strip_str(&coord::cli::status::render(&st)).to_string()
                 })
                 .map_err(|e| text(&e))
         })
@@ -663,9 +663,9 @@ impl Server {
         Parameters(p): Parameters<QueueParams>,
     ) -> Result<CallToolResult, ErrorData> {
         blocking(&self.session, move |s| {
-            let tasks = coord::task::parse_tasks(&p.tasks.to_string())
+            let tasks = coord::model::task::parse_tasks(&p.tasks.to_string())
                 .map_err(|problems| text(&Error::InvalidTasks { problems }))?;
-            let queued = coord::queue::enqueue(&s.ws, tasks).map_err(|e| text(&e))?;
+            let queued = coord::verbs::queue::enqueue(&s.ws, tasks).map_err(|e| text(&e))?;
             Ok(queued
                 .iter()
                 .map(|r| match &r.outcome {
