@@ -56,7 +56,7 @@ fn drain_in_process(base: &Path, tasks: usize, threads: usize, fsync: bool) -> f
         .prefix("coord-bench-")
         .tempdir_in(base)
         .unwrap();
-    Workspace::init(dir.path(), None).unwrap();
+    coord::state::layout::init(dir.path(), None).unwrap();
     let mut config: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join(".coord/config.json")).unwrap())
             .unwrap();

@@ -1,10 +1,14 @@
 //! Names of the enums coord writes to files and prints: one table per enum gives `as_str` and
 //! `Display` (padded, so `{:<10}` lines up), and matches what serde writes.
 
-/// Gives an enum `as_str` (each variant's name, as in its files) and a padding `Display`.
+/// Gives an enum `ALL` (every value, once), `as_str` (each value's name, as in its files) and a
+/// padding `Display`.
 macro_rules! names {
     ($ty:ty { $($variant:ident => $name:literal),+ $(,)? }) => {
         impl $ty {
+            /// Every value, in the order the table names them.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
             /// The name, as coord's files and output write it.
             pub fn as_str(self) -> &'static str {
                 match self {

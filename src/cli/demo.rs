@@ -11,7 +11,7 @@ use crate::Result;
 use crate::base::exit::ExitCode;
 use crate::verbs::queue::{self, Outcome};
 use crate::views::status;
-use crate::{Workspace, model::report, model::task, state::store};
+use crate::{Workspace, model::report, model::task, state::layout, state::store};
 use anyhow::Context;
 
 /// Arguments of `coord demo`.
@@ -65,7 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(path.parent().expect("fixture paths have a folder"))?;
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let ws = Workspace::init(&project, None)?;
+    let ws = layout::init(&project, None)?;
     let say = |text: String| -> std::io::Result<()> {
         if !args.json {
             say!("{text}");

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use crate::Error;
-use crate::Workspace;
 use crate::base::exit::ExitCode;
 use crate::policy::trust;
+use crate::state::layout;
 
 /// Arguments of `coord init`.
 #[derive(Debug, clap::Args)]
@@ -40,7 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .into());
     }
     let gid = args.shared.as_deref().map(trust::group_id).transpose()?;
-    let ws = Workspace::init(&dir, gid)?;
+    let ws = layout::init(&dir, gid)?;
     if args.json {
         super::print_json(&serde_json::json!({
             "root": ws.root(),

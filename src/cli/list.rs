@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::base::exit::ExitCode;
-use crate::state::TaskState;
+use crate::state::StateKind;
 use crate::views::listing::{self, Filter, Row};
 
 use super::table::{ago, clip};
@@ -20,7 +20,7 @@ use crate::base::ids;
 pub struct Args {
     /// Only tasks in these states: pending, blocked, assigned, waiting, review, completed,
     /// failed.
-    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(TaskState::NAMES))]
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(StateKind::ALL.iter().map(|k| k.as_str())))]
     state: Vec<String>,
     /// Only tasks this worker holds (or asked about).
     #[arg(long)]

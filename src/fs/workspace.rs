@@ -15,22 +15,6 @@ pub const DIR_NAME: &str = ".coord";
 
 const CONFIG_FILE: &str = "config.json";
 
-/// The folders every workspace holds, created by `coord init`.
-const FOLDERS: &[&str] = &[
-    "pending",
-    "blocked",
-    "assigned",
-    "waiting",
-    "review",
-    "completed",
-    "failed",
-    "reports",
-    "logs",
-    "logs/tasks",
-    "workers",
-    "tmp",
-];
-
 /// Settings kept in `.coord/config.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -128,11 +112,12 @@ pub enum Origin {
 }
 
 impl Workspace {
-    /// Creates `<dir>/.coord` with all its folders; harmless when it already exists.
+    /// Creates `<dir>/.coord` with `folders` (the state machine's layout names them) and
+    /// `tmp/`; harmless when it already exists.
     ///
     /// A private workspace is mode 0700. With `shared_gid`, the workspace and its folders
     /// belong to that group with mode 2770, and every file coord writes in it is 0660.
-    pub fn init(dir: &Path, shared_gid: Option<u32>) -> Result<Workspace> {
+    pub fn init(dir: &Path, shared_gid: Option<u32>, folders: &[&str]) -> Result<Workspace> {
         let root = dir.join(DIR_NAME);
         let config_path = root.join(CONFIG_FILE);
         if let Ok(existing) = Workspace::open(&root)
@@ -158,7 +143,7 @@ impl Workspace {
             fs::set_permissions(&root, fs::Permissions::from_mode(durable::dir_mode()))
                 .map_err(|e| Error::io("set the mode of", &root, e))?;
         }
-        for folder in FOLDERS {
+        for folder in folders.iter().chain(&["tmp"]) {
             durable::create_dir(&root.join(folder))?;
         }
         if !config_path.exists() {

@@ -3,9 +3,23 @@
 
 use std::path::PathBuf;
 
-use super::TaskState;
+use super::{StateKind, TaskState};
+use crate::base::error::Result;
 use crate::fs::workspace::Workspace;
 use crate::model::task::TaskFile;
+
+/// The folders beside the states' own: reports, logs (task logs in `logs/tasks/`), and the
+/// workers' records.
+const OTHER_FOLDERS: [&str; 4] = ["reports", "logs", "logs/tasks", "workers"];
+
+/// Creates the workspace `<dir>/.coord`: a folder for each state ([`StateKind::ALL`]) and the
+/// others coord keeps; harmless when it exists ([`Workspace::init`]).
+pub fn init(dir: &std::path::Path, shared_gid: Option<u32>) -> Result<Workspace> {
+    let folders: Vec<&str> = (StateKind::ALL.iter().map(|k| k.as_str()))
+        .chain(OTHER_FOLDERS)
+        .collect();
+    Workspace::init(dir, shared_gid, &folders)
+}
 
 /// The name of a task's file in every state folder but pending/: `<id>.json`.
 pub fn file_name(id: &str) -> String {

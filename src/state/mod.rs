@@ -59,30 +59,72 @@ pub enum TaskState {
     Failed,
 }
 
+/// A state without the worker that holds an assigned task: what the one name table and the
+/// one list of all states ([`StateKind::ALL`], in the order of the flow) are of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateKind {
+    /// [`TaskState::Pending`].
+    Pending,
+    /// [`TaskState::Blocked`].
+    Blocked,
+    /// [`TaskState::Assigned`], to any worker.
+    Assigned,
+    /// [`TaskState::Waiting`].
+    Waiting,
+    /// [`TaskState::Review`].
+    Review,
+    /// [`TaskState::Completed`].
+    Completed,
+    /// [`TaskState::Failed`].
+    Failed,
+}
+
+names!(StateKind {
+    Pending => "pending",
+    Blocked => "blocked",
+    Assigned => "assigned",
+    Waiting => "waiting",
+    Review => "review",
+    Completed => "completed",
+    Failed => "failed",
+});
+
 impl TaskState {
-    /// The state's one-word name, as `--json` output and `--state` filters spell it.
-    pub fn name(&self) -> &'static str {
+    /// The state's kind, without its holder.
+    pub fn kind(&self) -> StateKind {
         match self {
-            TaskState::Pending => "pending",
-            TaskState::Blocked => "blocked",
-            TaskState::Assigned(_) => "assigned",
-            TaskState::Waiting => "waiting",
-            TaskState::Review => "review",
-            TaskState::Completed => "completed",
-            TaskState::Failed => "failed",
+            TaskState::Pending => StateKind::Pending,
+            TaskState::Blocked => StateKind::Blocked,
+            TaskState::Assigned(_) => StateKind::Assigned,
+            TaskState::Waiting => StateKind::Waiting,
+            TaskState::Review => StateKind::Review,
+            TaskState::Completed => StateKind::Completed,
+            TaskState::Failed => StateKind::Failed,
         }
     }
 
-    /// Every state's name, in the order of the flow.
-    pub const NAMES: [&'static str; 7] = [
-        "pending",
-        "blocked",
-        "assigned",
-        "waiting",
-        "review",
-        "completed",
-        "failed",
-    ];
+    /// The state of `kind` when no worker is part of it; None for assigned.
+    pub fn unheld(kind: StateKind) -> Option<TaskState> {
+        Some(match kind {
+            StateKind::Pending => TaskState::Pending,
+            StateKind::Blocked => TaskState::Blocked,
+            StateKind::Assigned => return None,
+            StateKind::Waiting => TaskState::Waiting,
+            StateKind::Review => TaskState::Review,
+            StateKind::Completed => TaskState::Completed,
+            StateKind::Failed => TaskState::Failed,
+        })
+    }
+
+    /// Every state no worker is part of, in the order of the flow.
+    pub fn all_unheld() -> impl Iterator<Item = TaskState> {
+        StateKind::ALL.iter().filter_map(|k| TaskState::unheld(*k))
+    }
+
+    /// The state's one-word name, as `--json` output and `--state` filters spell it.
+    pub fn name(&self) -> &'static str {
+        self.kind().as_str()
+    }
 
     /// Whether the task has finished (completed or failed) and has, or is about to have, a report.
     pub fn is_finished(&self) -> bool {

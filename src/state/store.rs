@@ -9,8 +9,35 @@ use crate::base::error::{Error, Result};
 use crate::fs::durable;
 use crate::fs::workspace::Workspace;
 use crate::model::task;
+use crate::state::StateKind;
 pub use crate::state::TaskState;
 use crate::state::layout;
+
+/// Every state a task can be in now, in the order of the flow ([`StateKind::ALL`]), assigned
+/// once for each worker with a folder in assigned/.
+pub fn states(ws: &Workspace) -> Result<Vec<TaskState>> {
+    let mut out = Vec::new();
+    for kind in StateKind::ALL {
+        match TaskState::unheld(*kind) {
+            Some(state) => out.push(state),
+            None => out.extend(assigned_workers(ws)?.into_iter().map(TaskState::Assigned)),
+        }
+    }
+    Ok(out)
+}
+
+/// How many tasks are in `state`, counted from the folder's names without reading a task
+/// (pending/ with its batch folders; in failed/, only task files).
+pub fn count_in(ws: &Workspace, state: &TaskState) -> Result<usize> {
+    if *state == TaskState::Pending {
+        return count_pending(ws);
+    }
+    let names = list_files(&layout::folder(ws, state))?;
+    Ok(match state {
+        TaskState::Failed => names.iter().filter(|n| n.ends_with(".json")).count(),
+        _ => names.len(),
+    })
+}
 
 /// When the file at `path` arrived where it is, by the file system's clock (its ctime).
 pub fn arrived(path: &Path) -> Option<jiff::Timestamp> {

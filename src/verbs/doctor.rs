@@ -134,17 +134,9 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
             findings.push(orphan_claims(ws, worker, held, fix)?);
         }
     }
-    let states: Vec<TaskState> = [
-        TaskState::Pending,
-        TaskState::Blocked,
-        TaskState::Waiting,
-        TaskState::Review,
-        TaskState::Completed,
-        TaskState::Failed,
-    ]
-    .into_iter()
-    .chain(workers.iter().cloned().map(TaskState::Assigned))
-    .collect();
+    let states: Vec<TaskState> = TaskState::all_unheld()
+        .chain(workers.iter().cloned().map(TaskState::Assigned))
+        .collect();
     // First look: one 64-bit hash per copy, no id kept, so a million tasks cost little; a hash
     // met twice makes its ids suspects. Second look, only when there are suspects: the ids
     // behind those hashes, counted, so a copy is a duplicate only when its id is met twice.

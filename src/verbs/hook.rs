@@ -79,9 +79,6 @@ pub struct Input {
     pub status: Option<String>,
 }
 
-/// The longest session id coord accepts.
-const MAX_SESSION: usize = 128;
-
 /// Reads a hook's stdin for `harness` and `event`; a byte-order mark is skipped. Refuses, saying
 /// why, input that is not that harness's for that event (another harness's fields, another
 /// event's name, no session id), a session id outside the id rules, or a relative `cwd`.
@@ -100,13 +97,10 @@ pub fn parse_input(
         Harness::Cursor => text("conversation_id"),
         _ => text("session_id"),
     };
-    if let Some(s) = &session {
-        let plain = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
-        if s.is_empty() || s.len() > MAX_SESSION || !s.chars().all(plain) {
-            return Err(format!(
-                "the session id {s:?} is not 1-{MAX_SESSION} letters, digits, '-', '_' or '.'"
-            ));
-        }
+    if let Some(s) = &session
+        && let Some(reason) = ids::problem(s, ids::SESSION_ID_MAX)
+    {
+        return Err(format!("the session id {s:?} is not valid: {reason}"));
     }
     let cwd = text("cwd")
         .or_else(|| {

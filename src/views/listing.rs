@@ -73,25 +73,9 @@ pub fn each(
     filter: &Filter,
     mut each: impl FnMut(Row) -> ControlFlow<()>,
 ) -> Result<()> {
-    let mut folders: Vec<(TaskState, std::path::PathBuf)> = vec![
-        (TaskState::Pending, ws.pending()),
-        (TaskState::Blocked, ws.blocked()),
-    ];
-    for w in store::assigned_workers(ws)? {
-        let dir = ws.assigned(&w);
-        folders.push((TaskState::Assigned(w), dir));
-    }
-    for state in [
-        TaskState::Waiting,
-        TaskState::Review,
-        TaskState::Completed,
-        TaskState::Failed,
-    ] {
-        let dir = layout::folder(ws, &state);
-        folders.push((state, dir));
-    }
     let mut held = None;
-    for (state, dir) in folders {
+    for state in store::states(ws)? {
+        let dir = layout::folder(ws, &state);
         if !filter.wants_state(&state) {
             continue;
         }
@@ -137,28 +121,9 @@ pub fn count(ws: &Workspace, filter: &Filter) -> Result<Option<usize>> {
         return Ok(None);
     }
     let mut total = 0;
-    let wants = |state: &TaskState| filter.wants_state(state);
-    if wants(&TaskState::Pending) {
-        total += store::count_pending(ws)?;
-    }
-    for w in store::assigned_workers(ws)? {
-        if wants(&TaskState::Assigned(w.clone())) {
-            total += store::count_files(&ws.assigned(&w))?;
-        }
-    }
-    for state in [
-        TaskState::Blocked,
-        TaskState::Waiting,
-        TaskState::Review,
-        TaskState::Completed,
-        TaskState::Failed,
-    ] {
-        if wants(&state) {
-            let dir = layout::folder(ws, &state);
-            total += store::list_files(&dir)?
-                .iter()
-                .filter(|n| state != TaskState::Failed || n.ends_with(".json"))
-                .count();
+    for state in store::states(ws)? {
+        if filter.wants_state(&state) {
+            total += store::count_in(ws, &state)?;
         }
     }
     Ok(Some(total))

@@ -3,24 +3,15 @@
 use serde_json::{Map, Value};
 
 use super::Spec;
+use crate::base::ids;
 
-/// Checks that `id` is a valid task id; the error says why not.
+/// Checks that `id` is a valid task id (the id rule, at most [`ids::TASK_ID_MAX`]
+/// characters); the error says why not.
 pub fn check_id(id: &str) -> Result<(), String> {
-    if id.is_empty() || id.len() > 128 {
-        return Err(format!("id must be 1-128 characters, not {}", id.len()));
+    match ids::problem(id, ids::TASK_ID_MAX) {
+        Some(reason) => Err(format!("id {id:?} is not valid: {reason}")),
+        None => Ok(()),
     }
-    if let Some(bad) = id
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
-        return Err(format!(
-            "id {id:?} has the character {bad:?}; use letters, digits, '.', '_' and '-'"
-        ));
-    }
-    if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(format!("id {id:?} must start with a letter or digit"));
-    }
-    Ok(())
 }
 
 /// Checks that a task path is relative and stays inside the project directory.
