@@ -5,5 +5,6 @@ pub mod claim;
 pub mod depends;
 pub mod gate;
 pub mod lease;
+pub mod outcome;
 pub mod recover;
 pub mod trust;

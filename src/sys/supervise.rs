@@ -1,9 +1,11 @@
-//! Supervising a running command: its timeout (SIGTERM to the process group, SIGKILL after a
+//! Supervising a running command, a task's or a verify command's alike: its timeout (SIGTERM to the process group, SIGKILL after a
 //! grace period), a cancel (the task was taken away), and a stop now (a second signal to the
 //! worker). The worker feeds it what happened; it decides what to send to the group and how the
 //! attempt ended.
 
+use std::io;
 use std::process::ExitStatus;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
@@ -49,6 +51,33 @@ impl Supervision {
             timed_out: false,
             interrupted: false,
             cancelled: false,
+        }
+    }
+
+    /// Supervises the process group led by `pid` until `deadline` (the task's timeout of
+    /// `timeout_secs` in all, shared by the commands that run under it).
+    pub fn until(pid: u32, deadline: Option<Instant>, timeout_secs: Option<u64>) -> Supervision {
+        Supervision {
+            deadline,
+            ..Supervision::start(pid, timeout_secs)
+        }
+    }
+
+    /// Waits for the command's exit, which `exited` brings, acting at each deadline on the way
+    /// (SIGTERM at the timeout, SIGKILL after the grace); returns how it ended.
+    pub fn wait_out(&mut self, exited: &Receiver<io::Result<ExitStatus>>) -> io::Result<Ending> {
+        loop {
+            let status = match self.deadline {
+                Some(d) => exited.recv_timeout(d.saturating_duration_since(Instant::now())),
+                None => exited.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match status {
+                Ok(status) => return status.map(|s| self.ending(s)),
+                Err(RecvTimeoutError::Timeout) => self.on_deadline(),
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(io::Error::other("the thread waiting for it stopped"));
+                }
+            }
         }
     }
 

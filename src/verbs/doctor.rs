@@ -93,117 +93,178 @@ fn rank(state: &TaskState) -> u8 {
     }
 }
 
-/// Checks every task and temp file of the workspace; with `fix`, repairs what it can.
+/// Checks every task and temp file of the workspace; with `fix`, repairs what it can. Each kind
+/// of finding has its own look, in this order.
 pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
-    let mut findings = Vec::new();
-    for path in [ws.root().to_path_buf(), ws.pending(), ws.assigned_root()] {
-        if let Some(distrust) = trust::problem(&path, ws.shared_group()) {
-            findings.push(Finding {
+    let mut findings = unsafe_folders(ws);
+    let orphans = state::orphans(ws, fix)?;
+    findings.extend(leftovers(ws, &orphans, fix));
+    findings.extend(stray_folders(ws, fix)?);
+    findings.extend(planted(ws));
+    let workers = store::assigned_workers(ws)?;
+    findings.extend(orphan_claims_of(ws, &workers, fix)?);
+    let finished = duplicates(ws, &workers, &orphans.report_ids, fix, &mut findings)?;
+    findings.extend(missing_reports(ws, finished, fix)?);
+    findings.extend(stuck_blocked(ws, fix)?);
+    findings.extend(cut_short_rejections(ws, fix)?);
+    findings.extend(never_runs(ws, fix)?);
+    Ok(findings)
+}
+
+/// The workspace's folders that another user could write.
+fn unsafe_folders(ws: &Workspace) -> Vec<Finding> {
+    let folders = [ws.root().to_path_buf(), ws.pending(), ws.assigned_root()];
+    (folders.into_iter())
+        .filter_map(|path| {
+            let distrust = trust::problem(&path, ws.shared_group())?;
+            Some(Finding {
                 kind: Kind::Unsafe,
-                path: path.clone(),
+                path,
                 message: format!(
                     "{}: workers will not run commands; fix with `{}`",
                     distrust.problem, distrust.fix
                 ),
                 fixed: false,
-            });
-        }
-    }
-    let orphans = state::orphans(ws, fix)?;
-    if orphans.published + orphans.removed > 0 {
-        findings.push(Finding {
-            kind: Kind::Leftover,
-            path: ws.tmp(),
-            message: format!(
-                "{} whole report(s) of committed tasks to publish and {} other temp file(s) of dead processes to remove",
-                orphans.published, orphans.removed
-            ),
-            fixed: fix,
-        });
-    }
-    findings.extend(stray_folders(ws, fix)?);
-    findings.extend(planted(ws));
-    let workers = store::assigned_workers(ws)?;
-    let records: Vec<String> = lease::list_records(ws)?
-        .into_iter()
+            })
+        })
+        .collect()
+}
+
+/// What dead processes left in tmp/ (published or removed already when `fix`).
+fn leftovers(ws: &Workspace, orphans: &state::Orphans, fix: bool) -> Option<Finding> {
+    (orphans.published + orphans.removed > 0).then(|| Finding {
+        kind: Kind::Leftover,
+        path: ws.tmp(),
+        message: format!(
+            "{} whole report(s) of committed tasks to publish and {} other temp file(s) of dead processes to remove",
+            orphans.published, orphans.removed
+        ),
+        fixed: fix,
+    })
+}
+
+/// The claims of workers that have no record.
+fn orphan_claims_of(ws: &Workspace, workers: &[String], fix: bool) -> Result<Vec<Finding>> {
+    let records: Vec<String> = (lease::list_records(ws)?.into_iter())
         .map(|r| r.worker_id)
         .collect();
-    for worker in &workers {
+    let mut findings = Vec::new();
+    for worker in workers {
         let held = store::count_files(&ws.assigned(worker))?;
         if held > 0 && !records.contains(worker) {
             findings.push(orphan_claims(ws, worker, held, fix)?);
         }
     }
+    Ok(findings)
+}
+
+/// Finds the tasks in more than one state and (with `fix`) sets the extra copies aside, adding
+/// a finding for each; returns the finished tasks, sorted by id, whose report is neither
+/// published nor among `reports_in_tmp`.
+fn duplicates(
+    ws: &Workspace,
+    workers: &[String],
+    reports_in_tmp: &[String],
+    fix: bool,
+    findings: &mut Vec<Finding>,
+) -> Result<Vec<(String, TaskState)>> {
+    let (copies, mut finished_ids) = census(ws, workers)?;
+    finished_ids.retain(|(id, _)| !copies.contains_key(id) && !reports_in_tmp.contains(id));
+    finished_ids.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (id, places) in copies {
+        let kept = set_aside_extra_copies(ws, &id, &places, fix, findings)?;
+        if kept.is_finished() && !reports_in_tmp.contains(&id) {
+            finished_ids.push((id, kept));
+        }
+    }
+    Ok(finished_ids)
+}
+
+/// Each task id met more than once, with the state and path of every copy.
+type Copies = BTreeMap<String, Vec<(TaskState, PathBuf)>>;
+
+/// Every copy of each task met more than once, and every finished task. First look: one 64-bit
+/// hash per copy, no id kept, so a million tasks cost little; a hash met twice makes its ids
+/// suspects. Second look, only when there are suspects: the ids behind those hashes, counted,
+/// so a copy is a duplicate only when its id is met twice.
+fn census(ws: &Workspace, workers: &[String]) -> Result<(Copies, Vec<(String, TaskState)>)> {
     let states: Vec<TaskState> = TaskState::all_unheld()
         .chain(workers.iter().cloned().map(TaskState::Assigned))
         .collect();
-    // First look: one 64-bit hash per copy, no id kept, so a million tasks cost little; a hash
-    // met twice makes its ids suspects. Second look, only when there are suspects: the ids
-    // behind those hashes, counted, so a copy is a duplicate only when its id is met twice.
-    let mut census: HashSet<u64, BuildHasherDefault<Prehashed>> = HashSet::default();
+    let mut seen: HashSet<u64, BuildHasherDefault<Prehashed>> = HashSet::default();
     let mut suspects: HashSet<u64, BuildHasherDefault<Prehashed>> = HashSet::default();
     let mut finished_ids: Vec<(String, TaskState)> = Vec::new();
-    each_copy(ws, &workers, |id, _, index| {
+    each_copy(ws, workers, |id, _, index| {
         let hash = id_hash(id);
-        if !census.insert(hash) {
+        if !seen.insert(hash) {
             suspects.insert(hash);
         }
         if states[index].is_finished() {
             finished_ids.push((id.to_string(), states[index].clone()));
         }
     })?;
-    drop(census);
-    let mut copies: BTreeMap<String, Vec<(TaskState, PathBuf)>> = BTreeMap::new();
+    drop(seen);
+    let mut copies = Copies::new();
     if !suspects.is_empty() {
-        each_copy(ws, &workers, |id, place, index| {
+        each_copy(ws, workers, |id, place, index| {
             if suspects.contains(&id_hash(id)) {
-                copies
-                    .entry(id.to_string())
-                    .or_default()
+                (copies.entry(id.to_string()).or_default())
                     .push((states[index].clone(), place.path()));
             }
         })?;
         copies.retain(|_, places| places.len() > 1);
     }
-    finished_ids.retain(|(id, _)| !copies.contains_key(id) && !orphans.report_ids.contains(id));
-    finished_ids.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    for (id, places) in copies {
-        let mut kept_state = places[0].0.clone();
-        if places.len() > 1 {
-            // The copy an operator sent back most recently (`coord retry`) wins, then the most
-            // advanced state. The doctor looks again under the movers' locks first.
-            let aside = state::set_aside_duplicates(ws, &id, &places, fix, |copies| {
-                (0..copies.len())
-                    .max_by_key(|&i| {
-                        let (state, path) = &copies[i];
-                        let retries = task::read(path).map_or(0, |t| t.retries());
-                        (retries, rank(state))
-                    })
-                    .unwrap_or(0)
-            })?;
-            for a in aside {
-                kept_state = a.kept.clone();
-                findings.push(Finding {
-                    kind: Kind::Duplicate,
-                    path: a.path,
-                    message: format!(
-                        "{id} is also {}; the fix moves this {} copy to failed/{id}.duplicate",
-                        a.kept, a.state
-                    ),
-                    fixed: fix,
-                });
-            }
-        }
-        if kept_state.is_finished() && !orphans.report_ids.contains(&id) {
-            finished_ids.push((id, kept_state));
-        }
+    Ok((copies, finished_ids))
+}
+
+/// Keeps one copy of task `id` and (with `fix`) sets the others aside, adding a finding for
+/// each; returns the state of the copy kept. The copy an operator sent back most recently
+/// (`coord retry`) wins, then the most advanced state; the state machine looks again under the
+/// movers' locks first.
+fn set_aside_extra_copies(
+    ws: &Workspace,
+    id: &str,
+    places: &[(TaskState, PathBuf)],
+    fix: bool,
+    findings: &mut Vec<Finding>,
+) -> Result<TaskState> {
+    let mut kept_state = places[0].0.clone();
+    let aside = state::set_aside_duplicates(ws, id, places, fix, |copies| {
+        (0..copies.len())
+            .max_by_key(|&i| {
+                let (state, path) = &copies[i];
+                let retries = task::read(path).map_or(0, |t| t.retries());
+                (retries, rank(state))
+            })
+            .unwrap_or(0)
+    })?;
+    for a in aside {
+        kept_state = a.kept.clone();
+        findings.push(Finding {
+            kind: Kind::Duplicate,
+            path: a.path,
+            message: format!(
+                "{id} is also {}; the fix moves this {} copy to failed/{id}.duplicate",
+                a.kept, a.state
+            ),
+            fixed: fix,
+        });
     }
-    // A report may be on its way: a dead letter's is published under the finished lock (held
-    // here when the workspace can be locked at all), a completion's is whole in tmp/ from before
-    // its commit until its publication. Only what is in neither place, looked at after the
-    // listing above, is lost.
+    Ok(kept_state)
+}
+
+/// The finished tasks among `finished_ids` without a report (with `fix`, rebuilt). A report may
+/// be on its way: a dead letter's is published under the finished lock (held here when the
+/// workspace can be locked at all), a completion's is whole in tmp/ from before its commit
+/// until its publication. Only what is in neither place, looked at after the listing, is lost.
+fn missing_reports(
+    ws: &Workspace,
+    finished_ids: Vec<(String, TaskState)>,
+    fix: bool,
+) -> Result<Vec<Finding>> {
     let finished = locks::finished(ws).ok();
     let mut in_flight = None;
+    let mut findings = Vec::new();
     for (id, state) in finished_ids {
         let path = state::layout::settled_path(ws, &state, &id);
         if report_path(ws, &id).exists() || !path.exists() {
@@ -232,9 +293,13 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
             fixed,
         });
     }
-    drop(finished);
-    for (path, task) in depends::stuck(ws)? {
-        findings.push(Finding {
+    Ok(findings)
+}
+
+/// Blocked tasks whose dependencies have all finished (with `fix`, moved on).
+fn stuck_blocked(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
+    let findings = (depends::stuck(ws)?.into_iter())
+        .map(|(path, task)| Finding {
             kind: Kind::Blocked,
             path,
             message: format!(
@@ -242,21 +307,31 @@ pub fn check(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
                 task.spec.id
             ),
             fixed: fix,
-        });
-    }
+        })
+        .collect();
     if fix {
         depends::settle_stuck(ws, "coord doctor")?;
     }
-    for (path, id) in review::cut_short(ws, fix)? {
-        findings.push(Finding {
+    Ok(findings)
+}
+
+/// Rejections a dead process cut short after its rewrite (with `fix`, finished).
+fn cut_short_rejections(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
+    Ok((review::cut_short(ws, fix)?.into_iter())
+        .map(|(path, id)| Finding {
             kind: Kind::InterruptedRejection,
             path,
             message: format!(
                 "{id} was being rejected when its process died; the fix finishes the rejection"
             ),
             fixed: fix,
-        });
-    }
+        })
+        .collect())
+}
+
+/// Blocked tasks waiting for a task in no state (with `fix`, failed with a report).
+fn never_runs(ws: &Workspace, fix: bool) -> Result<Vec<Finding>> {
+    let mut findings = Vec::new();
     for name in store::list_files(&ws.blocked())? {
         let path = ws.blocked().join(&name);
         let Ok(task) = task::read(&path) else {

@@ -20,9 +20,8 @@ use crate::model::checks;
 use crate::model::report::{self, Attempt, Report};
 use crate::model::task::{self, Note, TaskFile};
 use crate::policy::claim::{Claimed, Claimer};
-use crate::policy::depends;
-use crate::policy::gate;
 use crate::policy::lease::{self, Mode};
+use crate::policy::outcome;
 use crate::policy::recover;
 use crate::policy::trust;
 use crate::state::layout;
@@ -347,13 +346,7 @@ pub fn complete(ws: &Workspace, worker: &str, id: &str, req: Completion) -> Resu
     let mut report = handoff_report(worker, &task, None, validation, req.result, req.note);
     let usage = req.usage.or(report.usage.clone().unwrap_or_default());
     report.usage = (!usage.is_empty()).then_some(usage);
-    let disposition = match task.needs_review(ws.config().review) {
-        true => state::submit(&lock, ws, &path, &report)?,
-        false => state::complete(&lock, ws, &path, &report)?,
-    };
-    drop(lock);
-    gate::let_go(ws, &task);
-    depends::after(ws, id, worker, &disposition);
+    let disposition = outcome::complete(lock, ws, &path, &task, &report)?;
     match disposition {
         Disposition::Completed => Ok(Completed {
             report,
@@ -405,10 +398,7 @@ pub fn fail(
         report: Some(&report),
         snooze_until: None,
     };
-    let disposition = state::end_claim(&lock, ws, &path, end)?;
-    drop(lock);
-    gate::let_go(ws, &task);
-    depends::after(ws, id, worker, &disposition);
+    let disposition = outcome::end(lock, ws, &path, &task, end)?;
     Ok((disposition, task.attempt()))
 }
 
@@ -438,10 +428,7 @@ pub fn release(
         report: None,
         snooze_until: until,
     };
-    let disposition = state::end_claim(&lock, ws, &path, end)?;
-    drop(lock);
-    gate::let_go(ws, &task);
-    Ok(disposition)
+    outcome::end(lock, ws, &path, &task, end)
 }
 
 /// Moves `id`, held by `worker` in the current claim, to waiting/ with a question. No attempt

@@ -190,3 +190,32 @@ fn one_signal_to_the_keeper_s_process_group_reaches_the_worker_once() {
     assert!(ended.success(), "{ended:?}");
     assert_eq!(p.report("gentle")["status"], "completed");
 }
+
+#[test]
+fn a_verify_command_past_the_timeout_is_stopped_as_a_task_command_is() {
+    let p = Project::new();
+    // It says when SIGTERM comes, then exits; a SIGKILL first would leave no line.
+    let verify = "trap 'echo terminated >> verify.out; exit 3' TERM; echo started >> verify.out; while :; do sleep 1; done";
+    p.queue(
+        &serde_json::json!({
+            "id": "slow", "description": "x", "command": "true", "timeoutSecs": 1, "maxAttempts": 1,
+            "acceptance": {"verify": verify},
+        })
+        .to_string(),
+    );
+    let out = p.coord(&["worker", "--id", "w"]);
+    assert_eq!(out.status.code(), Some(12), "{}", stderr(&out));
+    let report = p.report("slow");
+    assert_eq!(report["status"], "failed", "{report}");
+    let said = std::fs::read_to_string(p.path().join("verify.out")).unwrap();
+    assert_eq!(
+        said, "started\nterminated\n",
+        "the verify command got SIGTERM first"
+    );
+    assert!(
+        report
+            .to_string()
+            .contains("still running after the task's 1s timeout"),
+        "{report}"
+    );
+}

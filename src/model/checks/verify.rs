@@ -1,6 +1,6 @@
 //! Running a task's verify commands as its commands run: in their own process group, with the
 //! task's `COORD_*` variables (so recovery finds and kills them with the rest of the task), under
-//! the task's timeout, output appended to the attempt's log. When the command ends, whatever it
+//! the task's timeout (stopped as a task's command is: SIGTERM, then SIGKILL after the grace), output appended to the attempt's log. When the command ends, whatever it
 //! left running is killed (its group, and in a process that adopts orphans, every descendant): a
 //! check starts nothing that outlives it.
 
@@ -13,6 +13,7 @@ use rustix::process::Signal;
 use crate::fs::durable;
 use crate::sys::reap;
 use crate::sys::runner::{self, Job};
+use crate::sys::supervise::{Ending, Supervision};
 
 /// How verify commands run for one attempt.
 #[derive(Debug, Clone)]
@@ -59,31 +60,27 @@ impl<'a> Verifier<'a> {
             runner::signal_group(pid, Signal::KILL);
             return (false, format!("`{cmd}` could not be waited for: {e}"));
         }
-        let status = match self.deadline {
-            Some(d) => rx
-                .recv_timeout(d.saturating_duration_since(Instant::now()))
-                .ok(),
-            None => rx.recv().ok(),
-        };
+        let mut sup = Supervision::until(pid, self.deadline, self.timeout.map(|t| t.as_secs()));
+        let ended = sup.wait_out(&rx);
         // Whatever it started goes with it: its group, and what left the group.
         runner::signal_group(pid, Signal::KILL);
         if reap::adopting() {
             reap::kill_all();
         }
-        match status {
-            Some(Ok(status)) if status.success() => (true, format!("`{cmd}` exited 0")),
-            Some(Ok(status)) => {
+        match ended {
+            Ok(Ending::Exited(status)) if status.success() => (true, format!("`{cmd}` exited 0")),
+            Ok(Ending::Exited(status)) => {
                 let how = runner::describe(&status);
                 match tail(self.log, start) {
                     Some(tail) => (false, format!("`{cmd}` failed with {how}: {tail}")),
                     None => (false, format!("`{cmd}` failed with {how}")),
                 }
             }
-            Some(Err(e)) => (false, format!("`{cmd}` could not be waited for: {e}")),
-            None => (
+            Err(e) => (false, format!("`{cmd}` could not be waited for: {e}")),
+            Ok(_) => (
                 false,
                 format!(
-                    "`{cmd}` was still running after the task's {}s timeout; its process group was killed",
+                    "`{cmd}` was still running after the task's {}s timeout; its process group was stopped",
                     self.timeout.map_or(0, |t| t.as_secs())
                 ),
             ),

@@ -16,9 +16,9 @@ use crate::fs::wake::Woke;
 use crate::model::checks;
 use crate::model::report::{Attempt, Report};
 use crate::policy::claim::ClaimedTask;
-use crate::policy::depends;
 use crate::policy::gate;
 use crate::policy::lease;
+use crate::policy::outcome;
 use crate::policy::trust;
 use crate::state::events;
 use crate::state::{self, Disposition, End, EndKind, layout, locks};
@@ -195,18 +195,11 @@ impl Worker<'_> {
         let disposition = match &reason {
             None => {
                 let lock = locks::claims(ws, &self.opts.id)?;
-                let d = match claimed.task.needs_review(ws.config().review) {
-                    true => state::submit(&lock, ws, &claimed.path, &report)?,
-                    false => state::complete(&lock, ws, &claimed.path, &report)?,
-                };
-                drop(lock);
-                depends::after(ws, &id, &self.opts.id, &d);
-                d
+                outcome::complete(lock, ws, &claimed.path, &claimed.task, &report)?
             }
             Some(r) => self.end(&claimed, EndKind::Failed { retry: true }, r, Some(&report))?,
         };
         self.count(&id, &disposition);
-        gate::let_go(ws, &claimed.task);
         let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
         match disposition {
             Disposition::Completed => info!("completed {id} in {ms} ms"),
@@ -225,8 +218,7 @@ impl Worker<'_> {
         Ok(())
     }
 
-    /// Ends the claim without completing it, then moves the task's dependents on if it
-    /// finished for good.
+    /// Ends the claim without completing it ([`outcome::end`]).
     fn end(
         &mut self,
         claimed: &ClaimedTask,
@@ -241,10 +233,7 @@ impl Worker<'_> {
             report,
             snooze_until: None,
         };
-        let d = state::end_claim(&lock, self.ws, &claimed.path, end)?;
-        drop(lock);
-        depends::after(self.ws, &claimed.task.spec.id, &self.opts.id, &d);
-        Ok(d)
+        outcome::end(lock, self.ws, &claimed.path, &claimed.task, end)
     }
 
     /// The worker's one thread that waits for each command to end and says so through the
