@@ -97,7 +97,9 @@ struct Checked {
     count: usize,
 }
 
-/// Queues the tasks `source` gives, all or none; see [`enqueue_input`].
+/// Queues the tasks `source` gives, all or none; see [`enqueue_input`]. In steps, under the
+/// queue lock: check every task on its own, look up what the workspace holds under the batch's
+/// ids, check the dependencies of the tasks that are new, then publish.
 pub fn enqueue_from(
     ws: &Workspace,
     source: Source<'_>,
@@ -109,67 +111,99 @@ pub fn enqueue_from(
     let micros = now.as_microsecond().max(0) as u64;
     let batch_tag = host::random_u64() as u16;
     let generated = |index: usize| format!("task-{micros:x}-{batch_tag:04x}-{index}");
-
     let checked = check(source, progress, &generated)?;
-    let Checked {
-        ids, dependents, ..
-    } = &checked;
+    let plan = {
+        let found = Found::look_up(ws, &checked)?;
+        let existing = found.existing(ws, &checked.ids);
+        let unchanged = same_as_before(source, &existing, &generated)?;
+        let fresh: Vec<&Dependent> = (checked.dependents.iter())
+            .filter(|d| !unchanged.contains(&d.index))
+            .collect();
+        check_dependencies(&fresh, |id| checked.ids.contains_key(id) || found.knows(id))?;
+        check_no_dead_dependency(ws, &fresh)?;
+        let waiting: HashSet<u32> = (fresh.iter())
+            .filter(|d| !matches!(depends::readiness(ws, &d.depends_on), Ok(true)))
+            .map(|d| d.index)
+            .collect();
+        Plan {
+            to_pending: checked.count - waiting.len() - unchanged.len(),
+            count: checked.count,
+            existing,
+            waiting,
+            micros,
+            now,
+        }
+    };
+    drop(checked);
+    publish(&lock, ws, source, progress, &plan, &generated, on_queued)
+}
 
-    // What the workspace already holds under the batch's ids and those it depends on.
-    let wanted: HashSet<&str> = ids
-        .keys()
-        .map(|id| &**id)
-        .chain(
-            dependents
-                .iter()
-                .flat_map(|d| d.depends_on.iter().map(String::as_str)),
-        )
-        .collect();
-    let pending = pending_ids(ws, &wanted)?;
-    drop(wanted);
-    let lookup = store::Lookup::open(ws, ids.len())?;
-    let existing: HashMap<u32, (TaskState, PathBuf)> = ids
-        .iter()
-        .filter_map(|(id, &index)| {
-            let found = match pending.get(&**id) {
-                Some(name) => Some((TaskState::Pending, ws.pending().join(name))),
-                None => lookup.find(id),
-            };
-            Some((index, found?))
+/// What the workspace holds under a batch's ids and the ids its tasks depend on.
+struct Found {
+    /// Pending task ids, with their names in pending/.
+    pending: HashMap<String, String>,
+    /// Every other state.
+    lookup: store::Lookup,
+}
+
+impl Found {
+    fn look_up(ws: &Workspace, checked: &Checked) -> Result<Found> {
+        let wanted: HashSet<&str> = (checked.ids.keys().map(|id| &**id))
+            .chain(
+                (checked.dependents.iter()).flat_map(|d| d.depends_on.iter().map(String::as_str)),
+            )
+            .collect();
+        Ok(Found {
+            pending: pending_ids(ws, &wanted)?,
+            lookup: store::Lookup::open(ws, checked.ids.len())?,
         })
-        .collect();
-    let unchanged = same_as_before(source, &existing, &generated)?;
+    }
 
-    let known =
-        |id: &str| ids.contains_key(id) || pending.contains_key(id) || lookup.find(id).is_some();
-    let fresh_dependents: Vec<&Dependent> = dependents
-        .iter()
-        .filter(|d| !unchanged.contains(&d.index))
-        .collect();
+    /// Where each task of the batch already is, by its index.
+    fn existing(
+        &self,
+        ws: &Workspace,
+        ids: &HashMap<Box<str>, u32>,
+    ) -> HashMap<u32, (TaskState, PathBuf)> {
+        (ids.iter())
+            .filter_map(|(id, &index)| {
+                let found = match self.pending.get(&**id) {
+                    Some(name) => Some((TaskState::Pending, ws.pending().join(name))),
+                    None => self.lookup.find(id),
+                };
+                Some((index, found?))
+            })
+            .collect()
+    }
+
+    fn knows(&self, id: &str) -> bool {
+        self.pending.contains_key(id) || self.lookup.find(id).is_some()
+    }
+}
+
+/// Refuses dependencies on tasks `known` does not know, and cycles (only tasks that depend on
+/// something can be on one), each problem with its task's position.
+fn check_dependencies(fresh: &[&Dependent], known: impl Fn(&str) -> bool) -> Result<()> {
     let mut problems = Vec::new();
-    for d in &fresh_dependents {
-        for dep in &d.depends_on {
-            if !known(dep) {
-                problems.push((
-                    d.index,
-                    Problem {
-                        position: d.position.clone(),
-                        id: Some(d.id.to_string()),
-                        message: format!(
-                            "`dependsOn`: no task {dep} in this file or in the workspace; queue it first or in the same file"
-                        ),
-                    },
-                ));
-            }
+    for d in fresh {
+        for dep in d.depends_on.iter().filter(|dep| !known(dep)) {
+            problems.push((
+                d.index,
+                Problem {
+                    position: d.position.clone(),
+                    id: Some(d.id.to_string()),
+                    message: format!(
+                        "`dependsOn`: no task {dep} in this file or in the workspace; queue it first or in the same file"
+                    ),
+                },
+            ));
         }
     }
-    // Only tasks that depend on something can be on a cycle.
-    let graph: HashMap<&str, &[String]> = fresh_dependents
-        .iter()
+    let graph: HashMap<&str, &[String]> = (fresh.iter())
         .map(|d| (&*d.id, d.depends_on.as_slice()))
         .collect();
     for (id, message) in depends::cycles(&graph) {
-        let found = fresh_dependents.iter().find(|d| *d.id == *id);
+        let found = fresh.iter().find(|d| *d.id == *id);
         problems.push((
             found.map_or(u32::MAX, |d| d.index),
             Problem {
@@ -179,14 +213,19 @@ pub fn enqueue_from(
             },
         ));
     }
-    if !problems.is_empty() {
-        problems.sort_by_key(|(index, _)| *index);
-        return Err(Error::InvalidTasks {
-            problems: problems.into_iter().map(|(_, p)| p).collect(),
-        });
+    if problems.is_empty() {
+        return Ok(());
     }
+    problems.sort_by_key(|(index, _)| *index);
+    Err(Error::InvalidTasks {
+        problems: problems.into_iter().map(|(_, p)| p).collect(),
+    })
+}
+
+/// Refuses a task that depends on one in failed/: it could never run.
+fn check_no_dead_dependency(ws: &Workspace, fresh: &[&Dependent]) -> Result<()> {
     let mut conflicts = Vec::new();
-    for d in &fresh_dependents {
+    for d in fresh {
         for dep in &d.depends_on {
             if depends::dep_state(ws, dep) == depends::DepState::Dead {
                 conflicts.push(format!(
@@ -196,81 +235,101 @@ pub fn enqueue_from(
             }
         }
     }
-    if !conflicts.is_empty() {
-        return Err(Error::Conflict { conflicts });
+    match conflicts.is_empty() {
+        true => Ok(()),
+        false => Err(Error::Conflict { conflicts }),
     }
-    let waiting: HashSet<u32> = fresh_dependents
-        .iter()
-        .filter(|d| !matches!(depends::readiness(ws, &d.depends_on), Ok(true)))
-        .map(|d| d.index)
-        .collect();
-    drop(fresh_dependents);
-    let count = checked.count;
-    drop(checked);
-    drop(pending);
-    drop(lookup);
+}
 
-    let to_pending = count - waiting.len() - unchanged.len();
+/// What the second pass publishes.
+struct Plan {
+    /// How many tasks go to pending/.
+    to_pending: usize,
+    /// How many tasks the batch has.
+    count: usize,
+    /// Tasks already in the workspace, unchanged: left where they are.
+    existing: HashMap<u32, (TaskState, PathBuf)>,
+    /// Tasks that go to blocked/.
+    waiting: HashSet<u32>,
+    /// The queue time, in microseconds, part of each task's order.
+    micros: u64,
+    /// The queue time.
+    now: jiff::Timestamp,
+}
+
+/// The second pass: every new task of `source` written to pending/ or blocked/, then what was
+/// blocked looked at again, since a dependency may have finished while the batch was written
+/// (see the module comment of `depends`).
+fn publish(
+    lock: &state::locks::Held,
+    ws: &Workspace,
+    source: Source<'_>,
+    progress: &state::Progress,
+    plan: &Plan,
+    generated: &dyn Fn(usize) -> String,
+    on_queued: &mut dyn FnMut(Queued),
+) -> Result<()> {
     let mut blocked_files: Vec<(PathBuf, TaskFile)> = Vec::new();
-    let mut report = |p: Published<(String, bool)>| {
-        let (id, blocked) = p.tag;
-        on_queued(Queued {
-            id,
-            outcome: if blocked {
-                Outcome::Blocked
-            } else {
-                Outcome::Queued
-            },
-            path: p.path,
-        });
-    };
-    let mut publisher = Publisher::new(&lock, ws, to_pending, count, progress, &mut report)?;
-    let mut index = 0usize;
-    let mut failed = None;
     let mut kept = Vec::new();
-    source(&mut |item| {
-        let i = index;
-        index += 1;
-        if failed.is_some() {
-            return;
-        }
-        let Ok(mut spec) = item.spec else { return };
-        if spec.id.is_empty() {
-            spec.id = generated(i);
-        }
-        if let Some((state, path)) = existing.get(&(i as u32)) {
-            kept.push(Queued {
-                id: spec.id,
-                outcome: Outcome::Unchanged(state.clone()),
-                path: path.clone(),
+    {
+        let mut report = |p: Published<(String, bool)>| {
+            let (id, blocked) = p.tag;
+            on_queued(Queued {
+                id,
+                outcome: if blocked {
+                    Outcome::Blocked
+                } else {
+                    Outcome::Queued
+                },
+                path: p.path,
             });
-            return;
-        }
-        let blocked = waiting.contains(&(i as u32));
-        let file = TaskFile {
-            coord: State {
-                order: task::order_key(spec.priority.unwrap_or(0), micros, i as u32),
-                queued_at: Some(now),
-                ..State::default()
-            },
-            spec,
         };
-        match publisher.add(&file, blocked, (file.spec.id.clone(), blocked)) {
-            Ok(path) if blocked => blocked_files.push((path, file)),
-            Ok(_) => {}
-            Err(e) => failed = Some(e),
+        let mut publisher =
+            Publisher::new(lock, ws, plan.to_pending, plan.count, progress, &mut report)?;
+        let mut index = 0usize;
+        let mut failed = None;
+        source(&mut |item| {
+            let i = index;
+            index += 1;
+            if failed.is_some() {
+                return;
+            }
+            let Ok(mut spec) = item.spec else { return };
+            if spec.id.is_empty() {
+                spec.id = generated(i);
+            }
+            if let Some((state, path)) = plan.existing.get(&(i as u32)) {
+                kept.push(Queued {
+                    id: spec.id,
+                    outcome: Outcome::Unchanged(state.clone()),
+                    path: path.clone(),
+                });
+                return;
+            }
+            let blocked = plan.waiting.contains(&(i as u32));
+            let file = TaskFile {
+                coord: State {
+                    order: task::order_key(spec.priority.unwrap_or(0), plan.micros, i as u32),
+                    queued_at: Some(plan.now),
+                    ..State::default()
+                },
+                spec,
+            };
+            match publisher.add(&file, blocked, (file.spec.id.clone(), blocked)) {
+                Ok(path) if blocked => blocked_files.push((path, file)),
+                Ok(_) => {}
+                Err(e) => failed = Some(e),
+            }
+        })
+        .map_err(|p| Error::InvalidTasks { problems: vec![p] })?;
+        if let Some(e) = failed {
+            return Err(e);
         }
-    })
-    .map_err(|p| Error::InvalidTasks { problems: vec![p] })?;
-    if let Some(e) = failed {
-        return Err(e);
+        publisher.finish()?;
     }
-    publisher.finish()?;
     for q in kept {
         on_queued(q);
     }
-    // A dependency may have finished while the batch was written: look again at what was
-    // blocked (see the module comment of `depends`).
     let mut moved = depends::Moved::default();
     for (path, file) in &blocked_files {
         depends::settle(ws, path, file, "coord queue", &mut moved)?;

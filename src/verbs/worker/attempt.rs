@@ -45,8 +45,9 @@ impl Worker<'_> {
         ran
     }
 
+    /// One attempt, in steps: the trust check, the command (or the hand-off to an agent), how
+    /// it ended, the checks, the report, and the move that records it.
     fn attempt(&mut self, claimed: Box<ClaimedTask>) -> Result<()> {
-        let ws = self.ws;
         let spec = &claimed.task.spec;
         let id = spec.id.clone();
         info!(
@@ -55,122 +56,36 @@ impl Worker<'_> {
             spec.max_attempts(),
             spec.description
         );
-        if let Some(distrust) = trust::problem(&claimed.path, ws.shared_group()) {
-            let reason = format!(
-                "not run: another user could have written this task file: {}",
-                distrust.problem
-            );
-            warn!("{id}: {reason}");
-            let lock = locks::claims(ws, &self.opts.id)?;
-            state::set_aside(&lock, ws, &layout::file_name(&id), &claimed.path, &reason)?;
-            self.summary.invalid += 1;
+        if self.set_aside_distrusted(&claimed)? {
             return Ok(());
         }
-        let command = match self.opts.exec.clone().or_else(|| spec.command.clone()) {
-            Some(c) => c,
-            None if self.listening() => return self.hand_off(claimed),
-            None => {
-                let d = self.end(
-                    &claimed,
-                    EndKind::Released,
-                    "no command, and the worker has no --exec",
-                    None,
-                )?;
-                warn!(
-                    "{id} has no command and this worker has no --exec: left in pending/ ({})",
-                    d.describe()
-                );
-                self.no_command.insert(id);
-                return Ok(());
-            }
+        let Some(command) = self.opts.exec.clone().or_else(|| spec.command.clone()) else {
+            return match self.listening() {
+                true => self.hand_off(claimed),
+                false => self.leave_without_command(&claimed),
+            };
         };
         let started = host::now();
         let clock = Instant::now();
-        let log = layout::task_log_path(ws, &id, claimed.attempt);
+        let log = layout::task_log_path(self.ws, &id, claimed.attempt);
         // A temp name of this process: if the worker dies, the leftovers sweep removes it.
-        let result_file = ws.tmp().join(durable::unique_tmp_name("result"));
+        let result_file = self.ws.tmp().join(durable::unique_tmp_name("result"));
         let job = Job {
             command: &command,
-            cwd: ws.project(),
+            cwd: self.ws.project(),
             log: &log,
-            env: {
-                let mut env =
-                    runner::task_env(ws, &self.opts.id, &id, &claimed.path, claimed.attempt);
-                env.push(("COORD_RESULT_FILE", result_file.display().to_string()));
-                if let (Some(q), Some(a)) =
-                    (&claimed.task.coord.question, &claimed.task.coord.answer)
-                {
-                    env.push(("COORD_QUESTION", q.text.clone()));
-                    env.push(("COORD_ANSWER", a.text.clone()));
-                }
-                env
-            },
+            env: self.task_env(&claimed, &result_file),
         };
-        let ending = match runner::spawn(&job) {
-            Ok(child) => {
-                info!("running {id}: {command} (log {})", log.display());
-                events::one(
-                    ws,
-                    events::Kind::Started,
-                    &id,
-                    Some(&self.opts.id),
-                    Some(claimed.attempt),
-                );
-                self.wait_child(child, spec.timeout_secs, &claimed.path)?
-            }
-            Err(e) => Ending::CannotStart(e.to_string()),
-        };
+        let ending = self.run_command(&claimed, &job)?;
         leftovers(&id, &log);
-        let result = match std::fs::symlink_metadata(&result_file) {
-            // The command wrote no result file (the common case): nothing to read or clear.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            _ => {
-                let result = read_result(&result_file);
-                clear(&result_file);
-                result
-            }
+        let result = take_result(&result_file);
+        let Some(reason) = self.failure_of(&claimed, &ending)? else {
+            return Ok(());
         };
-        let reason = match &ending {
-            Ending::Cancelled => {
-                match ws.waiting().join(layout::file_name(&id)).exists() {
-                    true => {
-                        self.summary.asked += 1;
-                        info!("{id} asked a question (waiting/); its command was stopped")
-                    }
-                    false => info!("{id} was cancelled while it ran; its command was stopped"),
-                }
-                events::one(
-                    ws,
-                    events::Kind::Stopped,
-                    &id,
-                    Some(&self.opts.id),
-                    Some(claimed.attempt),
-                );
-                return Ok(());
-            }
-            Ending::Interrupted => {
-                let d = self.end(
-                    &claimed,
-                    EndKind::Released,
-                    "the worker was stopped while running it",
-                    None,
-                )?;
-                info!("released {id}: {}", d.describe());
-                self.summary.interrupted = true;
-                return Ok(());
-            }
-            Ending::Exited(status) if status.success() => None,
-            Ending::Exited(status) => Some(runner::describe(status)),
-            Ending::TimedOut(secs) => Some(format!(
-                "timeout: still running after {secs}s, process group killed"
-            )),
-            Ending::CannotStart(e) => Some(format!("cannot start the command: {e}")),
-        };
-        let spec = &claimed.task.spec;
         let timeout = spec.timeout_secs.map(std::time::Duration::from_secs);
         let verifier = checks::Verifier::new(job.env.clone(), timeout, &log);
         let validation = checks::run(
-            ws.project(),
+            self.ws.project(),
             &spec.output_files,
             &claimed.task.acceptance(),
             reason.is_none().then_some(&verifier),
@@ -191,15 +106,139 @@ impl Worker<'_> {
             result,
             note: None,
         });
+        self.record(&claimed, &report, reason)
+    }
+
+    /// Sets the task aside, unrun, when another user could have written its file; says whether
+    /// it did.
+    fn set_aside_distrusted(&mut self, claimed: &ClaimedTask) -> Result<bool> {
+        let Some(distrust) = trust::problem(&claimed.path, self.ws.shared_group()) else {
+            return Ok(false);
+        };
+        let id = &claimed.task.spec.id;
+        let reason = format!(
+            "not run: another user could have written this task file: {}",
+            distrust.problem
+        );
+        warn!("{id}: {reason}");
+        let lock = locks::claims(self.ws, &self.opts.id)?;
+        state::set_aside(
+            &lock,
+            self.ws,
+            &layout::file_name(id),
+            &claimed.path,
+            &reason,
+        )?;
+        self.summary.invalid += 1;
+        Ok(true)
+    }
+
+    /// Leaves a task without a command in pending/, for a worker with --exec or an agent.
+    fn leave_without_command(&mut self, claimed: &ClaimedTask) -> Result<()> {
+        let reason = "no command, and the worker has no --exec";
+        let d = self.end(claimed, EndKind::Released, reason, None)?;
+        let id = claimed.task.spec.id.clone();
+        warn!(
+            "{id} has no command and this worker has no --exec: left in pending/ ({})",
+            d.describe()
+        );
+        self.no_command.insert(id);
+        Ok(())
+    }
+
+    /// The task's `COORD_*` variables, with its result file, and its question and answer.
+    fn task_env(&self, claimed: &ClaimedTask, result_file: &Path) -> Vec<(&'static str, String)> {
+        let id = &claimed.task.spec.id;
+        let mut env = runner::task_env(self.ws, &self.opts.id, id, &claimed.path, claimed.attempt);
+        env.push(("COORD_RESULT_FILE", result_file.display().to_string()));
+        if let (Some(q), Some(a)) = (&claimed.task.coord.question, &claimed.task.coord.answer) {
+            env.push(("COORD_QUESTION", q.text.clone()));
+            env.push(("COORD_ANSWER", a.text.clone()));
+        }
+        env
+    }
+
+    /// Starts the command, records `started`, and supervises it to its end.
+    fn run_command(&mut self, claimed: &ClaimedTask, job: &Job) -> Result<Ending> {
+        let id = &claimed.task.spec.id;
+        let child = match runner::spawn(job) {
+            Ok(child) => child,
+            Err(e) => return Ok(Ending::CannotStart(e.to_string())),
+        };
+        info!("running {id}: {} (log {})", job.command, job.log.display());
+        let worker = Some(self.opts.id.as_str());
+        events::one(
+            self.ws,
+            events::Kind::Started,
+            id,
+            worker,
+            Some(claimed.attempt),
+        );
+        self.wait_child(child, claimed.task.spec.timeout_secs, &claimed.path)
+    }
+
+    /// Why the attempt failed, from how its command ended: `Some(None)` when the command
+    /// succeeded, `Some(Some(reason))` when it failed; None when the attempt is already over
+    /// (the task was taken away or asked a question, or the worker was stopped: released).
+    fn failure_of(
+        &mut self,
+        claimed: &ClaimedTask,
+        ending: &Ending,
+    ) -> Result<Option<Option<String>>> {
+        let id = &claimed.task.spec.id;
+        Ok(Some(match ending {
+            Ending::Cancelled => {
+                match self.ws.waiting().join(layout::file_name(id)).exists() {
+                    true => {
+                        self.summary.asked += 1;
+                        info!("{id} asked a question (waiting/); its command was stopped")
+                    }
+                    false => info!("{id} was cancelled while it ran; its command was stopped"),
+                }
+                let worker = Some(self.opts.id.as_str());
+                events::one(
+                    self.ws,
+                    events::Kind::Stopped,
+                    id,
+                    worker,
+                    Some(claimed.attempt),
+                );
+                return Ok(None);
+            }
+            Ending::Interrupted => {
+                let reason = "the worker was stopped while running it";
+                let d = self.end(claimed, EndKind::Released, reason, None)?;
+                info!("released {id}: {}", d.describe());
+                self.summary.interrupted = true;
+                return Ok(None);
+            }
+            Ending::Exited(status) if status.success() => None,
+            Ending::Exited(status) => Some(runner::describe(status)),
+            Ending::TimedOut(secs) => Some(format!(
+                "timeout: still running after {secs}s, process group killed"
+            )),
+            Ending::CannotStart(e) => Some(format!("cannot start the command: {e}")),
+        }))
+    }
+
+    /// Records the attempt: completes the task (or submits it for review) when nothing went
+    /// wrong, else fails it (retried while attempts remain); counts and logs the outcome.
+    fn record(
+        &mut self,
+        claimed: &ClaimedTask,
+        report: &Report,
+        reason: Option<String>,
+    ) -> Result<()> {
+        let id = &claimed.task.spec.id;
         let ms = report.duration_ms;
         let disposition = match &reason {
             None => {
-                let lock = locks::claims(ws, &self.opts.id)?;
-                outcome::complete(lock, ws, &claimed.path, &claimed.task, &report)?
+                let lock = locks::claims(self.ws, &self.opts.id)?;
+                outcome::complete(lock, self.ws, &claimed.path, &claimed.task, report)?
             }
-            Some(r) => self.end(&claimed, EndKind::Failed { retry: true }, r, Some(&report))?,
+            Some(r) => self.end(claimed, EndKind::Failed { retry: true }, r, Some(report))?,
         };
-        self.count(&id, &disposition);
+        self.count(id, &disposition);
         let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
         match disposition {
             Disposition::Completed => info!("completed {id} in {ms} ms"),
@@ -331,6 +370,19 @@ fn clear(path: &Path) {
     };
     if let Err(e) = gone {
         warn!("cannot remove {}: {e}", path.display());
+    }
+}
+
+/// Reads and removes the result file the command wrote, if it wrote one.
+fn take_result(path: &Path) -> Option<Value> {
+    match std::fs::symlink_metadata(path) {
+        // The command wrote no result file (the common case): nothing to read or clear.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        _ => {
+            let result = read_result(path);
+            clear(path);
+            result
+        }
     }
 }
 
